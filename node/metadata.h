@@ -1,0 +1,78 @@
+/*
+ * metadata: the resource document of docs/METADATA.md: validation with a
+ * specific error for each kind of problem, NFC normalisation, and the
+ * canonical bytes that the store hashes and signs.  Documents are jansson
+ * values; this module never writes anything anywhere.
+ */
+#ifndef OERNODE_METADATA_H
+#define OERNODE_METADATA_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define METADATA_SCHEMA 1
+#define METADATA_DOC_MAX (256 * 1024)
+
+/* What is wrong with a document. */
+enum metadata_problem {
+    METADATA_OK = 0,
+    METADATA_MISSING,      /* a required field is absent or empty */
+    METADATA_TYPE,         /* a field has the wrong JSON type */
+    METADATA_TOO_LONG,     /* a string, list or the document is too large */
+    METADATA_BAD_UTF8,     /* a string is not valid UTF-8 */
+    METADATA_XML_CHAR,     /* a string holds a character XML 1.0 forbids */
+    METADATA_BAD_FILENAME, /* separator, "..", control char, empty name */
+    METADATA_UNKNOWN_FIELD,/* a field this version does not know */
+    METADATA_BAD_VALUE     /* a malformed tag, id, timestamp, hash, ... */
+};
+
+struct metadata_error {
+    enum metadata_problem problem;
+    char field[128];  /* JSON path of the field: "title.nl", "files[2].name" */
+    char detail[192]; /* human-readable reason, lower case, no full stop */
+};
+
+/* Options of metadata_validate. */
+enum {
+    /* Refuse fields this version does not know (what a user submits).
+     * Without it (records signed by other nodes), unknown fields are kept
+     * and ignored. */
+    METADATA_STRICT = 1 << 0,
+    /* The document is a submission: "id" and "updated" may be absent
+     * (the store sets them). */
+    METADATA_SUBMISSION = 1 << 1
+};
+
+/*
+ * Check doc against docs/METADATA.md and normalise it in place: strings to
+ * NFC, language tags to lower case (x-none to und).  Returns 0, or
+ * OER_EINVAL with *err filled (err may be NULL).  On error doc may be
+ * partly normalised but holds no new invalid data.
+ */
+int metadata_validate(json_t *doc, unsigned flags, struct metadata_error *err);
+
+/* Short name of a problem ("missing", "too-long", ...). */
+const char *metadata_problem_name(enum metadata_problem problem);
+
+/*
+ * Canonical bytes of doc (see docs/METADATA.md).  *out is malloc'd and
+ * belongs to the caller, NOT NUL-terminated beyond *len (a NUL follows for
+ * convenience).  Returns 0, OER_ENOMEM, or OER_EINVAL when doc holds
+ * something with no canonical form (a real number).
+ */
+int metadata_canonical(char **out, size_t *len, const json_t *doc);
+
+/* Parse canonical (or any) JSON bytes into a document; OER_EINVAL with
+ * the parse error in *err when they are not a JSON object. */
+int metadata_parse(json_t **out, const char *buf, size_t len,
+                   struct metadata_error *err);
+
+/* Whether doc is a tombstone ("deleted": true). */
+int metadata_is_tombstone(const json_t *doc);
+
+/* Validate an origin (node id) or a local id as docs/METADATA.md says. */
+int metadata_valid_origin(const char *origin);
+int metadata_valid_local_id(const char *local_id);
+
+#endif

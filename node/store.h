@@ -1,0 +1,148 @@
+/*
+ * store: the node's bare git repository.  Each origin owns one signed,
+ * append-only catalogue, refs/catalog/<origin>, whose tree holds the
+ * metadata documents at <shard>/<local-id>.json (docs/METADATA.md); file
+ * blobs are kept reachable from refs/content/<origin>.  Every catalogue
+ * commit is signed with the node key in git's SSH signature format.
+ *
+ * A commit is durable when store_batch_commit returns: objects are written
+ * and synced before the ref moves by compare-and-swap, so a crash at any
+ * point leaves the previous catalogue and a valid repository.
+ *
+ * All functions run on the calling thread; a struct store is not shared
+ * between threads.
+ */
+#ifndef OERNODE_STORE_H
+#define OERNODE_STORE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "federation/identity.h"
+
+#define STORE_OID_HEX 41 /* 40 hex digits and a NUL */
+
+struct store;
+struct store_batch;
+
+/* Create a bare repository at path; OER_EEXISTS when one is there. */
+int store_init(const char *path);
+
+/* Open the repository at path; OER_ENOTFOUND when there is none. */
+int store_open(struct store **out, const char *path);
+
+/* Accepts NULL. */
+void store_free(struct store *s);
+
+/* Head commit of refs/catalog/<origin>, or OER_ENOTFOUND. */
+int store_head(char out[STORE_OID_HEX], struct store *s, const char *origin);
+
+/*
+ * Begin a change of origin's catalogue, on top of its current head (or
+ * of nothing, for the first commit).  *out is the caller's; free it with
+ * store_batch_free whether or not it was committed.
+ */
+int store_batch_new(struct store_batch **out, struct store *s,
+                    const char *origin);
+
+/*
+ * Stage one document (valid by metadata_validate, with "id" of this
+ * origin).  When it is byte-identical to the current document of that id,
+ * leaving "updated" aside, nothing is staged and *changed is 0; else 1.
+ * changed may be NULL.  The batch copies what it needs from doc.
+ */
+int store_batch_put(struct store_batch *b, const json_t *doc, int *changed);
+
+/* Number of documents staged so far. */
+size_t store_batch_count(const struct store_batch *b);
+
+/*
+ * Write one commit holding every staged document, signed by id, and move
+ * the ref from the head the batch started on (OER_ECONFLICT when it
+ * moved meanwhile).  With nothing staged, writes nothing, returns 0 and
+ * leaves out empty ("").  out may be NULL.
+ */
+int store_batch_commit(char out[STORE_OID_HEX], struct store_batch *b,
+                       const struct identity *id, const char *message);
+
+void store_batch_free(struct store_batch *b);
+
+/* The document <origin>/<local_id> at the catalogue head; OER_ENOTFOUND.
+ * Tombstones are returned too.  *out is the caller's (json_decref). */
+int store_get(json_t **out, struct store *s, const char *origin,
+              const char *local_id);
+
+/* Called for each document of a catalogue; a non-zero return stops the
+ * walk and is returned by store_foreach.  doc is borrowed. */
+typedef int (*store_doc_cb)(const json_t *doc, void *arg);
+
+/* Every document of origin's catalogue at its head, in path order. */
+int store_foreach(struct store *s, const char *origin, store_doc_cb cb,
+                  void *arg);
+
+/* Called for each catalogue; origin is borrowed. */
+typedef int (*store_origin_cb)(const char *origin, const char *head,
+                               void *arg);
+
+/* Every refs/catalog/<origin>, in name order. */
+int store_origins(struct store *s, store_origin_cb cb, void *arg);
+
+/* One commit of a catalogue, for store_log. */
+struct store_commit_info {
+    const char *id;      /* 40 hex */
+    long long time;      /* committer time, seconds since the epoch */
+    const char *message; /* commit message */
+    size_t changes;      /* documents added, changed or removed */
+};
+
+typedef int (*store_log_cb)(const struct store_commit_info *info, void *arg);
+
+/* The catalogue's commits, newest first. */
+int store_log(struct store *s, const char *origin, store_log_cb cb,
+              void *arg);
+
+/* A file written into the store. */
+struct store_file {
+    char blob[STORE_OID_HEX]; /* git blob id */
+    char sha256[65];          /* SHA-256 of the content, hex */
+    long long size;
+};
+
+/*
+ * Write the file at path as a blob (streamed, not read whole), compute its
+ * SHA-256, and keep it reachable from refs/content/<origin>.
+ */
+int store_add_file(struct store_file *out, struct store *s,
+                   const char *origin, const char *path);
+
+/* Whether a blob is present. */
+int store_has_blob(struct store *s, const char *blob_hex);
+
+/*
+ * Verify the signature of one commit against pub; OER_ECRYPTO when it is
+ * unsigned or signed by another key.
+ */
+int store_verify_commit(struct store *s, const char *commit_hex,
+                        const struct identity_pub *pub);
+
+/* The key of an origin for store_fsck; OER_ENOTFOUND when unknown. */
+typedef int (*store_key_cb)(struct identity_pub *out, const char *origin,
+                            void *arg);
+
+/* A problem store_fsck found: where (ref, commit, path) and what. */
+typedef void (*store_problem_cb)(const char *where, const char *what,
+                                 void *arg);
+
+/*
+ * Check every catalogue: every commit signed by its origin's key, every
+ * metadata document valid and at the path its id names, every file
+ * reference either present with matching blob id and SHA-256 or absent
+ * (content not held here), and every refs/content blob present.  Each
+ * problem goes to report; *problems counts them.  Returns 0 when the walk
+ * completed (even with problems), or an error when it could not run.
+ */
+int store_fsck(size_t *problems, struct store *s, store_key_cb keys,
+               void *key_arg, store_problem_cb report, void *report_arg);
+
+#endif
