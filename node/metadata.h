@@ -75,4 +75,17 @@ int metadata_is_tombstone(const json_t *doc);
 int metadata_valid_origin(const char *origin);
 int metadata_valid_local_id(const char *local_id);
 
+/*
+ * A local id for a new resource: 12 characters of [a-z2-7].  With a
+ * source_id (an imported record's identifier in its source system) it is
+ * derived from SHA-256 of that string, so that a second import of the
+ * same record names the same resource; with NULL it is random.  out must
+ * hold at least 13 bytes.  Returns 0 or OER_EIO (no randomness).
+ */
+int metadata_local_id(char *out, const char *source_id);
+
+/* The current time as a timestamp "YYYY-MM-DDThh:mm:ssZ"; out of at least
+ * 21 bytes. */
+void metadata_now(char *out);
+
 #endif
