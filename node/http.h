@@ -1,0 +1,86 @@
+/*
+ * http: the node's HTTP server, GNU libmicrohttpd driven from the node's
+ * libuv loop (its epoll descriptor is watched by a uv_poll, its timeouts
+ * by a uv_timer: no second event loop, no thread per request).  Each
+ * request is answered by a handler from a route table; handlers run on
+ * libuv's worker threads (uv_queue_work) while the connection is
+ * suspended, so git and SQLite work never stalls the loop.
+ */
+#ifndef OERNODE_HTTP_H
+#define OERNODE_HTTP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#define HTTP_MAX_ARGS 32
+
+struct http_server;
+
+/* What a handler sees of a request; everything is owned by the server
+ * and valid while the handler runs. */
+struct http_request {
+    const char *method;
+    const char *path; /* decoded URL path */
+    const char *rest; /* path after the route's prefix */
+    size_t nargs;
+    const char *keys[HTTP_MAX_ARGS]; /* query arguments, in order */
+    const char *values[HTTP_MAX_ARGS];
+};
+
+/* What a handler answers.  body is malloc'd and becomes the server's;
+ * the header strings are copied. */
+struct http_response {
+    unsigned int status;
+    char *body;
+    size_t len;
+    char content_type[64];
+    char location[512];    /* Location header, or empty */
+    char disposition[512]; /* Content-Disposition header, or empty */
+};
+
+/* A handler, run on a worker thread: it must not touch the loop.  ctx is
+ * the pointer given to http_start. */
+typedef void (*http_handler_cb)(struct http_response *res,
+                                const struct http_request *req, void *ctx);
+
+struct http_route {
+    const char *method; /* "GET", ... */
+    const char *path;   /* exact path, or a prefix when it ends in '/' */
+    http_handler_cb handler;
+};
+
+/*
+ * Listen on addr ("127.0.0.1:8080", "[::1]:8080") and serve routes (a
+ * table ending with a NULL method, kept by the caller while the server
+ * runs) on loop.  *out is the caller's; stop it with http_stop.
+ */
+int http_start(struct http_server **out, uv_loop_t *loop, const char *addr,
+               const struct http_route *routes, void *ctx);
+
+/* The port actually bound (useful with port 0). */
+unsigned int http_port(const struct http_server *srv);
+
+/* Stop listening, close the handles and free the server once the loop
+ * has closed them.  Requests still on a worker finish first.  Accepts
+ * NULL. */
+void http_stop(struct http_server *srv);
+
+/* The value of query argument key, or NULL. */
+const char *http_request_arg(const struct http_request *req, const char *key);
+
+/* Answer with doc as JSON (compact); steals the reference. */
+void http_response_json(struct http_response *res, unsigned int status,
+                        json_t *doc);
+
+/* Answer with a JSON error body {"error": {"code": code, "message": msg}}:
+ * code is stable, for programs; message is for people. */
+void http_response_error(struct http_response *res, unsigned int status,
+                         const char *code, const char *message);
+
+/* Parse "host:port" or "[v6]:port" into a socket address; OER_EINVAL. */
+struct sockaddr_storage;
+int http_parse_addr(struct sockaddr_storage *out, const char *addr);
+
+#endif

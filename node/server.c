@@ -1,0 +1,243 @@
+/*
+ * server: the loop of `oernode serve` and its read-only HTTP routes.
+ */
+#include "node/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "node/error.h"
+#include "node/http.h"
+#include "node/log.h"
+#include "node/metadata.h"
+#include "node/store.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 1000
+
+struct server {
+    const struct server_options *opt;
+    uv_loop_t loop;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    struct http_server *http;
+};
+
+/* The store is opened per request: a repository handle is not shared
+ * between worker threads. */
+static struct store *open_store(struct http_response *res,
+                                const struct server *srv)
+{
+    struct store *s = NULL;
+
+    if (store_open(&s, srv->opt->repo_path) != 0)
+        http_response_error(res, 503, "store_unavailable",
+                            "the node's store cannot be opened");
+    return s;
+}
+
+static int on_origin(const char *origin, const char *head, void *arg)
+{
+    json_t *list = arg;
+
+    return json_array_append_new(list, json_pack("{s:s,s:s}", "origin",
+                                                 origin, "head", head));
+}
+
+static void get_status(struct http_response *res,
+                       const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+    struct store *s = open_store(res, srv);
+    json_t *catalogs = json_array();
+
+    if (s == NULL) {
+        json_decref(catalogs);
+        return;
+    }
+    if (store_origins(s, on_origin, catalogs) != 0) {
+        http_response_error(res, 500, "store_error",
+                            "the catalogues cannot be listed");
+        json_decref(catalogs);
+    } else {
+        http_response_json(res, 200,
+                           json_pack("{s:s,s:s,s:s,s:o}", "node",
+                                     srv->opt->node_id, "fingerprint",
+                                     srv->opt->fingerprint, "version",
+                                     OERNODE_VERSION, "catalogs", catalogs));
+    }
+    store_free(s);
+}
+
+struct page {
+    json_t *items;
+    long skip;
+    long limit;
+    long total;
+    int deleted;
+};
+
+static int on_doc(const json_t *doc, void *arg)
+{
+    struct page *p = arg;
+
+    if (!p->deleted && metadata_is_tombstone(doc))
+        return 0;
+    p->total++;
+    if (p->total <= p->skip || (long)json_array_size(p->items) >= p->limit)
+        return 0;
+    return json_array_append(p->items, (json_t *)doc);
+}
+
+static int parse_count(long *out, const char *text, long max)
+{
+    char *end;
+
+    if (text == NULL)
+        return 0;
+    *out = strtol(text, &end, 10);
+    return *end != '\0' || end == text || *out < 0 || *out > max ? -1 : 0;
+}
+
+static void get_resources(struct http_response *res,
+                          const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+    const char *origin = http_request_arg(req, "origin");
+    struct page p = { .limit = LIST_DEFAULT };
+    char head[STORE_OID_HEX];
+    struct store *s;
+
+    if (origin == NULL)
+        origin = srv->opt->node_id;
+    if (!metadata_valid_origin(origin) ||
+        parse_count(&p.limit, http_request_arg(req, "limit"), LIST_MAX) ||
+        parse_count(&p.skip, http_request_arg(req, "offset"), 1L << 40)) {
+        http_response_error(res, 400, "bad_argument",
+                            "origin must be a node id; limit 0 to 1000 "
+                            "and offset at least 0");
+        return;
+    }
+    p.deleted = http_request_arg(req, "deleted") != NULL;
+    s = open_store(res, srv);
+    if (s == NULL)
+        return;
+    p.items = json_array();
+    if (store_foreach(s, origin, on_doc, &p) != 0 &&
+        store_head(head, s, origin) != OER_ENOTFOUND) {
+        http_response_error(res, 500, "store_error",
+                            "the catalogue cannot be read");
+        json_decref(p.items);
+    } else {
+        http_response_json(res, 200,
+                           json_pack("{s:s,s:I,s:I,s:o}", "origin", origin,
+                                     "total", (json_int_t)p.total, "offset",
+                                     (json_int_t)p.skip, "items", p.items));
+    }
+    store_free(s);
+}
+
+static void get_resource(struct http_response *res,
+                         const struct http_request *req, void *ctx)
+{
+    char origin[72];
+    const char *slash = strchr(req->rest, '/');
+    const char *local = slash != NULL ? slash + 1 : "";
+    size_t olen = slash != NULL ? (size_t)(slash - req->rest) : 0;
+    struct store *s;
+    json_t *doc = NULL;
+    int err;
+
+    if (olen == 0 || olen >= sizeof(origin)) {
+        http_response_error(res, 400, "bad_id",
+                            "a resource id is ORIGIN/LOCAL-ID");
+        return;
+    }
+    memcpy(origin, req->rest, olen);
+    origin[olen] = '\0';
+    if (!metadata_valid_origin(origin) || !metadata_valid_local_id(local)) {
+        http_response_error(res, 400, "bad_id",
+                            "a resource id is ORIGIN/LOCAL-ID");
+        return;
+    }
+    s = open_store(res, ctx);
+    if (s == NULL)
+        return;
+    err = store_get(&doc, s, origin, local);
+    if (err == 0)
+        http_response_json(res, 200, doc);
+    else if (err == OER_ENOTFOUND)
+        http_response_error(res, 404, "not_found", "no such resource");
+    else
+        http_response_error(res, 500, "store_error",
+                            "the resource cannot be read");
+    store_free(s);
+}
+
+static const struct http_route routes[] = {
+    { "GET", "/api/status", get_status },
+    { "GET", "/api/resources", get_resources },
+    { "GET", "/api/resources/", get_resource },
+    { NULL, NULL, NULL },
+};
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    struct server *srv = sig->data;
+
+    log_info("server", "stopping", "signal", signum == SIGINT ? "INT"
+                                                              : "TERM",
+             NULL);
+    http_stop(srv->http);
+    srv->http = NULL;
+    uv_close((uv_handle_t *)&srv->sigint, NULL);
+    uv_close((uv_handle_t *)&srv->sigterm, NULL);
+}
+
+static int write_port(const char *path, unsigned int port)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
+        log_error("server", "cannot write the port file", "path", path,
+                  NULL);
+        return OER_EIO;
+    }
+    return 0;
+}
+
+int server_run(const struct server_options *opt)
+{
+    struct server srv = { .opt = opt };
+    char port[24];
+    int err;
+
+    uv_loop_init(&srv.loop);
+    err = http_start(&srv.http, &srv.loop, opt->http_listen, routes, &srv);
+    if (err == 0 && opt->port_file != NULL)
+        err = write_port(opt->port_file, http_port(srv.http));
+    if (err != 0) {
+        http_stop(srv.http);
+        uv_run(&srv.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&srv.loop);
+        return err;
+    }
+
+    uv_signal_init(&srv.loop, &srv.sigint);
+    uv_signal_init(&srv.loop, &srv.sigterm);
+    srv.sigint.data = &srv;
+    srv.sigterm.data = &srv;
+    uv_signal_start(&srv.sigint, on_signal, SIGINT);
+    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+    log_info("server", "serving", "node", opt->node_id, "http",
+             opt->http_listen, "port", log_num(port, http_port(srv.http)),
+             NULL);
+
+    uv_run(&srv.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&srv.loop);
+    log_info("server", "stopped", "node", opt->node_id, NULL);
+    return 0;
+}

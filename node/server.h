@@ -1,0 +1,24 @@
+/*
+ * server: the daemon, `oernode serve`.  One libuv loop carries the HTTP
+ * API (node/http.h) and stops cleanly on SIGINT or SIGTERM.  For now it
+ * serves the node's status and its resources, read-only.
+ */
+#ifndef OERNODE_SERVER_H
+#define OERNODE_SERVER_H
+
+/* What the daemon needs to know; strings are borrowed for the run. */
+struct server_options {
+    const char *node_id;
+    const char *repo_path;   /* the bare repository of the store */
+    const char *http_listen; /* "127.0.0.1:8080" */
+    const char *fingerprint; /* the node key's, for /api/status */
+    /* When not NULL, the bound HTTP port is written there once listening
+     * (for tests and scripts that ask for port 0). */
+    const char *port_file;
+};
+
+/* Run until SIGINT or SIGTERM.  Returns 0 after a clean stop, or an
+ * error when the node could not start (logged). */
+int server_run(const struct server_options *opt);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * Tests of node/http: routes, JSON errors, query arguments, handlers on
+ * worker threads, and a slow handler that does not hold up the others.
+ * The server runs on a loop in its own thread; requests come from curl.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "node/http.h"
+#include "testutil.h"
+
+static uv_loop_t loop;
+static uv_async_t stopper;
+static struct http_server *server;
+static pthread_t loop_thread;
+static sem_t fast_done;
+
+static void hello(struct http_response *res, const struct http_request *req,
+                  void *ctx)
+{
+    const char *name = http_request_arg(req, "name");
+    int on_loop = pthread_equal(pthread_self(), loop_thread);
+
+    http_response_json(res, 200,
+                       json_pack("{s:s,s:s,s:b}", "hello",
+                                 name != NULL ? name : "", "rest", req->rest,
+                                 "on_loop", on_loop));
+}
+
+/* Waits until the fast handler has run; answers whether it did. */
+static void slow(struct http_response *res, const struct http_request *req,
+                 void *ctx)
+{
+    struct timespec until;
+    int got;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    while ((got = sem_timedwait(&fast_done, &until)) != 0 && errno == EINTR)
+        ;
+    http_response_json(res, 200, json_pack("{s:b}", "other_ran", got == 0));
+}
+
+static void fast(struct http_response *res, const struct http_request *req,
+                 void *ctx)
+{
+    sem_post(&fast_done);
+    http_response_json(res, 200, json_pack("{s:b}", "fast", 1));
+}
+
+static const struct http_route routes[] = {
+    { "GET", "/hello", hello },
+    { "GET", "/items/", hello },
+    { "GET", "/slow", slow },
+    { "GET", "/fast", fast },
+    { NULL, NULL, NULL },
+};
+
+static void on_stop(uv_async_t *async)
+{
+    http_stop(server);
+    uv_close((uv_handle_t *)async, NULL);
+}
+
+static void *run_loop(void *arg)
+{
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    sem_init(&fast_done, 0, 0);
+    uv_loop_init(&loop);
+    uv_async_init(&loop, &stopper, on_stop);
+    if (http_start(&server, &loop, "127.0.0.1:0", routes, NULL) != 0)
+        return -1;
+    return pthread_create(&loop_thread, NULL, run_loop, NULL);
+}
+
+static int teardown(void **state)
+{
+    uv_async_send(&stopper);
+    pthread_join(loop_thread, NULL);
+    sem_destroy(&fast_done);
+    return uv_loop_close(&loop);
+}
+
+/* GET path with curl; returns the HTTP status and the body in *body. */
+static int get(char **body, const char *method, const char *path)
+{
+    char *out = NULL;
+    int status = 0;
+    int rc;
+
+    rc = testutil_run(&out, 0,
+                      "curl -s -X %s -w '\\n%%{http_code}' "
+                      "'http://127.0.0.1:%u%s'",
+                      method, http_port(server), path);
+    assert_int_equal(rc, 0);
+    char *nl = strrchr(out, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    status = atoi(nl + 1);
+    *body = out;
+    return status;
+}
+
+static void test_route_and_args_on_worker(void **state)
+{
+    char *body;
+
+    assert_int_equal(get(&body, "GET", "/hello?name=caf%C3%A9"), 200);
+    assert_string_equal(body, "{\"hello\":\"caf\xc3\xa9\",\"rest\":\"\","
+                              "\"on_loop\":false}");
+    free(body);
+}
+
+static void test_prefix_route_rest(void **state)
+{
+    char *body;
+
+    assert_int_equal(get(&body, "GET", "/items/be-vl/abc"), 200);
+    assert_non_null(strstr(body, "\"rest\":\"be-vl/abc\""));
+    free(body);
+}
+
+static void test_errors_are_json(void **state)
+{
+    char *body;
+
+    assert_int_equal(get(&body, "GET", "/nowhere"), 404);
+    assert_string_equal(body, "{\"error\":{\"code\":\"not_found\","
+                              "\"message\":\"no such path\"}}");
+    free(body);
+    assert_int_equal(get(&body, "DELETE", "/hello"), 405);
+    assert_non_null(strstr(body, "\"code\":\"method_not_allowed\""));
+    free(body);
+    assert_int_equal(get(&body, "GET", "/items/"), 404);
+    free(body);
+}
+
+static void test_slow_handler_does_not_block(void **state)
+{
+    char *slow_body = NULL, *fast_body;
+    FILE *p;
+    char cmd[256];
+    size_t n;
+
+    snprintf(cmd, sizeof(cmd), "curl -s http://127.0.0.1:%u/slow",
+             http_port(server));
+    p = popen(cmd, "r");
+    assert_non_null(p);
+
+    /* The slow request is parked on a worker; this one must still pass. */
+    assert_int_equal(get(&fast_body, "GET", "/fast"), 200);
+    free(fast_body);
+
+    slow_body = calloc(1, 256);
+    n = fread(slow_body, 1, 255, p);
+    pclose(p);
+    assert_true(n > 0);
+    assert_string_equal(slow_body, "{\"other_ran\":true}");
+    free(slow_body);
+}
+
+static void test_parse_addr(void **state)
+{
+    struct sockaddr_storage sa;
+
+    assert_int_equal(http_parse_addr(&sa, "127.0.0.1:8080"), 0);
+    assert_int_equal(http_parse_addr(&sa, "[::1]:8080"), 0);
+    assert_int_equal(http_parse_addr(&sa, "localhost:1"), 0);
+    assert_int_not_equal(http_parse_addr(&sa, "127.0.0.1"), 0);
+    assert_int_not_equal(http_parse_addr(&sa, "127.0.0.1:99999"), 0);
+    assert_int_not_equal(http_parse_addr(&sa, "nohost:80"), 0);
+    assert_int_not_equal(http_parse_addr(&sa, ":80"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_and_args_on_worker),
+        cmocka_unit_test(test_prefix_route_rest),
+        cmocka_unit_test(test_errors_are_json),
+        cmocka_unit_test(test_slow_handler_does_not_block),
+        cmocka_unit_test(test_parse_addr),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
