@@ -1,0 +1,597 @@
+/*
+ * config: read the node's git-config file with libgit2, one table entry
+ * per known key, and fill in the defaults.
+ */
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "node/error.h"
+#include "node/metadata.h"
+
+enum key_kind { KEY_ID, KEY_PATH, KEY_ADDRESS, KEY_LEVEL, KEY_BOOL,
+                KEY_ORIGINS };
+
+struct key {
+    const char *name;
+    enum key_kind kind;
+    size_t off; /* of the field in struct config */
+};
+
+static const struct key keys[] = {
+    { "node.id", KEY_ID, offsetof(struct config, node_id) },
+    { "node.data", KEY_PATH, offsetof(struct config, data_dir) },
+    { "listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer) },
+    { "listen.http", KEY_ADDRESS, offsetof(struct config, listen_http) },
+    { "log.level", KEY_LEVEL, offsetof(struct config, log_level) },
+    { "policy.accept", KEY_ORIGINS,
+      offsetof(struct config, policy.accept) },
+    { "policy.offer", KEY_ORIGINS, offsetof(struct config, policy.offer) },
+    { "policy.relay", KEY_BOOL, offsetof(struct config, policy.relay) },
+    { "policy.commercial", KEY_BOOL,
+      offsetof(struct config, policy.commercial) },
+    { "policy.adapts", KEY_BOOL, offsetof(struct config, policy.adapts) },
+};
+
+/* State of one load: the config being filled and where errors go. */
+struct load {
+    struct config *c;
+    struct config_error *err;
+    int rc;
+};
+
+static int fail(struct load *l, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct load *l, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+
+    l->rc = OER_EINVAL;
+    if (l->err == NULL)
+        return OER_EINVAL;
+    snprintf(l->err->key, sizeof(l->err->key), "%s", key);
+    va_start(ap, fmt);
+    vsnprintf(l->err->detail, sizeof(l->err->detail), fmt, ap);
+    va_end(ap);
+    return OER_EINVAL;
+}
+
+static int valid_node_id(const char *id)
+{
+    return id != NULL && metadata_valid_origin(id) != 0;
+}
+
+int config_fingerprint_valid(const char *text)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "abcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n;
+
+    if (text == NULL || strncmp(text, "SHA256:", 7) != 0)
+        return 0;
+    text += 7;
+    n = strlen(text);
+
+    /* 32 bytes are 43 characters; the last one carries 4 zero bits */
+    if (n != 43 || strspn(text, b64) != n)
+        return 0;
+    return strchr("AEIMQUYcgkosw048", text[42]) != NULL;
+}
+
+static int valid_dns_name(const char *host)
+{
+    size_t label = 0, n = strlen(host);
+
+    if (n == 0 || n > 253)
+        return 0;
+    for (size_t i = 0; i <= n; i++) {
+        char ch = host[i];
+
+        if (ch == '.' || ch == '\0') {
+            if (label == 0 || label > 63 || host[i - 1] == '-')
+                return 0;
+            label = 0;
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)) {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int parse_port(unsigned *out, const char *text)
+{
+    unsigned long port;
+    char *end;
+
+    if (*text < '0' || *text > '9' || strlen(text) > 5)
+        return OER_EINVAL;
+    port = strtoul(text, &end, 10);
+    if (*end != '\0' || port > 65535)
+        return OER_EINVAL;
+    *out = (unsigned)port;
+    return 0;
+}
+
+static int check_host(const char *host, int bracketed)
+{
+    unsigned char addr[16];
+
+    if (bracketed)
+        return inet_pton(AF_INET6, host, addr) == 1 ? 0 : OER_EINVAL;
+    if (strspn(host, "0123456789.") == strlen(host))
+        return inet_pton(AF_INET, host, addr) == 1 ? 0 : OER_EINVAL;
+    return valid_dns_name(host) ? 0 : OER_EINVAL;
+}
+
+int config_address_parse(char *host, size_t cap, unsigned *port,
+                         const char *address)
+{
+    const char *start = address, *end, *colon;
+    int bracketed = address[0] == '[';
+    size_t n;
+
+    if (bracketed) {
+        start++;
+        end = strchr(start, ']');
+        if (end == NULL || end[1] != ':')
+            return OER_EINVAL;
+        colon = end + 1;
+    } else {
+        colon = strrchr(address, ':');
+        end = colon;
+        if (colon == NULL || memchr(address, ':', colon - address) != NULL)
+            return OER_EINVAL;
+    }
+
+    n = (size_t)(end - start);
+    if (n == 0 || n >= cap)
+        return OER_EINVAL;
+    memcpy(host, start, n);
+    host[n] = '\0';
+    if (check_host(host, bracketed) != 0)
+        return OER_EINVAL;
+    return parse_port(port, colon + 1);
+}
+
+static int set_string(char **field, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL)
+        return OER_ENOMEM;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int append_origin(struct config_origins *list, const char *value)
+{
+    char **grown = realloc(list->names, (list->count + 1) * sizeof(char *));
+
+    if (grown == NULL)
+        return OER_ENOMEM;
+    list->names = grown;
+    grown[list->count] = strdup(value);
+    if (grown[list->count] == NULL)
+        return OER_ENOMEM;
+    list->count++;
+    return 0;
+}
+
+static int set_key(struct load *l, const struct key *k, const char *value)
+{
+    char *field = (char *)l->c + k->off;
+    char host[256];
+    unsigned port;
+    int flag;
+
+    switch (k->kind) {
+    case KEY_ID:
+        if (!valid_node_id(value))
+            return fail(l, k->name, "bad node id '%.80s': 1 to 64 of "
+                        "[a-z0-9-], starting with a letter", value);
+        return set_string((char **)field, value);
+    case KEY_PATH:
+        if (*value == '\0')
+            return fail(l, k->name, "empty path");
+        return set_string((char **)field, value);
+    case KEY_ADDRESS:
+        if (config_address_parse(host, sizeof(host), &port, value) != 0)
+            return fail(l, k->name, "bad address '%.80s': expected "
+                        "host:port or [ipv6]:port", value);
+        return set_string((char **)field, value);
+    case KEY_LEVEL:
+        if (log_level_parse((enum log_level *)(void *)field, value) != 0)
+            return fail(l, k->name, "bad value '%.80s': expected error, "
+                        "warn, info or debug", value);
+        return 0;
+    case KEY_BOOL:
+        if (git_config_parse_bool(&flag, value) != 0)
+            return fail(l, k->name, "bad value '%.80s': expected yes or "
+                        "no", value);
+        *(int *)(void *)field = flag;
+        return 0;
+    case KEY_ORIGINS:
+        if (strcmp(value, "*") != 0 && !valid_node_id(value))
+            return fail(l, k->name, "bad origin '%.80s': a node id or *",
+                        value);
+        return append_origin((struct config_origins *)(void *)field, value);
+    }
+    return fail(l, k->name, "unknown key");
+}
+
+static struct config_peer *find_peer(struct load *l, const char *name,
+                                     size_t len)
+{
+    struct config *c = l->c;
+    struct config_peer *grown, *p;
+
+    for (size_t i = 0; i < c->peer_count; i++) {
+        if (strlen(c->peers[i].name) == len &&
+            memcmp(c->peers[i].name, name, len) == 0)
+            return &c->peers[i];
+    }
+    grown = realloc(c->peers, (c->peer_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return NULL;
+    c->peers = grown;
+    p = &grown[c->peer_count];
+    memset(p, 0, sizeof(*p));
+    p->name = strndup(name, len);
+    if (p->name == NULL)
+        return NULL;
+    c->peer_count++;
+    return p;
+}
+
+/* peer.<name>.address or peer.<name>.fingerprint */
+static int set_peer_key(struct load *l, const char *key, const char *value)
+{
+    const char *name = key + 5, *var = strrchr(key, '.') + 1;
+    size_t len = (size_t)(var - 1 - name);
+    struct config_peer *p;
+    char host[256], id[80];
+    unsigned port;
+
+    snprintf(id, sizeof(id), "%.*s", (int)len, name);
+    if (var - 1 <= name || !valid_node_id(id))
+        return fail(l, key, "bad peer name '%.80s': a peer is named by "
+                    "its node id", id);
+    if (strcmp(var, "address") != 0 && strcmp(var, "fingerprint") != 0)
+        return fail(l, key, "unknown key");
+
+    p = find_peer(l, name, len);
+    if (p == NULL)
+        return l->rc = OER_ENOMEM;
+    if (var[0] == 'a') {
+        if (config_address_parse(host, sizeof(host), &port, value) != 0 ||
+            port == 0)
+            return fail(l, key, "bad address '%.80s': expected "
+                        "host:port or [ipv6]:port", value);
+        return set_string(&p->address, value);
+    }
+    if (!config_fingerprint_valid(value))
+        return fail(l, key, "bad fingerprint '%.80s': expected SHA256: "
+                    "and 43 base64 characters, as oernode id prints it",
+                    value);
+    return set_string(&p->fingerprint, value);
+}
+
+static int on_entry(const git_config_entry *entry, void *arg)
+{
+    struct load *l = arg;
+    const char *value = entry->value != NULL ? entry->value : "";
+    int rc;
+
+    if (strncmp(entry->name, "peer.", 5) == 0 &&
+        strchr(entry->name + 5, '.') != NULL) {
+        rc = set_peer_key(l, entry->name, value);
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(entry->name, keys[i].name) == 0) {
+            /* a bare "key" with no "=" means true, as in git */
+            if (entry->value == NULL && keys[i].kind == KEY_BOOL)
+                value = "true";
+            rc = set_key(l, &keys[i], value);
+            goto out;
+        }
+    }
+    rc = fail(l, entry->name, "unknown key");
+
+out:
+    if (rc != 0)
+        l->rc = rc;
+    return rc != 0 ? 1 : 0;
+}
+
+static char *join_dir(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+
+    if (path != NULL)
+        snprintf(path, n, "%s/%s", dir, name);
+    return path;
+}
+
+/* The folder holding path: "." when it has no slash. */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static int set_data_dir(struct config *c)
+{
+    char *dir = folder_of(c->path), *joined;
+
+    if (dir == NULL)
+        return OER_ENOMEM;
+    if (c->data_dir == NULL) {
+        c->data_dir = dir;
+        return 0;
+    }
+    if (c->data_dir[0] == '/') {
+        free(dir);
+        return 0;
+    }
+    /* a relative node.data is relative to the configuration file */
+    joined = join_dir(dir, c->data_dir);
+    free(dir);
+    if (joined == NULL)
+        return OER_ENOMEM;
+    free(c->data_dir);
+    c->data_dir = joined;
+    return 0;
+}
+
+/* After every key is read: what is required, and the defaults. */
+static int finish(struct load *l)
+{
+    struct config *c = l->c;
+
+    if (c->node_id == NULL)
+        return fail(l, "node.id", "missing: every node needs an id");
+    for (size_t i = 0; i < c->peer_count; i++) {
+        char key[160];
+        struct config_peer *p = &c->peers[i];
+
+        snprintf(key, sizeof(key), "peer.%s.%s", p->name,
+                 p->address == NULL ? "address" : "fingerprint");
+        if (p->address == NULL || p->fingerprint == NULL)
+            return fail(l, key, "missing for peer '%s'", p->name);
+    }
+
+    if ((c->listen_peer == NULL &&
+         set_string(&c->listen_peer, CONFIG_PEER_PORT) != 0) ||
+        (c->listen_http == NULL &&
+         set_string(&c->listen_http, CONFIG_HTTP_PORT) != 0) ||
+        (c->policy.accept.count == 0 &&
+         append_origin(&c->policy.accept, "*") != 0) ||
+        (c->policy.offer.count == 0 &&
+         append_origin(&c->policy.offer, "*") != 0) ||
+        set_data_dir(c) != 0)
+        return l->rc = OER_ENOMEM;
+    return 0;
+}
+
+static struct config *config_new(const char *path)
+{
+    struct config *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->path = strdup(path);
+    if (c->path == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->log_level = LOG_LEVEL_INFO;
+    c->policy.relay = 1;
+    return c;
+}
+
+static int read_file(struct load *l, const char *path)
+{
+    git_config *cfg = NULL;
+    const git_error *e;
+    int rc = 0;
+
+    if (git_config_open_ondisk(&cfg, path) < 0) {
+        e = git_error_last();
+        rc = fail(l, "", "%s", e != NULL ? e->message : "unreadable");
+        goto out;
+    }
+    git_config_foreach(cfg, on_entry, l);
+    rc = l->rc;
+
+out:
+    git_config_free(cfg);
+    return rc;
+}
+
+int config_load(struct config **out, const char *path,
+                struct config_error *err)
+{
+    struct load l = { .err = err };
+    struct stat st;
+    int rc;
+
+    *out = NULL;
+    if (err != NULL) {
+        memset(err, 0, sizeof(*err));
+        snprintf(err->file, sizeof(err->file), "%s", path);
+    }
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fail(&l, "", "no such file");
+        return OER_ENOTFOUND;
+    }
+    l.c = config_new(path);
+    if (l.c == NULL)
+        return OER_ENOMEM;
+
+    git_libgit2_init();
+    rc = read_file(&l, path);
+    git_libgit2_shutdown();
+    if (rc == 0)
+        rc = finish(&l);
+    if (rc != 0) {
+        config_free(l.c);
+        return rc;
+    }
+    *out = l.c;
+    return 0;
+}
+
+static void origins_free(struct config_origins *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->names[i]);
+    free(list->names);
+}
+
+void config_free(struct config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->peer_count; i++) {
+        free(c->peers[i].name);
+        free(c->peers[i].address);
+        free(c->peers[i].fingerprint);
+    }
+    free(c->peers);
+    origins_free(&c->policy.accept);
+    origins_free(&c->policy.offer);
+    free(c->path);
+    free(c->node_id);
+    free(c->data_dir);
+    free(c->listen_peer);
+    free(c->listen_http);
+    free(c);
+}
+
+static const char *yes_no(int flag)
+{
+    return flag ? "yes" : "no";
+}
+
+static void print_origins(FILE *f, const char *key,
+                          const struct config_origins *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        fprintf(f, "\t%s = %s\n", key, list->names[i]);
+}
+
+void config_print(FILE *f, const struct config *c)
+{
+    static const char *const levels[] = { "error", "warn", "info",
+                                          "debug" };
+
+    fprintf(f, "# %s, with defaults\n", c->path);
+    fprintf(f, "[node]\n\tid = %s\n\tdata = %s\n", c->node_id, c->data_dir);
+    fprintf(f, "[listen]\n\tpeer = %s\n\thttp = %s\n", c->listen_peer,
+            c->listen_http);
+    fprintf(f, "[log]\n\tlevel = %s\n", levels[c->log_level]);
+    fprintf(f, "[policy]\n");
+    print_origins(f, "accept", &c->policy.accept);
+    print_origins(f, "offer", &c->policy.offer);
+    fprintf(f, "\trelay = %s\n\tcommercial = %s\n\tadapts = %s\n",
+            yes_no(c->policy.relay), yes_no(c->policy.commercial),
+            yes_no(c->policy.adapts));
+    for (size_t i = 0; i < c->peer_count; i++)
+        fprintf(f, "[peer \"%s\"]\n\taddress = %s\n\tfingerprint = %s\n",
+                c->peers[i].name, c->peers[i].address,
+                c->peers[i].fingerprint);
+}
+
+static const char config_template[] =
+    "# oernode configuration, git-config syntax; docs/CLI.md lists the "
+    "keys.\n"
+    "[node]\n"
+    "\tid = %s\n"
+    "# The defaults:\n"
+    "# [listen]\n"
+    "#\tpeer = " CONFIG_PEER_PORT "\n"
+    "#\thttp = " CONFIG_HTTP_PORT "\n"
+    "# [log]\n"
+    "#\tlevel = info\n"
+    "# [policy]\n"
+    "#\taccept = *\n"
+    "#\toffer = *\n"
+    "#\trelay = yes\n"
+    "#\tcommercial = no\n"
+    "#\tadapts = no\n"
+    "# A peer, named by its node id, as its oernode id prints it:\n"
+    "# [peer \"nl-edurep\"]\n"
+    "#\taddress = edurep.example.org:7440\n"
+    "#\tfingerprint = SHA256:...\n";
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return OER_EIO;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int config_write_new(const char *path, const char *node_id)
+{
+    char *tmp = NULL, text[sizeof(config_template) + 80];
+    int fd = -1, rc = OER_EIO, n;
+
+    n = snprintf(text, sizeof(text), config_template, node_id);
+    if (!valid_node_id(node_id) || n < 0 || (size_t)n >= sizeof(text))
+        return OER_EINVAL;
+    tmp = malloc(strlen(path) + 5);
+    if (tmp == NULL)
+        return OER_ENOMEM;
+    sprintf(tmp, "%s.tmp", path);
+
+    /* written beside, synced, then linked: link refuses to replace */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0 || write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0)
+        goto out;
+    if (link(tmp, path) != 0) {
+        rc = errno == EEXIST ? OER_EEXISTS : OER_EIO;
+        goto out;
+    }
+    rc = 0;
+
+out:
+    if (rc != 0)
+        log_warn("config", "cannot write configuration", "path", path,
+                 "err", error_name(rc), NULL);
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/*
+ * config: the node's configuration, a file in git-config syntax read with
+ * libgit2, checked key by key, with a default for everything but node.id.
+ * docs/CLI.md lists the keys.
+ *
+ *   [node]
+ *       id = be-vl
+ *   [peer "nl-edurep"]
+ *       address = edurep.example.org:7440
+ *       fingerprint = SHA256:...
+ */
+#ifndef OERNODE_CONFIG_H
+#define OERNODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "node/log.h"
+
+#define CONFIG_PEER_PORT "127.0.0.1:7440"
+#define CONFIG_HTTP_PORT "127.0.0.1:8080"
+
+/* A peer: [peer "NAME"] with its address and key fingerprint. */
+struct config_peer {
+    char *name;        /* the peer's node id */
+    char *address;     /* host:port or [v6]:port */
+    char *fingerprint; /* "SHA256:" + 43 base64 characters */
+};
+
+/* A list of origins: node ids, or "*" for any origin. */
+struct config_origins {
+    char **names;
+    size_t count;
+};
+
+/* What this node shares and accepts, and the use it declares. */
+struct config_policy {
+    struct config_origins accept; /* taken from peers; default "*" */
+    struct config_origins offer;  /* offered to peers; default "*" */
+    int relay;           /* offer catalogues of other origins: 1 or 0 */
+    int commercial;      /* declared use: commercial */
+    int adapts;          /* declared use: adapts content */
+};
+
+struct config {
+    char *path;          /* the file read */
+    char *node_id;
+    char *data_dir;      /* node.data, by default the folder of the file */
+    char *listen_peer;   /* listen.peer, default CONFIG_PEER_PORT */
+    char *listen_http;   /* listen.http, default CONFIG_HTTP_PORT */
+    enum log_level log_level;
+    struct config_peer *peers;
+    size_t peer_count;
+    struct config_policy policy;
+};
+
+/* What is wrong with a configuration: the file, the key and why. */
+struct config_error {
+    char file[512];
+    char key[160];   /* "peer.nl-edurep.fingerprint"; "" for the file */
+    char detail[256]; /* lower case, no full stop */
+};
+
+/*
+ * Read and check the file at path.  *out is the caller's (config_free).
+ * Returns 0; OER_ENOTFOUND when there is no such file; OER_EINVAL for a
+ * syntax error, an unknown key, a bad value or a missing node.id, with
+ * err filled (err may be NULL).  Nothing is logged: the caller reports.
+ */
+int config_load(struct config **out, const char *path,
+                struct config_error *err);
+
+/* Accepts NULL. */
+void config_free(struct config *c);
+
+/* The effective configuration, defaults included, in git-config syntax. */
+void config_print(FILE *f, const struct config *c);
+
+/*
+ * Split an address "host:port" or "[v6]:port"; host is an IPv4 or IPv6
+ * address or a DNS name, port 0 to 65535 (0: any free port, for listen
+ * addresses only).  host of cap bytes (the
+ * brackets are dropped).  Returns 0 or OER_EINVAL.
+ */
+int config_address_parse(char *host, size_t cap, unsigned *port,
+                         const char *address);
+
+/* Whether text is a key fingerprint as ssh-keygen -l prints it. */
+int config_fingerprint_valid(const char *text);
+
+/*
+ * Write a new configuration for node_id at path, refusing to replace one
+ * (OER_EEXISTS).  The file is written whole or not at all.
+ */
+int config_write_new(const char *path, const char *node_id);
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * Tests of config/config: defaults, peers as subsections, and an error
+ * naming the file and the key for each kind of mistake.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "node/error.h"
+#include "testutil.h"
+
+static char *dir;
+static char path[600];
+
+static int load_text(struct config **out, struct config_error *err,
+                     const char *text)
+{
+    testutil_write(path, text, strlen(text));
+    return config_load(out, path, err);
+}
+
+/* The file must be refused, naming the file and key, with detail in the
+ * reason. */
+static void refused(const char *text, const char *key, const char *detail)
+{
+    struct config *c = NULL;
+    struct config_error err;
+
+    assert_int_equal(load_text(&c, &err, text), OER_EINVAL);
+    assert_null(c);
+    assert_string_equal(err.file, path);
+    assert_string_equal(err.key, key);
+    if (strstr(err.detail, detail) == NULL)
+        fail_msg("detail \"%s\" lacks \"%s\"", err.detail, detail);
+}
+
+static void test_defaults(void **state)
+{
+    struct config *c = NULL;
+    char *printed = NULL, want[700];
+    size_t len = 0;
+    FILE *f;
+
+    assert_int_equal(load_text(&c, NULL, "[node]\n\tid = be-vl\n"), 0);
+    assert_string_equal(c->node_id, "be-vl");
+    assert_string_equal(c->data_dir, dir);
+    assert_string_equal(c->listen_peer, "127.0.0.1:7440");
+    assert_string_equal(c->listen_http, "127.0.0.1:8080");
+    assert_int_equal(c->log_level, LOG_LEVEL_INFO);
+    assert_int_equal(c->peer_count, 0);
+    assert_int_equal(c->policy.accept.count, 1);
+    assert_string_equal(c->policy.accept.names[0], "*");
+    assert_string_equal(c->policy.offer.names[0], "*");
+    assert_int_equal(c->policy.relay, 1);
+    assert_int_equal(c->policy.commercial, 0);
+    assert_int_equal(c->policy.adapts, 0);
+
+    f = open_memstream(&printed, &len);
+    config_print(f, c);
+    fclose(f);
+    snprintf(want, sizeof(want), "[node]\n\tid = be-vl\n\tdata = %s\n", dir);
+    assert_non_null(strstr(printed, want));
+    assert_non_null(strstr(printed, "\tpeer = 127.0.0.1:7440\n"));
+    assert_non_null(strstr(printed, "\tcommercial = no\n"));
+    assert_non_null(strstr(printed, "\tlevel = info\n"));
+    free(printed);
+    config_free(c);
+}
+
+static const char full[] =
+    "[node]\n\tid = nl-school\n\tdata = store\n"
+    "[listen]\n\tpeer = [::1]:7441\n\thttp = 0.0.0.0:0\n"
+    "[log]\n\tlevel = debug\n"
+    "[policy]\n\taccept = be-vl\n\taccept = nl-edurep\n\trelay = no\n"
+    "\tcommercial = yes\n\tadapts\n"
+    "[peer \"nl-edurep\"]\n\taddress = edurep.example.org:7440\n"
+    "\tfingerprint = SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s\n"
+    "[peer \"be-vl\"]\n\taddress = 192.0.2.7:7440\n"
+    "\tfingerprint = SHA256:4bH3TzU2Dz0bJ4kI6Wq0eDqy2v1yRjTQnHkHzZ8k0wA\n";
+
+static void test_everything_set(void **state)
+{
+    struct config *c = NULL;
+    char want[700];
+
+    assert_int_equal(load_text(&c, NULL, full), 0);
+    snprintf(want, sizeof(want), "%s/store", dir);
+    assert_string_equal(c->data_dir, want);
+    assert_string_equal(c->listen_peer, "[::1]:7441");
+    assert_string_equal(c->listen_http, "0.0.0.0:0");
+    assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
+    assert_int_equal(c->policy.accept.count, 2);
+    assert_string_equal(c->policy.accept.names[1], "nl-edurep");
+    assert_int_equal(c->policy.relay, 0);
+    assert_int_equal(c->policy.commercial, 1);
+    assert_int_equal(c->policy.adapts, 1);
+
+    assert_int_equal(c->peer_count, 2);
+    assert_string_equal(c->peers[0].name, "nl-edurep");
+    assert_string_equal(c->peers[0].address, "edurep.example.org:7440");
+    assert_string_equal(c->peers[1].name, "be-vl");
+    assert_string_equal(c->peers[1].fingerprint,
+                        "SHA256:4bH3TzU2Dz0bJ4kI6Wq0eDqy2v1yRjTQnHkHzZ8k0wA");
+    config_free(c);
+}
+
+static void test_errors_name_file_and_key(void **state)
+{
+    refused("[listen]\n\tpeer = 127.0.0.1:7440\n", "node.id", "missing");
+    refused("[node]\n\tid = Be_VL\n", "node.id", "bad node id");
+    refused("[node]\n\tid = be-vl\n\tcolour = red\n", "node.colour",
+            "unknown key");
+    refused("[node]\n\tid = be-vl\n[server]\n\tport = 1\n", "server.port",
+            "unknown key");
+    refused("[node]\n\tid = be-vl\n[log]\n\tlevel = loud\n", "log.level",
+            "bad value 'loud'");
+    refused("[node]\n\tid = be-vl\n[policy]\n\tcommercial = maybe\n",
+            "policy.commercial", "expected yes or no");
+    refused("[node]\n\tid = be-vl\n[policy]\n\taccept = Not An Id\n",
+            "policy.accept", "bad origin");
+    refused("[node]\n\tid = be-vl\n[listen]\n\thttp = localhost\n",
+            "listen.http", "bad address");
+    refused("[node]\n\tid = be-vl\n[listen]\n\tpeer = 10.0.0.300:80\n",
+            "listen.peer", "bad address");
+    refused("[node]\n\tid = be-vl\n[listen]\n\tpeer = ::1:80\n",
+            "listen.peer", "bad address");
+    refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\taddress = x.org:7440\n"
+            "\tfingerprint = MD5:aa:bb\n",
+            "peer.nl.fingerprint", "bad fingerprint");
+    refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\taddress = x.org:0\n",
+            "peer.nl.address", "bad address");
+    refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\taddress = x.org:7440\n",
+            "peer.nl.fingerprint", "missing");
+    refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\turl = x\n",
+            "peer.nl.url", "unknown key");
+    refused("[node]\n\tid = be-vl\n[peer \"NL EDU\"]\n\taddress = x:1\n",
+            "peer.NL EDU.address", "bad peer name");
+    refused("[node\n\tid = be-vl\n", "", "");
+}
+
+static void test_missing_file(void **state)
+{
+    struct config *c = NULL;
+    struct config_error err;
+    char missing[700];
+
+    snprintf(missing, sizeof(missing), "%s/none", dir);
+    assert_int_equal(config_load(&c, missing, &err), OER_ENOTFOUND);
+    assert_string_equal(err.file, missing);
+    assert_string_equal(err.detail, "no such file");
+}
+
+static void test_write_new(void **state)
+{
+    struct config *c = NULL;
+    char fresh[700];
+
+    snprintf(fresh, sizeof(fresh), "%s/fresh", dir);
+    assert_int_equal(config_write_new(fresh, "de-nrw"), 0);
+    assert_int_equal(config_write_new(fresh, "de-other"), OER_EEXISTS);
+    assert_int_equal(config_load(&c, fresh, NULL), 0);
+    assert_string_equal(c->node_id, "de-nrw");
+    config_free(c);
+
+    /* stock git reads what we wrote */
+    assert_int_equal(testutil_run(NULL, 0, "test \"$(git config -f %s "
+                                  "node.id)\" = de-nrw", fresh), 0);
+}
+
+static void test_fingerprint_of_ssh_keygen(void **state)
+{
+    char *out = NULL, fp[128];
+
+    assert_int_equal(testutil_run(NULL, 0, "ssh-keygen -q -t ed25519 -N '' "
+                                  "-f %s/k </dev/null", dir), 0);
+    assert_int_equal(testutil_run(&out, 0, "ssh-keygen -l -f %s/k.pub", dir),
+                     0);
+    assert_int_equal(sscanf(out, "%*d %127s", fp), 1);
+    assert_true(config_fingerprint_valid(fp));
+    fp[strlen(fp) - 1] = '=';
+    assert_false(config_fingerprint_valid(fp));
+    assert_false(config_fingerprint_valid("SHA256:short"));
+    free(out);
+}
+
+static void test_address_parse(void **state)
+{
+    char host[64];
+    unsigned port = 0;
+
+    assert_int_equal(config_address_parse(host, sizeof(host), &port,
+                                          "[2001:db8::1]:7440"), 0);
+    assert_string_equal(host, "2001:db8::1");
+    assert_int_equal(port, 7440);
+    assert_int_equal(config_address_parse(host, sizeof(host), &port,
+                                          "node.example.org:443"), 0);
+    assert_string_equal(host, "node.example.org");
+    assert_int_equal(config_address_parse(host, sizeof(host), &port,
+                                          "example.org:65536"), OER_EINVAL);
+    assert_int_equal(config_address_parse(host, sizeof(host), &port,
+                                          "-bad.org:1"), OER_EINVAL);
+    assert_int_equal(config_address_parse(host, sizeof(host), &port,
+                                          ":80"), OER_EINVAL);
+    assert_int_equal(config_address_parse(host, sizeof(host), &port,
+                                          "[1.2.3.4]:80"), OER_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_everything_set),
+        cmocka_unit_test(test_errors_name_file_and_key),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_write_new),
+        cmocka_unit_test(test_fingerprint_of_ssh_keygen),
+        cmocka_unit_test(test_address_parse),
+    };
+    int rc;
+
+    dir = testutil_tmpdir("config");
+    snprintf(path, sizeof(path), "%s/config", dir);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(dir);
+    return rc;
+}
