@@ -63,8 +63,7 @@ static void openssl_log(const char *msg, const char *what)
     unsigned long e = ERR_get_error();
 
     ERR_error_string_n(e, reason, sizeof(reason));
-    log_warn("identity", msg, "what", what, "openssl", e ? reason : "",
-             NULL);
+    log_warn("identity", msg, "what", what, "openssl", e ? reason : "", NULL);
     ERR_clear_error();
 }
 
@@ -80,7 +79,7 @@ static void wire_raw(struct wire *w, const void *data, size_t len)
 
 static void wire_u32(struct wire *w, uint32_t v)
 {
-    unsigned char b[4] = { v >> 24, v >> 16, v >> 8, v };
+    unsigned char b[4] = {v >> 24, v >> 16, v >> 8, v};
 
     wire_raw(w, b, 4);
 }
@@ -107,8 +106,7 @@ static int read_u32(struct reader *r, uint32_t *out)
     return 0;
 }
 
-static int read_string(struct reader *r, const unsigned char **out,
-                       size_t *len)
+static int read_string(struct reader *r, const unsigned char **out, size_t *len)
 {
     uint32_t n;
 
@@ -134,10 +132,10 @@ static int read_expect(struct reader *r, const char *s)
 }
 
 /* string "ssh-ed25519" + string of n bytes, and nothing after them. */
-static int read_typed(const unsigned char *blob, size_t len,
-                      unsigned char *out, size_t n)
+static int read_typed(const unsigned char *blob, size_t len, unsigned char *out,
+                      size_t n)
 {
-    struct reader r = { blob, len };
+    struct reader r = {blob, len};
     const unsigned char *v;
     size_t vlen;
 
@@ -151,7 +149,7 @@ static int read_typed(const unsigned char *blob, size_t len,
 static void pub_blob(unsigned char blob[PUB_BLOB_LEN],
                      const struct identity_pub *pub)
 {
-    struct wire w = { blob, 0, PUB_BLOB_LEN };
+    struct wire w = {blob, 0, PUB_BLOB_LEN};
 
     wire_cstring(&w, KEY_TYPE);
     wire_string(&w, pub->key, sizeof(pub->key));
@@ -275,20 +273,21 @@ static int write_key_file(const char *path, const char *pem, size_t len)
     memcpy(tmp + plen, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
     fd = mkstemp(tmp);
     if (fd < 0) {
-        log_warn("identity", "cannot create key file", "path", path,
-                 "error", strerror(errno), NULL);
+        log_warn("identity", "cannot create key file", "path", path, "error",
+                 strerror(errno), NULL);
         goto out;
     }
     if (fchmod(fd, 0600) != 0 || write_all(fd, pem, len) != 0 ||
         fsync(fd) != 0) {
-        log_warn("identity", "cannot write key file", "path", tmp,
-                 "error", strerror(errno), NULL);
+        log_warn("identity", "cannot write key file", "path", tmp, "error",
+                 strerror(errno), NULL);
         goto out;
     }
     if (link(tmp, path) != 0) {
         err = errno == EEXIST ? OER_EEXISTS : OER_EIO;
-        log_warn("identity", err == OER_EEXISTS ?
-                 "key file exists, not overwritten" : "cannot create key file",
+        log_warn("identity",
+                 err == OER_EEXISTS ? "key file exists, not overwritten"
+                                    : "cannot create key file",
                  "path", path, "error", strerror(errno), NULL);
         goto out;
     }
@@ -338,8 +337,8 @@ int identity_generate(struct identity **out, const char *path)
     }
 
     mem = BIO_new(BIO_s_mem());
-    if (mem == NULL || PEM_write_bio_PrivateKey(mem, pkey, NULL, NULL, 0,
-                                                NULL, NULL) != 1) {
+    if (mem == NULL ||
+        PEM_write_bio_PrivateKey(mem, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
         openssl_log("cannot encode key", path);
         goto out;
     }
@@ -380,8 +379,8 @@ static int read_key_file(char **out, size_t *len, const char *path)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         err = errno == ENOENT ? OER_ENOTFOUND : OER_EIO;
-        log_warn("identity", "cannot open key file", "path", path,
-                 "error", strerror(errno), NULL);
+        log_warn("identity", "cannot open key file", "path", path, "error",
+                 strerror(errno), NULL);
         return err;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -392,8 +391,10 @@ static int read_key_file(char **out, size_t *len, const char *path)
     }
     if ((st.st_mode & 077) != 0) {
         err = OER_ECRYPTO;
-        log_warn("identity", "key file is accessible by group or others, "
-                 "refused (chmod 600 it)", "path", path, NULL);
+        log_warn("identity",
+                 "key file is accessible by group or others, "
+                 "refused (chmod 600 it)",
+                 "path", path, NULL);
         goto out;
     }
     if (st.st_size > KEY_FILE_MAX) {
@@ -442,8 +443,8 @@ int identity_load(struct identity **out, const char *path)
         pkey = PEM_read_bio_PrivateKey(mem, NULL, on_passphrase, NULL);
     ERR_clear_error();
     if (pkey == NULL || !EVP_PKEY_is_a(pkey, "ED25519")) {
-        log_warn("identity", "key file holds no Ed25519 private key",
-                 "path", path, NULL);
+        log_warn("identity", "key file holds no Ed25519 private key", "path",
+                 path, NULL);
         goto out;
     }
 
@@ -474,8 +475,7 @@ void identity_public(struct identity_pub *out, const struct identity *id)
 
 /* ---- public key forms ---- */
 
-void identity_fingerprint(char *buf, size_t cap,
-                          const struct identity_pub *pub)
+void identity_fingerprint(char *buf, size_t cap, const struct identity_pub *pub)
 {
     unsigned char blob[PUB_BLOB_LEN], md[32];
     unsigned char b64[45];
@@ -489,8 +489,7 @@ void identity_fingerprint(char *buf, size_t cap,
     snprintf(buf, cap, "SHA256:%s", (char *)b64);
 }
 
-void identity_ssh_public(char *buf, size_t cap,
-                         const struct identity_pub *pub)
+void identity_ssh_public(char *buf, size_t cap, const struct identity_pub *pub)
 {
     unsigned char blob[PUB_BLOB_LEN];
     unsigned char b64[(PUB_BLOB_LEN + 2) / 3 * 4 + 1];
@@ -547,15 +546,14 @@ struct sshsig {
  * The bytes that are signed: magic, namespace, reserved, hash algorithm
  * and the hash of the message.  *out is malloc'd.
  */
-static int signed_data(unsigned char **out, size_t *len,
-                       const struct sshsig *s, const void *data,
-                       size_t dlen)
+static int signed_data(unsigned char **out, size_t *len, const struct sshsig *s,
+                       const void *data, size_t dlen)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     size_t cap = SIG_MAGIC_LEN + 4 + strlen(SIG_NAMESPACE) + 4 +
                  s->reserved_len + 4 + strlen(s->hashalg) + 4 + sizeof(md);
-    struct wire w = { malloc(cap), 0, cap };
+    struct wire w = {malloc(cap), 0, cap};
 
     if (w.p == NULL)
         return OER_ENOMEM;
@@ -579,7 +577,7 @@ static size_t sshsig_encode(unsigned char *buf, size_t cap,
                             const struct sshsig *s)
 {
     unsigned char pub[PUB_BLOB_LEN], sig[4 + KEY_TYPE_LEN + 4 + SIG_LEN];
-    struct wire w = { buf, 0, cap }, ws = { sig, 0, sizeof(sig) };
+    struct wire w = {buf, 0, cap}, ws = {sig, 0, sizeof(sig)};
 
     pub_blob(pub, &s->signer);
     wire_cstring(&ws, KEY_TYPE);
@@ -596,10 +594,10 @@ static size_t sshsig_encode(unsigned char *buf, size_t cap,
 }
 
 /* Parse a signature blob strictly; *why names what is wrong. */
-static int sshsig_parse(struct sshsig *s, const unsigned char *blob,
-                        size_t len, const char **why)
+static int sshsig_parse(struct sshsig *s, const unsigned char *blob, size_t len,
+                        const char **why)
 {
-    struct reader r = { blob, len };
+    struct reader r = {blob, len};
     const unsigned char *v;
     size_t vlen;
     uint32_t version;
@@ -723,8 +721,8 @@ static int dearmor(unsigned char **out, size_t *len, const char *armored)
     char *b64 = NULL;
     int err;
 
-    if (n > ARMOR_MAX || strncmp(armored, ARMOR_BEGIN "\n",
-                                 sizeof(ARMOR_BEGIN)) != 0)
+    if (n > ARMOR_MAX ||
+        strncmp(armored, ARMOR_BEGIN "\n", sizeof(ARMOR_BEGIN)) != 0)
         return OER_EINVAL;
     p = armored + sizeof(ARMOR_BEGIN);
     end = strstr(p - 1, "\n" ARMOR_END);
@@ -750,8 +748,10 @@ static int dearmor(unsigned char **out, size_t *len, const char *armored)
 int identity_sign(char **out, const struct identity *id, const void *data,
                   size_t len)
 {
-    struct sshsig s = { .signer = id->pub, .reserved = (const void *)"",
-                        .md = EVP_sha512(), .hashalg = "sha512" };
+    struct sshsig s = {.signer = id->pub,
+                       .reserved = (const void *)"",
+                       .md = EVP_sha512(),
+                       .hashalg = "sha512"};
     unsigned char *tbs = NULL;
     unsigned char blob[512];
     size_t tbslen = 0, bloblen;
@@ -781,8 +781,7 @@ static void log_rejected(const char *msg, const struct identity_pub *pub,
 }
 
 int identity_verify(const struct identity_pub *pub, const char *armored,
-                    const void *data, size_t len,
-                    struct identity_pub *signer)
+                    const void *data, size_t len, struct identity_pub *signer)
 {
     struct sshsig s;
     unsigned char *blob = NULL, *tbs = NULL;

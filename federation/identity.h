@@ -15,15 +15,20 @@ struct identity_pub {
     unsigned char key[32];
 };
 
-/* Create a new key and write it to path (PEM, mode 0600, refusing to
- * overwrite: OER_EEXISTS).  *out belongs to the caller. */
+/* Create a new key and write it to path (PEM PKCS#8, mode 0600, refusing
+ * to overwrite: OER_EEXISTS).  The file is written and fsynced beside
+ * path, then linked in place, so path never holds half a key.  OER_EIO
+ * when it cannot be written.  *out belongs to the caller. */
 int identity_generate(struct identity **out, const char *path);
 
-/* Load the key at path; OER_ENOTFOUND, OER_EINVAL (not an Ed25519 key),
- * or OER_ECRYPTO (group- or world-readable: refused, with a log line). */
+/* Load the key at path; OER_ENOTFOUND, OER_EINVAL (not an unencrypted
+ * PEM Ed25519 private key; an OpenSSH-format key is refused too), OER_EIO,
+ * or OER_ECRYPTO (any permission for group or others, as OpenSSH refuses
+ * it: refused, with a log line naming the path).  *out is the caller's. */
 int identity_load(struct identity **out, const char *path);
 
-/* Wipe and free; accepts NULL. */
+/* Wipe and free; accepts NULL.  An identity is never changed after it
+ * is made, so threads may sign with one at the same time. */
 void identity_free(struct identity *id);
 
 /* The public half. */
@@ -31,14 +36,16 @@ void identity_public(struct identity_pub *out, const struct identity *id);
 
 /* "SHA256:" + unpadded base64 of SHA-256 over the SSH wire form of the
  * public key, as ssh-keygen -l prints it; buf of at least 64 bytes. */
-void identity_fingerprint(char *buf, size_t cap, const struct identity_pub *pub);
+void identity_fingerprint(char *buf, size_t cap,
+                          const struct identity_pub *pub);
 
 /* "ssh-ed25519 AAAA..." (OpenSSH public key line, no comment); buf of
  * at least 128 bytes. */
 void identity_ssh_public(char *buf, size_t cap, const struct identity_pub *pub);
 
-/* Parse an "ssh-ed25519 AAAA... [comment]" line or a fingerprint-free
- * base64 key blob; OER_EINVAL when it is not an Ed25519 key. */
+/* Parse an "ssh-ed25519 AAAA... [comment]" line (a .pub file) or the
+ * bare base64 key blob; leading white space and the comment are skipped.
+ * OER_EINVAL when it is not an Ed25519 key or not canonical base64. */
 int identity_pub_parse(struct identity_pub *out, const char *text);
 
 /*
@@ -52,8 +59,13 @@ int identity_sign(char **out, const struct identity *id, const void *data,
 /*
  * Verify an armored SSH signature over data, namespace "git", made by
  * pub.  Returns 0, OER_ECRYPTO (bad signature or another key), or
- * OER_EINVAL (not a well-formed SSH signature).  If signer is not NULL it
- * receives the key that made a well-formed signature, even a wrong one.
+ * OER_EINVAL (not a well-formed SSH signature: armor, base64, magic,
+ * version, key or signature type other than ssh-ed25519, namespace,
+ * hash algorithm other than sha512 or sha256, trailing bytes).  The
+ * armor may have base64 lines of any length, and only white space after
+ * its end line.  If signer is not NULL it receives the key that made a
+ * well-formed signature, even a wrong one, and is zeroed otherwise.
+ * Every refusal is logged once, with the fingerprints involved.
  */
 int identity_verify(const struct identity_pub *pub, const char *armored,
                     const void *data, size_t len,

@@ -50,9 +50,11 @@ static struct identity *new_identity(const char *dir)
 /* An OpenSSH key pair made by ssh-keygen at dir/name(.pub). */
 static void ssh_keygen(const char *dir, const char *name, const char *type)
 {
-    assert_int_equal(testutil_run(NULL, 1, "ssh-keygen -q -t %s -N '' "
+    assert_int_equal(testutil_run(NULL, 1,
+                                  "ssh-keygen -q -t %s -N '' "
                                   "-C teacher@example.org -f '%s/%s'",
-                                  type, dir, name), 0);
+                                  type, dir, name),
+                     0);
 }
 
 static void write_string(const char *dir, const char *name, const char *s)
@@ -86,8 +88,11 @@ static void test_generate_and_load(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     before = testutil_read(path, NULL);
     assert_non_null(strstr(before, "-----BEGIN PRIVATE KEY-----\n"));
-    assert_int_equal(testutil_run(NULL, 1, "openssl pkey -noout -text -in "
-                                  "'%s' | grep -q ED25519", path), 0);
+    assert_int_equal(testutil_run(NULL, 1,
+                                  "openssl pkey -noout -text -in "
+                                  "'%s' | grep -q ED25519",
+                                  path),
+                     0);
 
     /* A second key never replaces the first, nor leaves files behind. */
     assert_int_equal(identity_generate(&none, path), OER_EEXISTS);
@@ -158,9 +163,12 @@ static void test_load_refuses_other_keys(void **state)
     char *junk = join(dir, "junk.pem");
     struct identity *id = NULL;
 
-    assert_int_equal(testutil_run(NULL, 1, "openssl genpkey -algorithm RSA "
+    assert_int_equal(testutil_run(NULL, 1,
+                                  "openssl genpkey -algorithm RSA "
                                   "-pkeyopt rsa_keygen_bits:1024 -out '%s' "
-                                  "&& chmod 600 '%s'", rsa, rsa), 0);
+                                  "&& chmod 600 '%s'",
+                                  rsa, rsa),
+                     0);
     assert_int_equal(identity_load(&id, rsa), OER_EINVAL);
 
     /* An OpenSSH-format Ed25519 key is not PKCS#8. */
@@ -183,8 +191,8 @@ static char *keygen_fingerprint(const char *dir, const char *name)
 {
     char *out = NULL, *fp;
 
-    assert_int_equal(testutil_run(&out, 1, "ssh-keygen -l -f '%s/%s'", dir,
-                                  name), 0);
+    assert_int_equal(
+        testutil_run(&out, 1, "ssh-keygen -l -f '%s/%s'", dir, name), 0);
     fp = strchr(out, ' ');
     assert_non_null(fp);
     fp = strndup(fp + 1, strcspn(fp + 1, " "));
@@ -286,18 +294,24 @@ static void test_sign_verified_by_ssh_keygen(void **state)
     assert_int_equal(strchr(line, '\n') - line, 70);
     assert_non_null(strstr(sig, "\n-----END SSH SIGNATURE-----\n"));
 
-    assert_int_equal(testutil_run(&out, 1, "cd '%s' && ssh-keygen -Y verify "
+    assert_int_equal(testutil_run(&out, 1,
+                                  "cd '%s' && ssh-keygen -Y verify "
                                   "-f allowed_signers -I node@oer.test "
-                                  "-n git -s data.sig < data", dir), 0);
+                                  "-n git -s data.sig < data",
+                                  dir),
+                     0);
     assert_non_null(strstr(out, "Good \"git\" signature for node@oer.test"));
     free(out);
-    assert_int_not_equal(testutil_run(NULL, 1, "cd '%s' && echo x >> data && "
+    assert_int_not_equal(testutil_run(NULL, 1,
+                                      "cd '%s' && echo x >> data && "
                                       "ssh-keygen -Y verify -f "
                                       "allowed_signers -I node@oer.test "
-                                      "-n git -s data.sig < data", dir), 0);
+                                      "-n git -s data.sig < data",
+                                      dir),
+                         0);
 
-    assert_int_equal(identity_verify(&pub, sig, MESSAGE, strlen(MESSAGE),
-                                     &signer), 0);
+    assert_int_equal(
+        identity_verify(&pub, sig, MESSAGE, strlen(MESSAGE), &signer), 0);
     assert_memory_equal(signer.key, pub.key, sizeof(pub.key));
 
     identity_free(id);
@@ -311,9 +325,11 @@ static char *keygen_sign(const char *dir, const char *key, const char *ns,
                          const char *opts)
 {
     write_string(dir, "msg", MESSAGE);
-    assert_int_equal(testutil_run(NULL, 1, "cd '%s' && rm -f msg.sig && "
+    assert_int_equal(testutil_run(NULL, 1,
+                                  "cd '%s' && rm -f msg.sig && "
                                   "ssh-keygen -q -Y sign -f %s -n %s %s msg",
-                                  dir, key, ns, opts), 0);
+                                  dir, key, ns, opts),
+                     0);
     return read_in(dir, "msg.sig");
 }
 
@@ -336,14 +352,14 @@ static void test_ssh_keygen_signature_verifies(void **state)
     ssh_keygen(dir, "user", "ed25519");
     pub = keygen_pub(dir, "user.pub");
     sig = keygen_sign(dir, "user", "git", "");
-    assert_int_equal(identity_verify(&pub, sig, MESSAGE, strlen(MESSAGE),
-                                     &signer), 0);
+    assert_int_equal(
+        identity_verify(&pub, sig, MESSAGE, strlen(MESSAGE), &signer), 0);
     assert_memory_equal(signer.key, pub.key, sizeof(pub.key));
     free(sig);
 
     sig = keygen_sign(dir, "user", "git", "-O hashalg=sha256");
-    assert_int_equal(identity_verify(&pub, sig, MESSAGE, strlen(MESSAGE),
-                                     NULL), 0);
+    assert_int_equal(identity_verify(&pub, sig, MESSAGE, strlen(MESSAGE), NULL),
+                     0);
     free(sig);
     remove_dir(dir);
 }
@@ -373,20 +389,17 @@ static void test_refusals(void **state)
     bad[strlen(sig) / 2] = '\0';
     assert_int_equal(identity_verify(&pub, bad, MESSAGE, n, &signer),
                      OER_EINVAL);
-    assert_memory_equal(signer.key, (unsigned char[32]){ 0 }, 32);
+    assert_memory_equal(signer.key, (unsigned char[32]){0}, 32);
     free(bad);
     bad = strdup(sig);
     bad[45] = '!';
-    assert_int_equal(identity_verify(&pub, bad, MESSAGE, n, NULL),
-                     OER_EINVAL);
+    assert_int_equal(identity_verify(&pub, bad, MESSAGE, n, NULL), OER_EINVAL);
     bad[45] = ' ';
-    assert_int_equal(identity_verify(&pub, bad, MESSAGE, n, NULL),
-                     OER_EINVAL);
+    assert_int_equal(identity_verify(&pub, bad, MESSAGE, n, NULL), OER_EINVAL);
     free(bad);
     if (asprintf(&bad, "%sx\n", sig) < 0)
         abort();
-    assert_int_equal(identity_verify(&pub, bad, MESSAGE, n, NULL),
-                     OER_EINVAL);
+    assert_int_equal(identity_verify(&pub, bad, MESSAGE, n, NULL), OER_EINVAL);
     free(bad);
     assert_int_equal(identity_verify(&pub, sig + 1, MESSAGE, n, NULL),
                      OER_EINVAL);
@@ -395,13 +408,11 @@ static void test_refusals(void **state)
 
     /* Another namespace; another key type. */
     sig = keygen_sign(dir, "user", "file", "");
-    assert_int_equal(identity_verify(&pub, sig, MESSAGE, n, NULL),
-                     OER_EINVAL);
+    assert_int_equal(identity_verify(&pub, sig, MESSAGE, n, NULL), OER_EINVAL);
     free(sig);
     ssh_keygen(dir, "ecdsa", "ecdsa");
     sig = keygen_sign(dir, "ecdsa", "git", "");
-    assert_int_equal(identity_verify(&pub, sig, MESSAGE, n, NULL),
-                     OER_EINVAL);
+    assert_int_equal(identity_verify(&pub, sig, MESSAGE, n, NULL), OER_EINVAL);
     free(sig);
 
     identity_free(id);
@@ -441,8 +452,7 @@ static char *rearmor(const unsigned char *blob, size_t len)
 
 /* Replace the first n bytes equal to from in blob with to, and verify. */
 static int verify_edited(const struct identity_pub *pub, const char *sig,
-                         const char *from, const char *to, size_t n,
-                         int append)
+                         const char *from, const char *to, size_t n, int append)
 {
     unsigned char blob[1024], *at;
     size_t len = unarmor(blob, sig);
@@ -460,7 +470,7 @@ static int verify_edited(const struct identity_pub *pub, const char *sig,
     return err;
 }
 
-#define EDIT(from, to, append) \
+#define EDIT(from, to, append)                                                 \
     verify_edited(&pub, sig, from, to, sizeof(from) - 1, append)
 
 static void test_blob_is_checked_field_by_field(void **state)
@@ -495,11 +505,12 @@ static void test_blob_is_checked_field_by_field(void **state)
 }
 
 /* Run git in the repository dir with a clean configuration. */
-#define GIT "cd '%s' && HOME='%s' GIT_CONFIG_NOSYSTEM=1 " \
-            "GIT_AUTHOR_DATE='1700000000 +0000' " \
-            "GIT_COMMITTER_DATE='1700000000 +0000' " \
-            "GIT_AUTHOR_NAME=node GIT_AUTHOR_EMAIL=node@oer.test " \
-            "GIT_COMMITTER_NAME=node GIT_COMMITTER_EMAIL=node@oer.test git "
+#define GIT                                                                    \
+    "cd '%s' && HOME='%s' GIT_CONFIG_NOSYSTEM=1 "                              \
+    "GIT_AUTHOR_DATE='1700000000 +0000' "                                      \
+    "GIT_COMMITTER_DATE='1700000000 +0000' "                                   \
+    "GIT_AUTHOR_NAME=node GIT_AUTHOR_EMAIL=node@oer.test "                     \
+    "GIT_COMMITTER_NAME=node GIT_COMMITTER_EMAIL=node@oer.test git "
 
 /* The commit text with sig as its gpgsig header, after the committer. */
 static char *with_gpgsig(const char *commit, const char *sig)
@@ -522,12 +533,17 @@ static char *with_gpgsig(const char *commit, const char *sig)
 static int git_verify(const char *dir, const char *text, char **out)
 {
     write_string(dir, "commit.txt", text);
-    assert_int_equal(testutil_run(NULL, 1, GIT "update-ref HEAD "
-                                  "$(git hash-object -t commit -w "
-                                  "commit.txt)", dir, dir), 0);
-    return testutil_run(out, 1, GIT "-c gpg.format=ssh "
-                        "-c gpg.ssh.allowedSignersFile=../allowed_signers "
-                        "verify-commit HEAD", dir, dir);
+    assert_int_equal(testutil_run(NULL, 1,
+                                  GIT "update-ref HEAD "
+                                      "$(git hash-object -t commit -w "
+                                      "commit.txt)",
+                                  dir, dir),
+                     0);
+    return testutil_run(out, 1,
+                        GIT "-c gpg.format=ssh "
+                            "-c gpg.ssh.allowedSignersFile=../allowed_signers "
+                            "verify-commit HEAD",
+                        dir, dir);
 }
 
 static void test_git_verifies_signed_commit(void **state)
@@ -541,9 +557,11 @@ static void test_git_verifies_signed_commit(void **state)
     identity_public(&pub, id);
     write_allowed(dir, &pub);
     assert_int_equal(testutil_run(NULL, 1, "git init -q '%s'", repo), 0);
-    assert_int_equal(testutil_run(&commit, 0, GIT "cat-file commit "
-                                  "$(git commit-tree -m 'catalogue update' "
-                                  "$(git mktree </dev/null))", repo, repo),
+    assert_int_equal(testutil_run(&commit, 0,
+                                  GIT "cat-file commit "
+                                      "$(git commit-tree -m 'catalogue update' "
+                                      "$(git mktree </dev/null))",
+                                  repo, repo),
                      0);
     assert_int_equal(identity_sign(&sig, id, commit, strlen(commit)), 0);
     signed_text = with_gpgsig(commit, sig);
