@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "node/error.h"
+#include "node/invariant.h"
 #include "node/log.h"
 
 #define KEY_TYPE "ssh-ed25519"
@@ -71,8 +72,8 @@ static void openssl_log(const char *msg, const char *what)
 
 static void wire_raw(struct wire *w, const void *data, size_t len)
 {
-    if (len > w->cap - w->len)
-        abort(); /* every buffer here is sized for its content */
+    /* Every buffer here is sized for its content. */
+    INVARIANT(len <= w->cap - w->len);
     memcpy(w->p + w->len, data, len);
     w->len += len;
 }
