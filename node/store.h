@@ -9,6 +9,16 @@
  * and synced before the ref moves by compare-and-swap, so a crash at any
  * point leaves the previous catalogue and a valid repository.
  *
+ * Lock files: libgit2 writes <ref>.lock while it moves a ref, and a
+ * process killed at that moment leaves it behind.  A ref update that meets
+ * a lock older than 60 seconds removes it (with a warn line naming it) and
+ * goes on; a fresher lock is a live writer's and the update returns
+ * OER_ECONFLICT, with a line naming the lock file.
+ *
+ * Test hook (the only one): when the environment variable OERNODE_FAULT
+ * is "store-before-ref", store_batch_commit raises SIGKILL after the
+ * commit's objects are written and before the ref moves.
+ *
  * All functions run on the calling thread; a struct store is not shared
  * between threads.
  */
@@ -41,7 +51,8 @@ int store_head(char out[STORE_OID_HEX], struct store *s, const char *origin);
 /*
  * Begin a change of origin's catalogue, on top of its current head (or
  * of nothing, for the first commit).  *out is the caller's; free it with
- * store_batch_free whether or not it was committed.
+ * store_batch_free whether or not it was committed.  OER_EINVAL for a
+ * malformed origin.
  */
 int store_batch_new(struct store_batch **out, struct store *s,
                     const char *origin);
@@ -51,6 +62,9 @@ int store_batch_new(struct store_batch **out, struct store *s,
  * origin).  When it is byte-identical to the current document of that id,
  * leaving "updated" aside, nothing is staged and *changed is 0; else 1.
  * changed may be NULL.  The batch copies what it needs from doc.
+ * OER_EINVAL (logged) when doc is invalid or its id is malformed or of
+ * another origin.  The document's blob is written at once (harmless and
+ * unreachable if the batch is never committed).
  */
 int store_batch_put(struct store_batch *b, const json_t *doc, int *changed);
 
@@ -61,11 +75,14 @@ size_t store_batch_count(const struct store_batch *b);
  * Write one commit holding every staged document, signed by id, and move
  * the ref from the head the batch started on (OER_ECONFLICT when it
  * moved meanwhile).  With nothing staged, writes nothing, returns 0 and
- * leaves out empty ("").  out may be NULL.
+ * leaves out empty ("").  out may be NULL.  After a successful commit
+ * the batch is empty and goes on from the commit it made; after a failed
+ * one it keeps what was staged and its starting head.
  */
 int store_batch_commit(char out[STORE_OID_HEX], struct store_batch *b,
                        const struct identity *id, const char *message);
 
+/* Accepts NULL. */
 void store_batch_free(struct store_batch *b);
 
 /* The document <origin>/<local_id> at the catalogue head; OER_ENOTFOUND.
@@ -77,7 +94,9 @@ int store_get(json_t **out, struct store *s, const char *origin,
  * walk and is returned by store_foreach.  doc is borrowed. */
 typedef int (*store_doc_cb)(const json_t *doc, void *arg);
 
-/* Every document of origin's catalogue at its head, in path order. */
+/* Every document of origin's catalogue at its head, in path order;
+ * OER_ENOTFOUND when there is no such catalogue, OER_ECORRUPT when a
+ * stored document does not parse. */
 int store_foreach(struct store *s, const char *origin, store_doc_cb cb,
                   void *arg);
 
@@ -98,7 +117,10 @@ struct store_commit_info {
 
 typedef int (*store_log_cb)(const struct store_commit_info *info, void *arg);
 
-/* The catalogue's commits, newest first. */
+/* The catalogue's commits, newest first (OER_ENOTFOUND when there is no
+ * catalogue).  info and its strings are borrowed for the call; message
+ * has its trailing newlines removed.  A non-zero return of cb stops the
+ * walk and is returned. */
 int store_log(struct store *s, const char *origin, store_log_cb cb,
               void *arg);
 
@@ -111,17 +133,19 @@ struct store_file {
 
 /*
  * Write the file at path as a blob (streamed, not read whole), compute its
- * SHA-256, and keep it reachable from refs/content/<origin>.
+ * SHA-256, and keep it reachable from refs/content/<origin> (one commit
+ * when it was not there yet).  OER_ENOTFOUND when there is no such file.
  */
 int store_add_file(struct store_file *out, struct store *s,
                    const char *origin, const char *path);
 
-/* Whether a blob is present. */
+/* Whether a blob is present: 1 or 0, or OER_EINVAL for a malformed id. */
 int store_has_blob(struct store *s, const char *blob_hex);
 
 /*
  * Verify the signature of one commit against pub; OER_ECRYPTO when it is
- * unsigned or signed by another key.
+ * unsigned or signed by another key, OER_ENOTFOUND when there is no such
+ * commit.
  */
 int store_verify_commit(struct store *s, const char *commit_hex,
                         const struct identity_pub *pub);
@@ -139,8 +163,10 @@ typedef void (*store_problem_cb)(const char *where, const char *what,
  * metadata document valid and at the path its id names, every file
  * reference either present with matching blob id and SHA-256 or absent
  * (content not held here), and every refs/content blob present.  Each
- * problem goes to report; *problems counts them.  Returns 0 when the walk
- * completed (even with problems), or an error when it could not run.
+ * problem goes to report (may be NULL) and to the log; *problems counts
+ * them.  where reads "<ref> <commit>:<path>" (commit and path when they
+ * apply).  keys is required.  Returns 0 when the walk completed (even with
+ * problems), or an error when it could not run.
  */
 int store_fsck(size_t *problems, struct store *s, store_key_cb keys,
                void *key_arg, store_problem_cb report, void *report_arg);
