@@ -381,18 +381,24 @@ static void test_compare_and_swap(void **state)
     json_t *da = make_doc("aa", "Eerste", "2026-01-02T00:00:00Z");
     json_t *db = make_doc("bb", "Tweede", "2026-01-02T00:00:00Z");
 
-    publish_one(c0, fx, "base", "Basis");
-    assert_int_equal(store_batch_new(&a, fx->s, ORIGIN), 0);
-    assert_int_equal(store_batch_new(&b, fx->s, ORIGIN), 0);
-    assert_int_equal(store_batch_put(a, da, NULL), 0);
-    assert_int_equal(store_batch_put(b, db, NULL), 0);
-    assert_int_equal(store_batch_commit(c1, a, fx->id, "first"), 0);
-    assert_int_equal(store_batch_commit(c2, b, fx->id, "second"),
-                     OER_ECONFLICT);
-    assert_int_equal(store_head(head, fx->s, ORIGIN), 0);
-    assert_string_equal(head, c1);
-    store_batch_free(a);
-    store_batch_free(b);
+    /* Twice, the first time from no catalogue at all. */
+    for (int round = 0; round < 2; round++) {
+        json_object_set_new(da, "title", json_pack("{s:s}", "nl",
+                                                   round ? "Nog" : "Een"));
+        assert_int_equal(store_batch_new(&a, fx->s, ORIGIN), 0);
+        assert_int_equal(store_batch_new(&b, fx->s, ORIGIN), 0);
+        assert_int_equal(store_batch_put(a, da, NULL), 0);
+        assert_int_equal(store_batch_put(b, db, NULL), 0);
+        assert_int_equal(store_batch_commit(c1, a, fx->id, "first"), 0);
+        assert_int_equal(store_batch_commit(c2, b, fx->id, "second"),
+                         OER_ECONFLICT);
+        assert_string_equal(c2, "");
+        assert_int_equal(store_head(head, fx->s, ORIGIN), 0);
+        assert_string_equal(head, c1);
+        store_batch_free(a);
+        store_batch_free(b);
+        publish_one(c0, fx, "base", round == 0 ? "Basis" : "Basis 2");
+    }
     json_decref(da);
     json_decref(db);
 }
