@@ -469,6 +469,11 @@ void identity_free(struct identity *id)
     free(id);
 }
 
+EVP_PKEY *identity_pkey(const struct identity *id)
+{
+    return id->pkey;
+}
+
 void identity_public(struct identity_pub *out, const struct identity *id)
 {
     *out = id->pub;

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 struct identity;
 
 /* A public key alone: what a node knows of another origin. */
@@ -30,6 +32,10 @@ int identity_load(struct identity **out, const char *path);
 /* Wipe and free; accepts NULL.  An identity is never changed after it
  * is made, so threads may sign with one at the same time. */
 void identity_free(struct identity *id);
+
+/* The key as OpenSSL's object, for TLS (a certificate and handshake
+ * signatures).  Borrowed: it lives as long as id; never free it. */
+EVP_PKEY *identity_pkey(const struct identity *id);
 
 /* The public half. */
 void identity_public(struct identity_pub *out, const struct identity *id);
