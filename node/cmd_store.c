@@ -1,0 +1,442 @@
+/*
+ * cmd_store: `oernode show`, `list`, `withdraw`, `log`, `import` and
+ * `fsck` over the node's catalogues.
+ */
+#include "node/cmd_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/error.h"
+#include "node/import.h"
+#include "node/metadata.h"
+
+/* Options shared by this module's commands; 0 means "not given". */
+struct args {
+    int raw, all;
+    const char *origin, *reason;
+};
+
+static int parse(struct args *a, struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "raw", no_argument, NULL, 'r' },
+        { "all", no_argument, NULL, 'a' },
+        { "origin", required_argument, NULL, 'o' },
+        { "reason", required_argument, NULL, 'R' },
+        CLI_COMMON_OPTIONS, { 0 }
+    };
+    int opt, code;
+
+    memset(a, 0, sizeof(*a));
+    while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
+        if (opt == 'r')
+            a->raw = 1;
+        else if (opt == 'a')
+            a->all = 1;
+        else if (opt == 'o')
+            a->origin = optarg;
+        else if (opt == 'R')
+            a->reason = optarg;
+        if (opt == 'r' || opt == 'a' || opt == 'o' || opt == 'R')
+            continue;
+        code = cli_option(cli, opt, optarg);
+        if (code >= 0)
+            return code;
+    }
+    return -1;
+}
+
+/* Options this command does not take. */
+static int refuse(struct cli *cli, int given, const char *option)
+{
+    if (!given)
+        return -1;
+    return cli_fail(cli, CLI_USAGE, "%s is not an option of this command; "
+                    "see oernode %s --help", option, cli->command);
+}
+
+/* Parse the command line: the options named in allowed, and exactly
+ * `operands` operands. */
+static int command_line(struct args *a, struct cli *cli, int argc,
+                        char **argv, const char *allowed, int operands)
+{
+    int code = parse(a, cli, argc, argv);
+
+    if (code < 0)
+        code = refuse(cli, a->raw && !strchr(allowed, 'r'), "--raw");
+    if (code < 0)
+        code = refuse(cli, a->all && !strchr(allowed, 'a'), "--all");
+    if (code < 0)
+        code = refuse(cli, a->origin && !strchr(allowed, 'o'), "--origin");
+    if (code < 0)
+        code = refuse(cli, a->reason && !strchr(allowed, 'R'), "--reason");
+    if (code < 0 && operands >= 0 && argc - optind != operands)
+        code = cli_fail(cli, CLI_USAGE, "usage: oernode %s %s",
+                        cli->command, operands ? "ID" : "(no operands)");
+    return code;
+}
+
+static int get_resource(json_t **doc, struct cli *cli,
+                        const struct cli_node *node, const char *text,
+                        char *origin, char *local)
+{
+    int err;
+
+    if (cli_resource_id(origin, 72, local, 72, node, text) < 0)
+        return cli_fail(cli, CLI_USAGE, "'%s' is not a resource id "
+                        "(ORIGIN/LOCAL-ID, or LOCAL-ID of this node)",
+                        text);
+    err = store_get(doc, node->store, origin, local);
+    if (err == OER_ENOTFOUND)
+        return cli_fail(cli, CLI_FAILURE, "no resource %s/%s", origin,
+                        local);
+    if (err < 0)
+        return cli_fail(cli, CLI_FAILURE, "cannot read %s/%s (%s)", origin,
+                        local, error_name(err));
+    return CLI_OK;
+}
+
+static int print_doc(struct cli *cli, const json_t *doc, int raw)
+{
+    char *text = NULL;
+    size_t len = 0;
+
+    if (raw && metadata_canonical(&text, &len, doc) < 0)
+        return cli_fail(cli, CLI_FAILURE, "the document has no canonical "
+                        "form");
+    if (!raw) {
+        text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+        if (text == NULL)
+            return cli_fail(cli, CLI_FAILURE, "out of memory");
+        len = strlen(text);
+    }
+    fwrite(text, 1, len, stdout);
+    if (!raw)
+        fputc('\n', stdout);
+    free(text);
+    return CLI_OK;
+}
+
+static int run_show(struct cli *cli, int argc, char **argv)
+{
+    struct cli_node node;
+    char origin[72], local[72];
+    json_t *doc = NULL;
+    struct args a;
+    int code = command_line(&a, cli, argc, argv, "r", 1);
+
+    if (code >= 0)
+        return code;
+    code = cli_node_open(&node, cli, CLI_NODE_STORE);
+    if (code == CLI_OK)
+        code = get_resource(&doc, cli, &node, argv[optind], origin, local);
+    if (code == CLI_OK)
+        code = print_doc(cli, doc, a.raw);
+    json_decref(doc);
+    cli_node_close(&node);
+    return code;
+}
+
+/* The first value of a langmap, in the document's (sorted) order. */
+static const char *first_string(const json_t *map)
+{
+    const char *key;
+    json_t *value;
+
+    json_object_foreach((json_t *)map, key, value) {
+        if (json_is_string(value))
+            return json_string_value(value);
+    }
+    return "";
+}
+
+static int on_list(const json_t *doc, void *arg)
+{
+    const struct args *a = arg;
+    const char *id = json_string_value(json_object_get(doc, "id"));
+
+    if (metadata_is_tombstone(doc)) {
+        if (a->all)
+            printf("%s\twithdrawn\t%s\n", id, json_string_value(
+                                               json_object_get(doc,
+                                                               "reason")));
+        return 0;
+    }
+    printf("%s\t%s\t%s\n", id,
+           json_string_value(json_object_get(doc, "licence")),
+           first_string(json_object_get(doc, "title")));
+    return 0;
+}
+
+static int run_list(struct cli *cli, int argc, char **argv)
+{
+    struct cli_node node;
+    struct args a;
+    int err, code = command_line(&a, cli, argc, argv, "ao", 0);
+
+    if (code >= 0)
+        return code;
+    code = cli_node_open(&node, cli, CLI_NODE_STORE);
+    if (code != CLI_OK)
+        goto out;
+    if (a.origin == NULL)
+        a.origin = node.id;
+    err = store_foreach(node.store, a.origin, on_list, &a);
+    if (err == OER_ENOTFOUND && strcmp(a.origin, node.id) != 0)
+        code = cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'",
+                        a.origin);
+    else if (err < 0 && err != OER_ENOTFOUND)
+        code = cli_fail(cli, CLI_FAILURE, "cannot read the catalogue of "
+                        "%s (%s)", a.origin, error_name(err));
+
+out:
+    cli_node_close(&node);
+    return code;
+}
+
+static json_t *tombstone(const json_t *doc, const char *reason)
+{
+    json_t *stone;
+    char now[24];
+
+    metadata_now(now);
+    stone = json_pack("{s:i, s:O, s:s, s:b, s:s}", "schema",
+                      METADATA_SCHEMA, "id", json_object_get(doc, "id"),
+                      "updated", now, "deleted", 1, "reason", reason);
+    if (stone != NULL && json_object_get(doc, "source_id") != NULL)
+        json_object_set(stone, "source_id",
+                        json_object_get(doc, "source_id"));
+    return stone;
+}
+
+static int withdraw(struct cli *cli, const struct cli_node *node,
+                    const char *text, const char *reason)
+{
+    char origin[72], local[72], message[480];
+    struct metadata_error merr;
+    json_t *doc = NULL, *stone = NULL;
+    int code;
+
+    code = get_resource(&doc, cli, node, text, origin, local);
+    if (code == CLI_OK && strcmp(origin, node->id) != 0)
+        code = cli_fail(cli, CLI_FAILURE, "%s/%s belongs to %s: only its "
+                        "origin can withdraw it", origin, local, origin);
+    if (code == CLI_OK && metadata_is_tombstone(doc))
+        code = cli_fail(cli, CLI_FAILURE, "%s/%s is withdrawn already",
+                        origin, local);
+    if (code != CLI_OK)
+        goto out;
+
+    stone = tombstone(doc, reason);
+    if (stone == NULL || metadata_validate(stone, 0, &merr) < 0) {
+        code = cli_fail(cli, CLI_INVALID, "bad reason: %s", stone != NULL
+                        ? merr.detail : "out of memory");
+        goto out;
+    }
+    snprintf(message, sizeof(message), "withdraw %s/%s: %.300s", origin,
+             local, reason);
+    code = cli_commit(cli, node, stone, message, NULL);
+    if (code == CLI_OK)
+        printf("%s/%s\n", origin, local);
+
+out:
+    json_decref(doc);
+    json_decref(stone);
+    return code;
+}
+
+static int run_withdraw(struct cli *cli, int argc, char **argv)
+{
+    struct cli_node node;
+    struct args a;
+    int code = command_line(&a, cli, argc, argv, "R", 1);
+
+    if (code >= 0)
+        return code;
+    if (a.reason == NULL || a.reason[0] == '\0')
+        return cli_fail(cli, CLI_USAGE, "usage: oernode withdraw ID "
+                        "--reason TEXT");
+    code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
+    if (code == CLI_OK)
+        code = withdraw(cli, &node, argv[optind], a.reason);
+    cli_node_close(&node);
+    return code;
+}
+
+static int on_log(const struct store_commit_info *info, void *arg)
+{
+    time_t t = (time_t)info->time;
+    const char *nl = strchr(info->message, '\n');
+    struct tm tm;
+    char when[32];
+
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%s %s %zu %s %.*s\n", info->id, when, info->changes,
+           info->changes == 1 ? "change " : "changes",
+           nl != NULL ? (int)(nl - info->message) : (int)strlen(
+                                                        info->message),
+           info->message);
+    return 0;
+}
+
+static int run_log(struct cli *cli, int argc, char **argv)
+{
+    struct cli_node node;
+    struct args a;
+    int err, code = command_line(&a, cli, argc, argv, "o", 0);
+
+    if (code >= 0)
+        return code;
+    code = cli_node_open(&node, cli, CLI_NODE_STORE);
+    if (code != CLI_OK)
+        goto out;
+    err = store_log(node.store, a.origin ? a.origin : node.id, on_log,
+                    NULL);
+    if (err == OER_ENOTFOUND && a.origin != NULL)
+        code = cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'",
+                        a.origin);
+    else if (err < 0 && err != OER_ENOTFOUND)
+        code = cli_fail(cli, CLI_FAILURE, "cannot read the log (%s)",
+                        error_name(err));
+
+out:
+    cli_node_close(&node);
+    return code;
+}
+
+static int on_key(struct identity_pub *out, const char *origin, void *arg)
+{
+    const struct cli_node *node = arg;
+
+    if (strcmp(origin, node->id) != 0)
+        return OER_ENOTFOUND;
+    identity_public(out, node->key);
+    return 0;
+}
+
+static void on_problem(const char *where, const char *what, void *arg)
+{
+    printf("%s: %s\n", where, what);
+}
+
+static int run_fsck(struct cli *cli, int argc, char **argv)
+{
+    struct cli_node node;
+    size_t problems = 0;
+    struct args a;
+    int err, code = command_line(&a, cli, argc, argv, "", 0);
+
+    if (code >= 0)
+        return code;
+    code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
+    if (code != CLI_OK)
+        goto out;
+    err = store_fsck(&problems, node.store, on_key, &node, on_problem,
+                     NULL);
+    if (err < 0)
+        code = cli_fail(cli, CLI_FAILURE, "the check could not run (%s)",
+                        error_name(err));
+    else if (problems > 0)
+        code = cli_fail(cli, CLI_PROBLEMS, "%zu problem%s found", problems,
+                        problems == 1 ? "" : "s");
+    else
+        printf("fsck: no problems found; all is well\n");
+
+out:
+    cli_node_close(&node);
+    return code;
+}
+
+static void on_import_report(const char *where, const char *reason,
+                             void *arg)
+{
+    fprintf(stderr, "oernode import: skipped %s: %s\n", where, reason);
+}
+
+static int run_import(struct cli *cli, int argc, char **argv)
+{
+    struct import_summary sum;
+    struct import_options opt = { .report = on_import_report };
+    struct cli_node node;
+    struct args a;
+    int err, code = command_line(&a, cli, argc, argv, "", -1);
+
+    if (code >= 0)
+        return code;
+    if (argc - optind < 2 || strcmp(argv[optind], "lom") != 0)
+        return cli_fail(cli, CLI_USAGE, "usage: oernode import lom "
+                        "FILE|DIR...");
+    code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
+    if (code != CLI_OK)
+        goto out;
+
+    opt.store = node.store;
+    opt.key = node.key;
+    opt.origin = node.id;
+    err = import_lom(&sum, &opt, argv + optind + 1,
+                     (size_t)(argc - optind - 1));
+    printf("%zu new, %zu updated, %zu unchanged, %zu withdrawn, "
+           "%zu skipped; %zu files read, %zu without records; "
+           "%zu commits\n", sum.added, sum.updated, sum.unchanged,
+           sum.withdrawn, sum.skipped, sum.files, sum.bad_files,
+           sum.commits);
+    if (err < 0)
+        code = cli_fail(cli, CLI_FAILURE, "import stopped (%s); the %zu "
+                        "commits before stay, the rest is not written",
+                        error_name(err), sum.commits);
+    else if (sum.skipped > 0 || sum.bad_files > 0)
+        code = CLI_INVALID;
+
+out:
+    cli_node_close(&node);
+    return code;
+}
+
+const struct cli_command cmd_store_commands[] = {
+    { "show", run_show, "show [--raw] ID", "print one resource's document",
+      "Print the metadata document of resource ID (ORIGIN/LOCAL-ID, or\n"
+      "LOCAL-ID of this node) as indented JSON; tombstones too.\n\n"
+      "Options:\n"
+      "  --raw  the canonical bytes the catalogue stores, no newline\n" },
+    { "list", run_list, "list [--origin ORIGIN] [--all]",
+      "list the resources of a catalogue",
+      "Print one line per resource of this node's catalogue (or ORIGIN's):\n"
+      "id, licence and first title, separated by tabs.\n\n"
+      "Options:\n"
+      "  --origin ORIGIN  the catalogue of another origin held here\n"
+      "  --all            withdrawn resources too, as: id, \"withdrawn\", "
+      "reason\n" },
+    { "withdraw", run_withdraw, "withdraw ID --reason TEXT",
+      "withdraw a resource of this node, leaving a tombstone",
+      "Replace resource ID of this node by a tombstone that keeps its id,\n"
+      "the reason and its source id, and commit it signed: peers delete\n"
+      "the resource when they receive it.  Prints the id.\n\n"
+      "Options:\n"
+      "  --reason TEXT  why the resource is withdrawn (required)\n" },
+    { "log", run_log, "log [--origin ORIGIN]", "list a catalogue's commits",
+      "Print the commits of this node's catalogue (or ORIGIN's), newest\n"
+      "first: commit id, time (UTC), documents changed, first line of the\n"
+      "message.\n\n"
+      "Options:\n"
+      "  --origin ORIGIN  the catalogue of another origin held here\n" },
+    { "import", run_import, "import lom FILE|DIR...",
+      "import LOM records and OAI-PMH responses",
+      "Read IEEE LOM or IMS LOM 1.2 records, alone or in OAI-PMH responses\n"
+      "(folders are searched recursively for *.xml), and publish each one\n"
+      "as <this node>/<id derived from its source identifier>, so that a\n"
+      "second import of a record updates it.  A record deleted at the\n"
+      "source becomes a tombstone.  Commits are signed, at most 1,000\n"
+      "records each.  A record that cannot be imported is reported with\n"
+      "its source identifier and reason, and the others are imported;\n"
+      "then the exit code is 3.  Prints a summary: new, updated,\n"
+      "unchanged, withdrawn, skipped.\n" },
+    { "fsck", run_fsck, "fsck", "check the repository and its signatures",
+      "Check every catalogue: commits signed by the origin's key (this\n"
+      "node's own key for its own catalogue), documents valid and where\n"
+      "their id says, files present with the right blob id and SHA-256.\n"
+      "Prints each problem as \"where: what\"; exit 4 if there is any.\n" },
+    { NULL, NULL, NULL, NULL, NULL }
+};
