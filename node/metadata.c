@@ -45,10 +45,10 @@ typedef int (*check_cb)(struct vctx *c, json_t *v, const char *path);
 
 /* Whether a field may, must or must not be there. */
 enum presence {
-    P_NO,     /* refused */
-    P_OPT,    /* optional */
-    P_REQ,    /* required */
-    P_STORED  /* required unless METADATA_SUBMISSION */
+    P_NO,    /* refused */
+    P_OPT,   /* optional */
+    P_REQ,   /* required */
+    P_STORED /* required unless METADATA_SUBMISSION */
 };
 
 struct field {
@@ -61,7 +61,7 @@ struct field {
 const char *metadata_problem_name(enum metadata_problem problem)
 {
     static const char *const names[] = {
-        "ok",       "missing",      "type",          "too-long", "bad-utf8",
+        "ok",       "missing",      "type",          "too-long",  "bad-utf8",
         "xml-char", "bad-filename", "unknown-field", "bad-value",
     };
 
@@ -70,13 +70,12 @@ const char *metadata_problem_name(enum metadata_problem problem)
     return names[problem];
 }
 
-static int fail(struct vctx *c, enum metadata_problem problem,
-                const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int fail(struct vctx *c, enum metadata_problem problem, const char *path,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Fill in the verdict and return OER_EINVAL. */
-static int fail(struct vctx *c, enum metadata_problem problem,
-                const char *path, const char *fmt, ...)
+static int fail(struct vctx *c, enum metadata_problem problem, const char *path,
+                const char *fmt, ...)
 {
     struct metadata_error scratch;
     struct metadata_error *e = c->err != NULL ? c->err : &scratch;
@@ -130,8 +129,8 @@ static int xml_allowed(int32_t cp)
  * Scan s[0..len) as UTF-8 holding only characters XML 1.0 allows.  On a
  * problem, *at is its byte offset and *bad the code point (XML_CHAR).
  */
-static enum metadata_problem scan_text(const char *s, size_t len,
-                                       size_t *at, int32_t *bad)
+static enum metadata_problem scan_text(const char *s, size_t len, size_t *at,
+                                       int32_t *bad)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
     size_t i = 0;
@@ -231,8 +230,8 @@ static int check_str(struct vctx *c, json_t *v, const char *path, size_t max,
     if (strcmp(norm, s) != 0 && json_string_set(v, norm) != 0)
         rc = no_memory();
     else if (utf8_chars(norm) > max)
-        rc = fail(c, METADATA_TOO_LONG, path, "longer than %zu characters",
-                  max);
+        rc =
+            fail(c, METADATA_TOO_LONG, path, "longer than %zu characters", max);
     free(norm);
     return rc;
 }
@@ -252,8 +251,7 @@ static int check_title_text(struct vctx *c, json_t *v, const char *path)
     return check_str(c, v, path, TITLE_MAX, 0);
 }
 
-static int check_description_text(struct vctx *c, json_t *v,
-                                   const char *path)
+static int check_description_text(struct vctx *c, json_t *v, const char *path)
 {
     return check_str(c, v, path, DESCRIPTION_MAX, 0);
 }
@@ -331,8 +329,7 @@ static int key_form(char **out, struct vctx *c, const char *key, size_t len,
     if (rc != 0)
         return rc;
     if (lang && !lang_norm(tag, key, len))
-        return fail(c, METADATA_BAD_VALUE, path,
-                    "a key is not a language tag");
+        return fail(c, METADATA_BAD_VALUE, path, "a key is not a language tag");
     if (!lang && len > 16 * STRING_MAX)
         return fail(c, METADATA_TOO_LONG, path,
                     "a key is longer than %d characters", STRING_MAX);
@@ -360,7 +357,8 @@ static int rekey(struct vctx *c, json_t *obj, const char *path, int lang)
 
     if (fresh == NULL)
         return no_memory();
-    json_object_keylen_foreach(obj, key, len, v) {
+    json_object_keylen_foreach(obj, key, len, v)
+    {
         rc = key_form(&norm, c, key, len, path, lang);
         if (rc != 0)
             goto out;
@@ -395,7 +393,8 @@ static int norm_keys(struct vctx *c, json_t *obj, const char *path, int lang)
     char *norm;
     int rc, changed = 0;
 
-    json_object_keylen_foreach(obj, key, len, v) {
+    json_object_keylen_foreach(obj, key, len, v)
+    {
         rc = key_form(&norm, c, key, len, path, lang);
         if (rc != 0)
             return rc;
@@ -423,7 +422,8 @@ static int check_any(struct vctx *c, json_t *v, const char *path, int depth)
     case JSON_REAL:
         return fail(c, METADATA_TYPE, path, "numbers must be integers");
     case JSON_ARRAY:
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             path_index(sub, path, i);
             rc = check_any(c, item, sub, depth + 1);
             if (rc != 0)
@@ -434,7 +434,8 @@ static int check_any(struct vctx *c, json_t *v, const char *path, int depth)
         rc = norm_keys(c, v, path, 0);
         if (rc != 0)
             return rc;
-        json_object_foreach(v, key, item) {
+        json_object_foreach(v, key, item)
+        {
             path_key(sub, path, key);
             rc = check_any(c, item, sub, depth + 1);
             if (rc != 0)
@@ -501,7 +502,8 @@ static int check_fields(struct vctx *c, json_t *obj, const char *path,
     if (rc != 0)
         return rc;
 
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         if (find_field(rules, n, key) != NULL)
             continue;
         path_key(sub, path, key);
@@ -515,8 +517,8 @@ static int check_fields(struct vctx *c, json_t *obj, const char *path,
 }
 
 /* An array of at most max items, each checked by each. */
-static int check_list(struct vctx *c, json_t *v, const char *path,
-                      size_t max, check_cb each)
+static int check_list(struct vctx *c, json_t *v, const char *path, size_t max,
+                      check_cb each)
 {
     char sub[PATH_LEN];
     json_t *item;
@@ -526,7 +528,8 @@ static int check_list(struct vctx *c, json_t *v, const char *path,
         return fail(c, METADATA_TYPE, path, "expected an array");
     if (json_array_size(v) > max)
         return fail(c, METADATA_TOO_LONG, path, "more than %zu entries", max);
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         int rc;
 
         path_index(sub, path, i);
@@ -555,7 +558,8 @@ static int check_langs(struct vctx *c, json_t *v, const char *path,
     rc = norm_keys(c, v, path, 1);
     if (rc != 0)
         return rc;
-    json_object_foreach(v, key, item) {
+    json_object_foreach(v, key, item)
+    {
         path_key(sub, path, key);
         rc = each(c, item, sub);
         if (rc != 0)
@@ -599,10 +603,10 @@ static int check_languages(struct vctx *c, json_t *v, const char *path)
 }
 
 static const struct field term_fields[] = {
-    { "source", check_text_or_empty, P_REQ, P_NO },
-    { "value", check_text, P_REQ, P_NO },
-    { "label", check_label, P_OPT, P_NO },
-    { "lom", check_text, P_OPT, P_NO },
+    {"source", check_text_or_empty, P_REQ, P_NO},
+    {"value", check_text, P_REQ, P_NO},
+    {"label", check_label, P_OPT, P_NO},
+    {"lom", check_text, P_OPT, P_NO},
 };
 
 static int check_term(struct vctx *c, json_t *v, const char *path)
@@ -617,10 +621,10 @@ static int check_terms(struct vctx *c, json_t *v, const char *path)
 }
 
 static const struct field contributor_fields[] = {
-    { "role", check_text, P_REQ, P_NO },
-    { "name", check_text, P_REQ, P_NO },
-    { "org", check_text, P_OPT, P_NO },
-    { "date", check_text, P_OPT, P_NO },
+    {"role", check_text, P_REQ, P_NO},
+    {"name", check_text, P_REQ, P_NO},
+    {"org", check_text, P_OPT, P_NO},
+    {"date", check_text, P_OPT, P_NO},
 };
 
 static int check_contributor(struct vctx *c, json_t *v, const char *path)
@@ -643,9 +647,9 @@ static int is_licence_ref(const char *s)
 
     if (strncmp(s, prefix, n) != 0 || s[n] == '\0')
         return 0;
-    return strspn(s + n, "abcdefghijklmnopqrstuvwxyz"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-           strlen(s + n);
+    return strspn(s + n,
+                  "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == strlen(s + n);
 }
 
 static int check_licence(struct vctx *c, json_t *v, const char *path)
@@ -693,7 +697,7 @@ static int check_flags(struct vctx *c, json_t *v, const char *path)
 /* An http, https or ftp URL with a host and no white space. */
 static int check_url(struct vctx *c, json_t *v, const char *path)
 {
-    static const char *const schemes[] = { "http://", "https://", "ftp://" };
+    static const char *const schemes[] = {"http://", "https://", "ftp://"};
     const char *s, *rest = NULL;
     int rc = check_text(c, v, path);
 
@@ -722,8 +726,7 @@ static int leap_year(int y)
 static int valid_timestamp(const char *s, size_t len)
 {
     static const char shape[] = "0000-00-00T00:00:00Z";
-    static const int days[] = { 31, 28, 31, 30, 31, 30,
-                                31, 31, 30, 31, 30, 31 };
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, h = 0, mi = 0, sec = 0;
 
     if (len != 10 && len != sizeof(shape) - 1)
@@ -773,8 +776,7 @@ static int check_filename(struct vctx *c, json_t *v, const char *path)
         return fail(c, METADATA_BAD_FILENAME, path,
                     "a file name holds a path separator");
     if (strstr(s, "..") != NULL)
-        return fail(c, METADATA_BAD_FILENAME, path,
-                    "a file name holds \"..\"");
+        return fail(c, METADATA_BAD_FILENAME, path, "a file name holds \"..\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         /* C0, DEL, and C1 (U+0080 to U+009F are C2 80 to C2 9F). */
         if (*p < 0x20 || *p == 0x7f ||
@@ -805,8 +807,7 @@ static int check_hex(struct vctx *c, json_t *v, const char *path, size_t n)
         return rc;
     s = json_string_value(v);
     if (json_string_length(v) != n || strspn(s, "0123456789abcdefABCDEF") != n)
-        return fail(c, METADATA_BAD_VALUE, path, "expected %zu hex digits",
-                    n);
+        return fail(c, METADATA_BAD_VALUE, path, "expected %zu hex digits", n);
     for (size_t i = 0; i <= n; i++)
         buf[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
     if (strcmp(buf, s) != 0 && json_string_set(v, buf) != 0)
@@ -825,11 +826,11 @@ static int check_sha256(struct vctx *c, json_t *v, const char *path)
 }
 
 static const struct field file_fields[] = {
-    { "name", check_filename, P_REQ, P_NO },
-    { "media_type", check_text, P_REQ, P_NO },
-    { "size", check_size, P_REQ, P_NO },
-    { "blob", check_blob, P_REQ, P_NO },
-    { "sha256", check_sha256, P_REQ, P_NO },
+    {"name", check_filename, P_REQ, P_NO},
+    {"media_type", check_text, P_REQ, P_NO},
+    {"size", check_size, P_REQ, P_NO},
+    {"blob", check_blob, P_REQ, P_NO},
+    {"sha256", check_sha256, P_REQ, P_NO},
 };
 
 static int check_file(struct vctx *c, json_t *v, const char *path)
@@ -888,34 +889,34 @@ static int check_deleted(struct vctx *c, json_t *v, const char *path)
 
 /* The fields of docs/METADATA.md, in its order. */
 static const struct field doc_fields[] = {
-    { "schema", check_schema, P_REQ, P_REQ },
-    { "id", check_id, P_STORED, P_STORED },
-    { "title", check_title, P_REQ, P_NO },
-    { "description", check_description, P_OPT, P_NO },
-    { "keywords", check_keywords, P_OPT, P_NO },
-    { "languages", check_languages, P_REQ, P_NO },
-    { "levels", check_terms, P_OPT, P_NO },
-    { "subjects", check_terms, P_OPT, P_NO },
-    { "resource_types", check_terms, P_OPT, P_NO },
-    { "audience", check_terms, P_OPT, P_NO },
-    { "age_range", check_text, P_OPT, P_NO },
-    { "contributors", check_contributors, P_OPT, P_NO },
-    { "licence", check_licence, P_REQ, P_NO },
-    { "licence_flags", check_licence_flags, P_OPT, P_NO },
-    { "rights", check_text, P_OPT, P_NO },
-    { "source_url", check_url, P_OPT, P_NO },
-    { "source_id", check_text, P_OPT, P_OPT },
-    { "created", check_timestamp, P_OPT, P_NO },
-    { "updated", check_timestamp, P_STORED, P_STORED },
-    { "files", check_files, P_OPT, P_NO },
-    { "flags", check_flags, P_OPT, P_NO },
-    { "deleted", check_deleted, P_OPT, P_REQ },
-    { "reason", check_text, P_NO, P_REQ },
+    {"schema", check_schema, P_REQ, P_REQ},
+    {"id", check_id, P_STORED, P_STORED},
+    {"title", check_title, P_REQ, P_NO},
+    {"description", check_description, P_OPT, P_NO},
+    {"keywords", check_keywords, P_OPT, P_NO},
+    {"languages", check_languages, P_REQ, P_NO},
+    {"levels", check_terms, P_OPT, P_NO},
+    {"subjects", check_terms, P_OPT, P_NO},
+    {"resource_types", check_terms, P_OPT, P_NO},
+    {"audience", check_terms, P_OPT, P_NO},
+    {"age_range", check_text, P_OPT, P_NO},
+    {"contributors", check_contributors, P_OPT, P_NO},
+    {"licence", check_licence, P_REQ, P_NO},
+    {"licence_flags", check_licence_flags, P_OPT, P_NO},
+    {"rights", check_text, P_OPT, P_NO},
+    {"source_url", check_url, P_OPT, P_NO},
+    {"source_id", check_text, P_OPT, P_OPT},
+    {"created", check_timestamp, P_OPT, P_NO},
+    {"updated", check_timestamp, P_STORED, P_STORED},
+    {"files", check_files, P_OPT, P_NO},
+    {"flags", check_flags, P_OPT, P_NO},
+    {"deleted", check_deleted, P_OPT, P_REQ},
+    {"reason", check_text, P_NO, P_REQ},
 };
 
 int metadata_validate(json_t *doc, unsigned flags, struct metadata_error *err)
 {
-    struct vctx c = { flags, err };
+    struct vctx c = {flags, err};
     char *bytes = NULL;
     size_t len = 0;
     int rc;
@@ -950,13 +951,11 @@ static int integers_only(const json_t *v, int depth)
     if (depth > CANONICAL_DEPTH_MAX || json_is_real(v))
         return 0;
     if (json_is_array(v)) {
-        json_array_foreach(v, i, item)
-            if (!integers_only(item, depth + 1))
-                return 0;
+        json_array_foreach(v, i,
+                           item) if (!integers_only(item, depth + 1)) return 0;
     } else if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, item)
-            if (!integers_only(item, depth + 1))
-                return 0;
+        json_object_foreach((json_t *)v, key,
+                            item) if (!integers_only(item, depth + 1)) return 0;
     }
     return 1;
 }
@@ -1012,23 +1011,21 @@ static int parse_error(struct vctx *c, const json_error_t *je)
         return fail(c, METADATA_TOO_LONG, "", "nested too deeply");
     case json_error_duplicate_key:
         return fail(c, METADATA_BAD_VALUE, "",
-                    "duplicate key at line %d column %d", je->line,
-                    je->column);
+                    "duplicate key at line %d column %d", je->line, je->column);
     case json_error_numeric_overflow:
         return fail(c, METADATA_BAD_VALUE, "",
                     "number too large at line %d column %d", je->line,
                     je->column);
     default:
         return fail(c, METADATA_BAD_VALUE, "",
-                    "invalid json at line %d column %d", je->line,
-                    je->column);
+                    "invalid json at line %d column %d", je->line, je->column);
     }
 }
 
 int metadata_parse(json_t **out, const char *buf, size_t len,
                    struct metadata_error *err)
 {
-    struct vctx c = { 0, err };
+    struct vctx c = {0, err};
     json_error_t je;
     json_t *doc;
 

@@ -16,18 +16,17 @@
 #include "node/metadata.h"
 
 #define BLOB "0123456789abcdef0123456789abcdef01234567"
-#define SHA                                                                 \
-    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define FILE_OK                                                             \
-    "{\"name\":\"oefening.pdf\",\"media_type\":\"application/pdf\","       \
+#define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define FILE_OK                                                                \
+    "{\"name\":\"oefening.pdf\",\"media_type\":\"application/pdf\","           \
     "\"size\":1234,\"blob\":\"" BLOB "\",\"sha256\":\"" SHA "\"}"
-#define RECORD                                                              \
-    "{\"schema\":1,\"id\":\"be-vl/k3j9x2\","                                \
-    "\"updated\":\"2024-05-01T10:00:00Z\",\"title\":{\"nl\":\"Breuken\"},"  \
+#define RECORD                                                                 \
+    "{\"schema\":1,\"id\":\"be-vl/k3j9x2\","                                   \
+    "\"updated\":\"2024-05-01T10:00:00Z\",\"title\":{\"nl\":\"Breuken\"},"     \
     "\"languages\":[\"nl\"],\"licence\":\"CC-BY-4.0\"}"
-#define TOMBSTONE                                                           \
-    "{\"schema\":1,\"id\":\"be-vl/k3j9x2\","                                \
-    "\"updated\":\"2024-06-01T08:00:00Z\",\"deleted\":true,"                \
+#define TOMBSTONE                                                              \
+    "{\"schema\":1,\"id\":\"be-vl/k3j9x2\","                                   \
+    "\"updated\":\"2024-06-01T08:00:00Z\",\"deleted\":true,"                   \
     "\"reason\":\"withdrawn by the author\",\"source_id\":\"oai:x:1\"}"
 
 static json_t *load(const char *text)
@@ -96,8 +95,7 @@ static void expect(json_t *doc, unsigned flags, enum metadata_problem problem,
     if (problem == METADATA_OK) {
         if (rc != 0)
             fail_msg("refused: %s at \"%s\": %s",
-                     metadata_problem_name(err.problem), err.field,
-                     err.detail);
+                     metadata_problem_name(err.problem), err.field, err.detail);
         assert_int_equal(err.problem, METADATA_OK);
         return;
     }
@@ -124,17 +122,17 @@ static char *canon(const json_t *doc)
 
 static void test_canonical_exact_bytes(void **state)
 {
-    json_t *doc = load(
-        "{\n  \"updated\": \"2024-05-01T10:00:00Z\",\n"
-        "  \"title\": {\"nl\": \"Breuken \\\"oefenen\\\"\", "
-        "\"fr\": \"Fractions / exercices\"},\n"
-        "  \"schema\": 1, \"licence\": \"CC-BY-SA-4.0\",\n"
-        "  \"languages\": [\"nl\", \"fr\"], \"id\": \"be-vl/k3j9x2\",\n"
-        "  \"files\": [{\"sha256\": \"" SHA "\", \"size\": 1234,"
-        " \"name\": \"oefening.pdf\", \"media_type\": \"application/pdf\","
-        " \"blob\": \"" BLOB "\"}],\n"
-        "  \"description\": {\"nl\": \"Regel 1\\nRegel 2\\tcaf\\u00e9\"}\n"
-        "}\n");
+    json_t *doc =
+        load("{\n  \"updated\": \"2024-05-01T10:00:00Z\",\n"
+             "  \"title\": {\"nl\": \"Breuken \\\"oefenen\\\"\", "
+             "\"fr\": \"Fractions / exercices\"},\n"
+             "  \"schema\": 1, \"licence\": \"CC-BY-SA-4.0\",\n"
+             "  \"languages\": [\"nl\", \"fr\"], \"id\": \"be-vl/k3j9x2\",\n"
+             "  \"files\": [{\"sha256\": \"" SHA "\", \"size\": 1234,"
+             " \"name\": \"oefening.pdf\", \"media_type\": \"application/pdf\","
+             " \"blob\": \"" BLOB "\"}],\n"
+             "  \"description\": {\"nl\": \"Regel 1\\nRegel 2\\tcaf\\u00e9\"}\n"
+             "}\n");
     char *bytes;
 
     assert_int_equal(metadata_validate(doc, METADATA_STRICT, NULL), 0);
@@ -155,7 +153,8 @@ static void test_canonical_exact_bytes(void **state)
 
 static void test_canonical_escapes(void **state)
 {
-    static const char k[] = "\"\\/\b\f\n\r\t\x01\x1f\x7f\xc3\xa9\xe2\x80\xa8\0z";
+    static const char k[] =
+        "\"\\/\b\f\n\r\t\x01\x1f\x7f\xc3\xa9\xe2\x80\xa8\0z";
     json_t *doc = json_object();
     char *bytes;
 
@@ -253,18 +252,18 @@ static void test_canonical_refuses_reals(void **state)
 
 static void test_nfd_becomes_nfc(void **state)
 {
-    json_t *doc = with_json(load(RECORD), "title",
-                            "{\"nl\":\"caf\\u0065\\u0301\"}");
+    json_t *doc =
+        with_json(load(RECORD), "title", "{\"nl\":\"caf\\u0065\\u0301\"}");
     char *bytes;
 
     with_json(doc, "extra", "{\"cafe\\u0301\":[\"A\\u030a\"]}");
     assert_int_equal(metadata_validate(doc, 0, NULL), 0);
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(doc, "title"),
-                                          "nl")),
+        json_string_value(json_object_get(json_object_get(doc, "title"), "nl")),
         "caf\xc3\xa9");
     bytes = canon(doc);
-    assert_non_null(strstr(bytes, "\"extra\":{\"caf\xc3\xa9\":[\"\xc3\x85\"]}"));
+    assert_non_null(
+        strstr(bytes, "\"extra\":{\"caf\xc3\xa9\":[\"\xc3\x85\"]}"));
     assert_non_null(strstr(bytes, "\"nl\":\"caf\xc3\xa9\""));
     free(bytes);
     json_decref(doc);
@@ -278,8 +277,8 @@ static void test_nfd_becomes_nfc(void **state)
 static void test_language_tags(void **state)
 {
     static const char *const bad[] = {
-        "n", "dutch", "nl_be", "nl-", "-nl", "nl--be", "nl-abcdefghi",
-        "1a", "x-klingon", "\xc3\xa9n",
+        "n",      "dutch",        "nl_be", "nl-",       "-nl",
+        "nl--be", "nl-abcdefghi", "1a",    "x-klingon", "\xc3\xa9n",
     };
     json_t *doc = with_json(load(RECORD), "title",
                             "{\"NL-BE\":\"a\",\"X-NONE\":\"b\","
@@ -293,15 +292,14 @@ static void test_language_tags(void **state)
     assert_int_equal(json_object_size(title), 3);
     assert_string_equal(json_string_value(json_object_get(title, "nl-be")),
                         "a");
-    assert_string_equal(json_string_value(json_object_get(title, "und")),
-                        "b");
+    assert_string_equal(json_string_value(json_object_get(title, "und")), "b");
     assert_non_null(json_object_get(title, "de-ch-1901"));
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(doc, "languages"), 2)),
-                        "zh-hant-tw");
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(doc, "languages"), 1)),
-                        "und");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(doc, "languages"), 2)),
+        "zh-hant-tw");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(doc, "languages"), 1)),
+        "und");
     json_decref(doc);
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -317,8 +315,8 @@ static void test_language_tags(void **state)
     }
 
     /* "nl" and "NL" are one language. */
-    expect(with_json(load(RECORD), "title", "{\"nl\":\"a\",\"NL\":\"b\"}"),
-           0, METADATA_BAD_VALUE, "title");
+    expect(with_json(load(RECORD), "title", "{\"nl\":\"a\",\"NL\":\"b\"}"), 0,
+           METADATA_BAD_VALUE, "title");
 }
 
 static void test_valid_full_record(void **state)
@@ -340,7 +338,8 @@ static void test_valid_full_record(void **state)
         "\"contributors\":[{\"role\":\"author\",\"name\":\"An Peeters\","
         "\"org\":\"KlasCement\",\"date\":\"voorjaar 2019\"}],"
         "\"licence\":\"CC-BY-SA-4.0\",\"licence_flags\":[\"alias\",\"mixed\"],"
-        "\"rights\":\"Naamsvermelding\",\"source_url\":\"https://example.org/r/1\","
+        "\"rights\":\"Naamsvermelding\",\"source_url\":\"https://example.org/r/"
+        "1\","
         "\"source_id\":\"oai:example.org:1\",\"created\":\"2019-03-02\","
         "\"files\":[" FILE_OK "],\"flags\":[\"namespace-missing\"],"
         "\"deleted\":false}");
@@ -351,9 +350,8 @@ static void test_valid_full_record(void **state)
 
 static void test_missing(void **state)
 {
-    static const char *const required[] = { "schema", "id", "title",
-                                            "languages", "licence",
-                                            "updated" };
+    static const char *const required[] = {"schema",    "id",      "title",
+                                           "languages", "licence", "updated"};
     json_t *doc;
 
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
@@ -503,15 +501,13 @@ static void test_document_limit(void **state)
     len = strlen(bytes);
     free(bytes);
     assert_true(len + 8 < METADATA_DOC_MAX);
-    json_object_set_new(desc, "zz",
-                        repeat("x", METADATA_DOC_MAX - len - 8));
+    json_object_set_new(desc, "zz", repeat("x", METADATA_DOC_MAX - len - 8));
     expect(json_incref(doc), 0, METADATA_OK, NULL);
     bytes = canon(doc);
     assert_int_equal(strlen(bytes), METADATA_DOC_MAX);
     free(bytes);
 
-    json_object_set_new(desc, "zz",
-                        repeat("x", METADATA_DOC_MAX - len - 7));
+    json_object_set_new(desc, "zz", repeat("x", METADATA_DOC_MAX - len - 7));
     expect(doc, 0, METADATA_TOO_LONG, "");
 }
 
@@ -538,8 +534,9 @@ static void test_bad_utf8(void **state)
     expect(with(load(RECORD), "title", title), 0, METADATA_BAD_UTF8,
            "title.nl");
     /* UTF-8 of a surrogate, and an overlong "/". */
-    expect(with(load(RECORD), "rights", json_stringn_nocheck("\xed\xa0\x80", 3)),
-           0, METADATA_BAD_UTF8, "rights");
+    expect(
+        with(load(RECORD), "rights", json_stringn_nocheck("\xed\xa0\x80", 3)),
+        0, METADATA_BAD_UTF8, "rights");
     expect(with(load(RECORD), "extra",
                 json_pack("[o]", json_stringn_nocheck("\xc0\xaf", 2))),
            0, METADATA_BAD_UTF8, "extra[0]");
@@ -562,8 +559,11 @@ static void test_xml_char(void **state)
            METADATA_XML_CHAR, "rights");
     expect(with(load(RECORD), "rights", json_string("\xef\xbf\xbf")), 0,
            METADATA_XML_CHAR, "rights");
-    expect(with(load(RECORD), "age_range", json_stringn("1\0" "2", 3)), 0,
-           METADATA_XML_CHAR, "age_range");
+    expect(with(load(RECORD), "age_range",
+                json_stringn("1\0"
+                             "2",
+                             3)),
+           0, METADATA_XML_CHAR, "age_range");
     expect(with(load(RECORD), "extra", json_pack("{s:s}", "k\x1b", "v")), 0,
            METADATA_XML_CHAR, "extra");
     /* Tab, newline and carriage return are allowed, U+FFFD too. */
@@ -574,8 +574,8 @@ static void test_xml_char(void **state)
 static void test_bad_filename(void **state)
 {
     static const char *const bad[] = {
-        "", ".", "..", "a/b", "/etc/passwd", "a\\b", "x..y", "a\tb",
-        "a\x7f", "a\xc2\x85",
+        "",     ".",    "..",   "a/b",   "/etc/passwd",
+        "a\\b", "x..y", "a\tb", "a\x7f", "a\xc2\x85",
     };
     json_t *file;
 
@@ -586,9 +586,10 @@ static void test_bad_filename(void **state)
                METADATA_BAD_FILENAME, "files[0].name");
     }
     file = load(FILE_OK);
-    json_object_set_new(file, "name", json_string("Les 1 - caf\xc3\xa9.v2.pdf"));
-    expect(with(load(RECORD), "files", json_pack("[o]", file)),
-           METADATA_STRICT, METADATA_OK, NULL);
+    json_object_set_new(file, "name",
+                        json_string("Les 1 - caf\xc3\xa9.v2.pdf"));
+    expect(with(load(RECORD), "files", json_pack("[o]", file)), METADATA_STRICT,
+           METADATA_OK, NULL);
 }
 
 static void test_unknown_fields(void **state)
@@ -597,8 +598,7 @@ static void test_unknown_fields(void **state)
     json_t *file = load(FILE_OK);
     char *bytes;
 
-    expect(json_incref(doc), METADATA_STRICT, METADATA_UNKNOWN_FIELD,
-           "colour");
+    expect(json_incref(doc), METADATA_STRICT, METADATA_UNKNOWN_FIELD, "colour");
 
     /* Kept, and in the canonical bytes, without METADATA_STRICT. */
     expect(json_incref(doc), 0, METADATA_OK, NULL);
@@ -624,14 +624,19 @@ static void test_unknown_fields(void **state)
 static void test_bad_value(void **state)
 {
     static const char *const ids[] = {
-        "\"be-vl\"", "\"Be-vl/x\"", "\"1be/x\"", "\"be-vl/-x\"",
-        "\"be-vl/\"", "\"/x\"", "\"be-vl/a/b\"", "\"be_vl/x\"",
-        "\"be-vl/X\"",
+        "\"be-vl\"",     "\"Be-vl/x\"", "\"1be/x\"",
+        "\"be-vl/-x\"",  "\"be-vl/\"",  "\"/x\"",
+        "\"be-vl/a/b\"", "\"be_vl/x\"", "\"be-vl/X\"",
     };
     static const char *const times[] = {
-        "\"2024-02-30\"", "\"2023-02-29\"", "\"2024-13-01\"",
-        "\"2024-05-01 10:00:00\"", "\"2024-05-01T24:00:00Z\"",
-        "\"2024-05-01T10:00:00+02:00\"", "\"2024-5-1\"", "\"yesterday\"",
+        "\"2024-02-30\"",
+        "\"2023-02-29\"",
+        "\"2024-13-01\"",
+        "\"2024-05-01 10:00:00\"",
+        "\"2024-05-01T24:00:00Z\"",
+        "\"2024-05-01T10:00:00+02:00\"",
+        "\"2024-5-1\"",
+        "\"yesterday\"",
     };
     json_t *file;
 
@@ -641,16 +646,16 @@ static void test_bad_value(void **state)
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
         expect(with_json(load(RECORD), "updated", times[i]), 0,
                METADATA_BAD_VALUE, "updated");
-    expect(with_json(load(RECORD), "created", "\"2024-02-29\""), 0,
-           METADATA_OK, NULL);
+    expect(with_json(load(RECORD), "created", "\"2024-02-29\""), 0, METADATA_OK,
+           NULL);
     expect(with_json(load(RECORD), "schema", "2"), 0, METADATA_BAD_VALUE,
            "schema");
     expect(with_json(load(RECORD), "licence", "\"CC-BY-9.9\""), 0,
            METADATA_BAD_VALUE, "licence");
     expect(with_json(load(RECORD), "licence_flags", "[\"guessed\"]"), 0,
            METADATA_BAD_VALUE, "licence_flags[0]");
-    expect(with_json(load(RECORD), "source_url", "\"javascript:alert(1)\""),
-           0, METADATA_BAD_VALUE, "source_url");
+    expect(with_json(load(RECORD), "source_url", "\"javascript:alert(1)\""), 0,
+           METADATA_BAD_VALUE, "source_url");
     expect(with_json(load(RECORD), "source_url", "\"http://a b\""), 0,
            METADATA_BAD_VALUE, "source_url");
     expect(with_json(load(RECORD), "source_url", "\"FTP://ftp.example.org/x\""),
@@ -661,7 +666,8 @@ static void test_bad_value(void **state)
     expect(with(load(RECORD), "files", json_pack("[o]", file)), 0,
            METADATA_BAD_VALUE, "files[0].blob");
     file = load(FILE_OK);
-    json_object_set_new(file, "sha256", json_string("g123456789abcdef0123456789abcdef"
+    json_object_set_new(file, "sha256",
+                        json_string("g123456789abcdef0123456789abcdef"
                                     "0123456789abcdef0123456789abcdef"));
     expect(with(load(RECORD), "files", json_pack("[o]", file)), 0,
            METADATA_BAD_VALUE, "files[0].sha256");
@@ -676,8 +682,8 @@ static void test_hashes_lower_cased(void **state)
     json_t *file = load(FILE_OK);
     json_t *doc;
 
-    json_object_set_new(file, "blob",
-                        json_string("0123456789ABCDEF0123456789ABCDEF01234567"));
+    json_object_set_new(
+        file, "blob", json_string("0123456789ABCDEF0123456789ABCDEF01234567"));
     doc = with(load(RECORD), "files", json_pack("[O]", file));
     assert_int_equal(metadata_validate(doc, 0, NULL), 0);
     assert_string_equal(
@@ -690,8 +696,8 @@ static void test_hashes_lower_cased(void **state)
 
 static void test_licences(void **state)
 {
-    const char *ids[] = { "LicenseRef-unknown", "LicenseRef-PDM-1.0",
-                          "LicenseRef-all-rights-reserved", "CC0-1.0" };
+    const char *ids[] = {"LicenseRef-unknown", "LicenseRef-PDM-1.0",
+                         "LicenseRef-all-rights-reserved", "CC0-1.0"};
 
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
         expect(with(load(RECORD), "licence", json_string(ids[i])),
@@ -718,23 +724,22 @@ static void test_tombstones(void **state)
     expect(with_json(load(TOMBSTONE), "reason", "\"\""), 0, METADATA_MISSING,
            "reason");
     expect(without(load(TOMBSTONE), "id"), 0, METADATA_MISSING, "id");
-    expect(without(load(TOMBSTONE), "updated"), 0, METADATA_MISSING,
-           "updated");
-    expect(without(load(TOMBSTONE), "source_id"), METADATA_STRICT,
-           METADATA_OK, NULL);
+    expect(without(load(TOMBSTONE), "updated"), 0, METADATA_MISSING, "updated");
+    expect(without(load(TOMBSTONE), "source_id"), METADATA_STRICT, METADATA_OK,
+           NULL);
 
     /* Nothing of the record stays, whatever the options. */
     expect(with_json(load(TOMBSTONE), "title", "{\"nl\":\"x\"}"), 0,
            METADATA_UNKNOWN_FIELD, "title");
-    expect(with_json(load(TOMBSTONE), "files", "[]"), 0,
-           METADATA_UNKNOWN_FIELD, "files");
+    expect(with_json(load(TOMBSTONE), "files", "[]"), 0, METADATA_UNKNOWN_FIELD,
+           "files");
     expect(with_json(load(TOMBSTONE), "future", "1"), METADATA_STRICT,
            METADATA_UNKNOWN_FIELD, "future");
     expect(with_json(load(TOMBSTONE), "future", "1"), 0, METADATA_OK, NULL);
 
     /* "deleted": false is a record, which needs a title. */
-    expect(with_json(load(TOMBSTONE), "deleted", "false"), 0,
-           METADATA_MISSING, "title");
+    expect(with_json(load(TOMBSTONE), "deleted", "false"), 0, METADATA_MISSING,
+           "title");
 }
 
 static void test_parse(void **state)
@@ -832,10 +837,8 @@ static void test_problem_names(void **state)
 {
     assert_string_equal(metadata_problem_name(METADATA_OK), "ok");
     assert_string_equal(metadata_problem_name(METADATA_MISSING), "missing");
-    assert_string_equal(metadata_problem_name(METADATA_TOO_LONG),
-                        "too-long");
-    assert_string_equal(metadata_problem_name(METADATA_BAD_VALUE),
-                        "bad-value");
+    assert_string_equal(metadata_problem_name(METADATA_TOO_LONG), "too-long");
+    assert_string_equal(metadata_problem_name(METADATA_BAD_VALUE), "bad-value");
     assert_string_equal(metadata_problem_name((enum metadata_problem)99),
                         "unknown");
 }
