@@ -98,6 +98,29 @@ static int no_memory(void)
     return OER_ENOMEM;
 }
 
+/* Cut a UTF-8 sequence that snprintf left incomplete at the end of s. */
+static void path_cut(char *s, int n)
+{
+    size_t len, start;
+    unsigned char lead;
+    size_t need;
+
+    if (n < 0)
+        s[0] = '\0';
+    if (n < 0 || (size_t)n < PATH_LEN)
+        return;
+    len = strlen(s);
+    start = len;
+    while (start > 0 && ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+        start--;
+    if (start == 0)
+        return;
+    lead = (unsigned char)s[start - 1];
+    need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (len - (start - 1) < need)
+        s[start - 1] = '\0';
+}
+
 /* dst = path.key (or key at the top); cut at PATH_LEN. */
 static void path_key(char *dst, const char *path, const char *key)
 {
@@ -107,15 +130,13 @@ static void path_key(char *dst, const char *path, const char *key)
         n = snprintf(dst, PATH_LEN, "%s", key);
     else
         n = snprintf(dst, PATH_LEN, "%s.%s", path, key);
-    if (n < 0)
-        dst[0] = '\0';
+    path_cut(dst, n);
 }
 
 /* dst = path[i]; cut at PATH_LEN. */
 static void path_index(char *dst, const char *path, size_t i)
 {
-    if (snprintf(dst, PATH_LEN, "%s[%zu]", path, i) < 0)
-        dst[0] = '\0';
+    path_cut(dst, snprintf(dst, PATH_LEN, "%s[%zu]", path, i));
 }
 
 static int xml_allowed(int32_t cp)
@@ -363,10 +384,10 @@ static int rekey(struct vctx *c, json_t *obj, const char *path, int lang)
         if (rc != 0)
             goto out;
         if (json_object_get(fresh, norm) != NULL) {
-            rc = fail(c, METADATA_BAD_VALUE, path,
-                      lang ? "language %s appears twice"
-                           : "two keys are equal after nfc (%s)",
-                      norm);
+            rc = lang ? fail(c, METADATA_BAD_VALUE, path,
+                             "language %s appears twice", norm)
+                      : fail(c, METADATA_BAD_VALUE, path,
+                             "two keys are equal after nfc");
             goto out;
         }
         if (json_object_set(fresh, norm, v) != 0) {

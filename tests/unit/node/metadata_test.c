@@ -523,6 +523,26 @@ static void test_nesting_limit(void **state)
     expect(with(load(RECORD), "extra", deep), 0, METADATA_TOO_LONG, path);
 }
 
+static void test_long_path_stays_utf8(void **state)
+{
+    struct metadata_error err;
+    json_t *key = repeat("\xc3\xa9", 70);
+    json_t *doc = with(load(RECORD), "extra",
+                       json_pack("{s:f}", json_string_value(key), 1.5));
+    json_t *field;
+
+    /* "extra." and 60 whole U+00E9: the 61st would not fit. */
+    assert_int_equal(metadata_validate(doc, 0, &err), OER_EINVAL);
+    assert_int_equal(err.problem, METADATA_TYPE);
+    assert_int_equal(strlen(err.field), 6 + 120);
+    assert_memory_equal(err.field, "extra.\xc3\xa9", 8);
+    field = json_string(err.field);
+    assert_non_null(field);
+    json_decref(field);
+    json_decref(key);
+    json_decref(doc);
+}
+
 static void test_bad_utf8(void **state)
 {
     static const char bad[] = "{\"a\":\"\xff\"}";
@@ -860,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_list_limits),
         cmocka_unit_test(test_document_limit),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_long_path_stays_utf8),
         cmocka_unit_test(test_bad_utf8),
         cmocka_unit_test(test_xml_char),
         cmocka_unit_test(test_bad_filename),
