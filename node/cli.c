@@ -79,18 +79,22 @@ static void print_help(FILE *f, const struct cli_command *c)
 
 static int run_help(struct cli *cli, int argc, char **argv)
 {
-    const struct cli_command *c;
+    const struct cli_command *c = NULL;
 
-    if (argc > 1 && strcmp(argv[1], "--help") != 0 &&
-        strcmp(argv[1], "-h") != 0) {
+    if (argc > 2)
+        return cli_fail(cli, CLI_USAGE, "usage: oernode help [COMMAND]");
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "-h") == 0))
+        c = &help_commands[0];
+    else if (argc == 2)
         c = find_command(argv[1]);
-        if (c == NULL)
-            return cli_fail(cli, CLI_USAGE, "no command '%s'; see oernode "
-                            "--help", argv[1]);
+    if (argc == 2 && c == NULL)
+        return cli_fail(cli, CLI_USAGE, "no command '%s'; see oernode "
+                        "--help", argv[1]);
+    if (c != NULL)
         print_help(stdout, c);
-        return CLI_OK;
-    }
-    print_overview(stdout);
+    else
+        print_overview(stdout);
     return CLI_OK;
 }
 

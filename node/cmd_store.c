@@ -275,7 +275,7 @@ static int on_log(const struct store_commit_info *info, void *arg)
     gmtime_r(&t, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     printf("%s %s %zu %s %.*s\n", info->id, when, info->changes,
-           info->changes == 1 ? "change " : "changes",
+           info->changes == 1 ? "change" : "changes",
            nl != NULL ? (int)(nl - info->message) : (int)strlen(
                                                         info->message),
            info->message);
@@ -380,9 +380,9 @@ static int run_import(struct cli *cli, int argc, char **argv)
                      (size_t)(argc - optind - 1));
     printf("%zu new, %zu updated, %zu unchanged, %zu withdrawn, "
            "%zu skipped; %zu files read, %zu without records; "
-           "%zu commits\n", sum.added, sum.updated, sum.unchanged,
+           "%zu commit%s\n", sum.added, sum.updated, sum.unchanged,
            sum.withdrawn, sum.skipped, sum.files, sum.bad_files,
-           sum.commits);
+           sum.commits, sum.commits == 1 ? "" : "s");
     if (err < 0)
         code = cli_fail(cli, CLI_FAILURE, "import stopped (%s); the %zu "
                         "commits before stay, the rest is not written",

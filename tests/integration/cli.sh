@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The command line end to end: init, id, config, add, show, list,
+# withdraw, log, fsck, import lom; the repository checked with stock git
+# (fsck --strict, verify-commit); invalid metadata refused with nothing
+# committed; --help of every command.
+set -euo pipefail
+
+: "${OERNODE:?OERNODE must name the oernode binary}"
+for tool in git ssh-keygen; do
+    command -v "$tool" >/dev/null || { echo "skipped: no $tool"; exit 77; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/oernode-cli-XXXXXX")
+data=$work/data
+export OERNODE_DATA=$data
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+    local what=$1; shift
+    "$@" || fail "$what (command: $*)"
+}
+expect_exit() { # expect_exit CODE COMMAND...: run it, compare its exit code
+    local want=$1 got=0; shift
+    "$@" >"$work/out" 2>"$work/err" || got=$?
+    [ "$got" = "$want" ] || {
+        cat "$work/out" "$work/err" >&2
+        fail "exit $got, want $want: $*"
+    }
+}
+contains() { # contains FILE TEXT
+    grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks: $2"; }
+}
+node() { "$OERNODE" -q "$@"; }
+head_of() { git -C "$data/repo.git" rev-parse refs/catalog/be-vl; }
+
+# init, and a second init refused
+expect_exit 0 "$OERNODE" init --id be-vl
+contains "$work/out" "fingerprint: SHA256:"
+check "key is 0600" test "$(stat -c %a "$data/node.key")" = 600
+check "bare repository" test -f "$data/repo.git/HEAD"
+expect_exit 1 "$OERNODE" init --id be-vl
+contains "$work/err" "exists"
+expect_exit 2 "$OERNODE" init
+expect_exit 3 "$OERNODE" init --id Bad_Id --data "$work/other"
+check "a refused init leaves nothing" test ! -e "$work/other"
+
+# id: the fingerprint is ssh-keygen's of the printed key
+node id >id.txt
+sed -n 's/^public key: //p' id.txt >node.pub
+fp=$(sed -n 's/^fingerprint: //p' id.txt)
+check "ssh-keygen reads the key" ssh-keygen -l -f node.pub >keygen.txt
+check "fingerprint matches ssh-keygen" test "$(awk '{print $2}' keygen.txt)" = "$fp"
+contains id.txt "allowed signers: be-vl@oernode ssh-ed25519 AAAA"
+node id --allowed-signers >signers
+check "allowed-signers line" grep -q '^be-vl@oernode ssh-ed25519 AAAA' signers
+
+# config: defaults, and errors naming file and key
+expect_exit 0 "$OERNODE" config
+contains "$work/out" "peer = 127.0.0.1:7440"
+contains "$work/out" "http = 127.0.0.1:8080"
+cp "$data/config" config.good
+printf '[policy]\n\tcommercial = perhaps\n' >>"$data/config"
+expect_exit 3 "$OERNODE" config
+contains "$work/err" "$data/config: policy.commercial: bad value"
+cp config.good "$data/config"
+printf '[peer "nl-edurep"]\n\taddress = x.org:7440\n\tfingerprint = nope\n' >>"$data/config"
+expect_exit 3 "$OERNODE" list
+contains "$work/err" "peer.nl-edurep.fingerprint: bad fingerprint"
+cp config.good "$data/config"
+
+# add with flags, files and a URL
+echo "worksheet" >sheet.txt
+expect_exit 0 "$OERNODE" -q add --title "en:Fractions" --title "nl:Breuken" \
+    --description "Adding fractions" --keyword en:fractions --language en \
+    --licence "https://creativecommons.org/licenses/by/4.0/" \
+    --level "primary school" --type exercise --audience learner \
+    sheet.txt https://example.org/fractions
+id1=$(cat "$work/out")
+check "add prints the id" grep -Eq '^be-vl/[a-z2-7]{12}$' "$work/out"
+node show "$id1" >show.json
+contains show.json '"licence": "CC-BY-4.0"'
+contains show.json '"name": "sheet.txt"'
+contains show.json '"media_type": "text/plain"'
+contains show.json "\"sha256\": \"$(sha256sum sheet.txt | cut -d' ' -f1)\""
+contains show.json "\"blob\": \"$(git hash-object sheet.txt)\""
+node show --raw "$id1" >raw.json
+check "raw is canonical, no newline" test "$(tail -c1 raw.json | od -An -c | tr -d ' ')" = "}"
+
+# an unknown licence is kept, with a warning
+expect_exit 0 "$OERNODE" -q add --title "Kept" --licence "ask the author"
+contains "$work/err" "warning"
+id2=$(cat "$work/out")
+node show "$id2" >show2.json
+contains show2.json '"licence": "LicenseRef-unknown"'
+contains show2.json '"rights": "ask the author"'
+
+# add with --json
+cat >good.json <<'JSON'
+{"schema": 1, "title": {"de": "Brüche"}, "languages": ["de"],
+ "licence": "CC0-1.0", "source_url": "https://example.org/b"}
+JSON
+expect_exit 0 "$OERNODE" -q add --json good.json
+id3=$(cat "$work/out")
+
+# every kind of bad metadata refused with exit 3, nothing committed
+bad() { # bad NAME JSON
+    local before
+    before=$(head_of)
+    printf '%s' "$2" >"bad-$1.json"
+    expect_exit 3 "$OERNODE" -q add --json "bad-$1.json"
+    contains "$work/err" "oernode add:"
+    check "nothing committed for $1" test "$(head_of)" = "$before"
+}
+base='"schema": 1, "languages": ["en"], "licence": "CC0-1.0"'
+long=$(printf 'x%.0s' $(seq 1 1001))
+bad missing "{$base}"
+bad type "{$base, \"title\": \"plain\"}"
+bad too-long "{$base, \"title\": {\"en\": \"$long\"}}"
+bad bad-utf8 "{$base, \"title\": {\"en\": \"caf$(printf '\xe9')\"}}"
+bad xml-char "{$base, \"title\": {\"en\": \"a\\u0001b\"}}"
+bad filename "{$base, \"title\": {\"en\": \"t\"}, \"files\": [{\"name\": \"../x\", \"media_type\": \"text/plain\", \"size\": 1, \"blob\": \"$(printf '0%.0s' $(seq 40))\", \"sha256\": \"$(printf '0%.0s' $(seq 64))\"}]}"
+bad unknown-field "{$base, \"title\": {\"en\": \"t\"}, \"colour\": \"red\"}"
+bad bad-value "{$base, \"title\": {\"en\": \"t\"}, \"languages\": [\"not a tag\"]}"
+bad not-json "{$base,"
+bad other-origin "{$base, \"title\": {\"en\": \"t\"}, \"id\": \"nl-x/abc\"}"
+expect_exit 2 "$OERNODE" add --json good.json --title x
+
+# list, withdraw, list --all
+node list >list.txt
+contains list.txt "$id1	CC-BY-4.0	Fractions"
+contains list.txt "$id3	CC0-1.0	Brüche"
+expect_exit 0 "$OERNODE" -q withdraw "$id2" --reason "duplicate"
+expect_exit 1 "$OERNODE" -q withdraw "$id2" --reason "again"
+contains "$work/err" "withdrawn already"
+expect_exit 2 "$OERNODE" withdraw "$id1"
+node list >list.txt
+check "tombstone hidden" test "$(grep -c "$id2" list.txt || true)" = 0
+node list --all >list.txt
+contains list.txt "$id2	withdrawn	duplicate"
+node show "$id2" >stone.json
+contains stone.json '"deleted": true'
+expect_exit 1 "$OERNODE" show be-vl/nosuchid
+
+# log, fsck, and stock git
+node log >log.txt
+check "one commit per change" test "$(wc -l <log.txt)" = 4
+contains log.txt "withdraw $id2: duplicate"
+expect_exit 0 "$OERNODE" fsck
+contains "$work/out" "all is well"
+check "git fsck --strict" git -C "$data/repo.git" fsck --strict
+check "git verify-commit" git -C "$data/repo.git" \
+    -c gpg.ssh.allowedSignersFile="$work/signers" \
+    verify-commit refs/catalog/be-vl
+
+# import lom of the shared samples, twice
+shared=${OERNODE_SHARED:-}
+if [ -n "$shared" ] && [ -d "$shared/data/lom" ] && [ -d "$shared/data/oai" ]; then
+    before=$(head_of)
+    got=0
+    node import lom "$shared"/data/lom/*.xml "$shared"/data/oai/*.xml \
+        >import1.txt 2>import1.err || got=$?
+    cat import1.txt
+    check "first import: exit 0 or 3 (skipped records)" test "$got" = 0 -o "$got" = 3
+    check "first import commits" test "$(head_of)" != "$before"
+    check "records imported" grep -Eq '^[1-9][0-9]* new' import1.txt
+    if [ "$got" = 3 ]; then
+        check "skips are explained" grep -q "oernode import: skipped" import1.err
+    fi
+    before=$(head_of)
+    got=0
+    node import lom "$shared/data/lom" "$shared/data/oai" \
+        >import2.txt 2>/dev/null || got=$?
+    contains import2.txt "0 new, 0 updated,"
+    contains import2.txt "0 commits"
+    check "second import makes no commit" test "$(head_of)" = "$before"
+    expect_exit 0 "$OERNODE" fsck
+    check "git verify-commit after import" git -C "$data/repo.git" \
+        -c gpg.ssh.allowedSignersFile="$work/signers" \
+        verify-commit refs/catalog/be-vl
+else
+    echo "import lom: skipped, the shared sample folder is absent"
+fi
+
+# --help of every command, and help COMMAND
+expect_exit 0 "$OERNODE" --help
+contains "$work/out" "Exit codes:"
+for cmd in init id config add show list withdraw log import fsck help; do
+    expect_exit 0 "$OERNODE" "$cmd" --help
+    contains "$work/out" "usage: oernode $cmd"
+    expect_exit 0 "$OERNODE" help "$cmd"
+    contains "$work/out" "usage: oernode $cmd"
+done
+expect_exit 2 "$OERNODE" nosuchcommand
+expect_exit 2 "$OERNODE" list --bogus
+expect_exit 2 "$OERNODE"
+
+rm -rf "$work"
+echo "ok"
