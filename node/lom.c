@@ -1140,12 +1140,8 @@ static void conv_licence_flags(struct conv *c, unsigned flags)
 {
     const char *names[8];
     size_t n = licence_flag_names(names, 8, flags);
-    json_t *list;
 
-    if (n == 0)
-        return;
-    list = conv_field(c, "licence_flags", 1);
-    for (size_t i = 0; i < n && i < 8 && list != NULL; i++)
+    for (size_t i = 0; i < n && i < 8; i++)
         conv_append(c, "licence_flags", json_string(names[i]));
 }
 
@@ -1270,7 +1266,7 @@ static void conv_finish(struct conv *c)
 
     if (json_object_get(c->doc, "licence") == NULL)
         conv_rights(c, NULL);
-    if (json_object_size(json_object_get(c->doc, "languages")) == 0)
+    if (json_array_size(json_object_get(c->doc, "languages")) == 0)
         json_object_foreach(title, lang, v)
             conv_append(c, "languages", json_string(lang));
     if (json_array_size(json_object_get(c->doc, "languages")) == 0)
@@ -1528,14 +1524,18 @@ static int xml_parse(xmlDoc **out, const char *buf, size_t len,
                              XML_PARSE_NONET | XML_PARSE_NOERROR |
                                  XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
     e = xmlCtxtGetLastError(ctxt);
-    if (*out == NULL && e != NULL && e->code == XML_ERR_USER_STOP)
+    if (ctxt->errNo == XML_ERR_USER_STOP) {
+        /* stopped at the DOCTYPE: whatever was built is not the input */
+        xmlFreeDoc(*out);
+        *out = NULL;
         snprintf(why, cap, "a DOCTYPE is not allowed");
-    else if (*out == NULL && e != NULL)
-        snprintf(why, cap, "line %d: %.*s", e->line,
-                 (int)strcspn(e->message ? e->message : "", "\n"),
-                 e->message ? e->message : "");
-    else if (*out == NULL)
-        snprintf(why, cap, "not well-formed");
+    } else if (*out == NULL) {
+        const char *msg = e != NULL && e->message != NULL ? e->message
+                                                          : "not well-formed";
+
+        snprintf(why, cap, "line %d: %.*s", e != NULL ? e->line : 0,
+                 (int)strcspn(msg, "\n"), msg);
+    }
     xmlFreeParserCtxt(ctxt);
     return *out != NULL ? 0 : OER_EINVAL;
 }
