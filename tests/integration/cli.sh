@@ -104,26 +104,28 @@ expect_exit 0 "$OERNODE" -q add --json good.json
 id3=$(cat "$work/out")
 
 # every kind of bad metadata refused with exit 3, nothing committed
-bad() { # bad NAME JSON
+bad() { # bad NAME JSON REASON: refused, saying REASON
     local before
     before=$(head_of)
     printf '%s' "$2" >"bad-$1.json"
     expect_exit 3 "$OERNODE" -q add --json "bad-$1.json"
-    contains "$work/err" "oernode add:"
+    contains "$work/err" "$3"
     check "nothing committed for $1" test "$(head_of)" = "$before"
 }
-base='"schema": 1, "languages": ["en"], "licence": "CC0-1.0"'
+base='"schema": 1, "licence": "CC0-1.0"'
+en='"languages": ["en"], "title": {"en": "t"}'
+zeros() { printf "0%.0s" $(seq "$1"); }
 long=$(printf 'x%.0s' $(seq 1 1001))
-bad missing "{$base}"
-bad type "{$base, \"title\": \"plain\"}"
-bad too-long "{$base, \"title\": {\"en\": \"$long\"}}"
-bad bad-utf8 "{$base, \"title\": {\"en\": \"caf$(printf '\xe9')\"}}"
-bad xml-char "{$base, \"title\": {\"en\": \"a\\u0001b\"}}"
-bad filename "{$base, \"title\": {\"en\": \"t\"}, \"files\": [{\"name\": \"../x\", \"media_type\": \"text/plain\", \"size\": 1, \"blob\": \"$(printf '0%.0s' $(seq 40))\", \"sha256\": \"$(printf '0%.0s' $(seq 64))\"}]}"
-bad unknown-field "{$base, \"title\": {\"en\": \"t\"}, \"colour\": \"red\"}"
-bad bad-value "{$base, \"title\": {\"en\": \"t\"}, \"languages\": [\"not a tag\"]}"
-bad not-json "{$base,"
-bad other-origin "{$base, \"title\": {\"en\": \"t\"}, \"id\": \"nl-x/abc\"}"
+bad missing "{$base, \"languages\": [\"en\"]}" "title: required field (missing)"
+bad type "{$base, \"languages\": [\"en\"], \"title\": \"plain\"}" "(type)"
+bad too-long "{$base, \"languages\": [\"en\"], \"title\": {\"en\": \"$long\"}}" "(too-long)"
+bad bad-utf8 "{$base, $en, \"description\": {\"en\": \"caf$(printf '\xe9')\"}}" "unable to decode byte"
+bad xml-char "{$base, $en, \"description\": {\"en\": \"a\\u0001b\"}}" "(xml-char)"
+bad filename "{$base, $en, \"files\": [{\"name\": \"../x\", \"media_type\": \"text/plain\", \"size\": 1, \"blob\": \"$(zeros 40)\", \"sha256\": \"$(zeros 64)\"}]}" "(bad-filename)"
+bad unknown-field "{$base, $en, \"colour\": \"red\"}" "colour: unknown field (unknown-field)"
+bad bad-value "{$base, \"title\": {\"en\": \"t\"}, \"languages\": [\"not a tag\"]}" "(bad-value)"
+bad not-json "{$base," "bad-not-json.json:1:"
+bad other-origin "{$base, $en, \"id\": \"nl-x/abc\"}" "is not of this node"
 expect_exit 2 "$OERNODE" add --json good.json --title x
 
 # list, withdraw, list --all
