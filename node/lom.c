@@ -993,6 +993,8 @@ static void conv_contribute(struct conv *c, const xmlNode *contrib)
             char *o = conv_text(c, org, 1, STRING_MAX);
 
             who = json_pack("{s:s, s:s}", "role", role, "name", text);
+            if (who == NULL)
+                c->nomem = 1;
             if (who != NULL && o != NULL && strcmp(o, text) != 0)
                 conv_set(c, who, "org", json_string(o));
             if (who != NULL && date[0] != '\0')
@@ -1097,6 +1099,7 @@ static void conv_taxonpath(struct conv *c, const char *field,
 
             value = strdup(json_string_value(json_object_get(label.obj,
                                                              key)));
+            c->nomem |= value == NULL;
         }
         if (value != NULL)
             term = term_new(c, source != NULL ? source : "", value, NULL);
@@ -1543,8 +1546,8 @@ static int xml_parse(xmlDoc **out, const char *buf, size_t len,
 /* Whether the input is (declared or taken as) UTF-8. */
 static int is_utf8_input(const char *buf, size_t len)
 {
+    char decl[256], quote;
     const char *end, *enc;
-    char quote;
 
     if (len >= 2 && (buf[0] == '\0' || buf[1] == '\0' ||
                      (unsigned char)buf[0] == 0xfe ||
@@ -1554,18 +1557,24 @@ static int is_utf8_input(const char *buf, size_t len)
         return 1;
     if (len < 5 || memcmp(buf, "<?xml", 5) != 0)
         return 1;
-    end = memchr(buf, '>', len < 256 ? len : 256);
-    enc = end != NULL ? strstr(buf, "encoding") : NULL;
-    if (enc == NULL || enc > end)
+
+    /* the declaration alone, as a string */
+    end = memchr(buf, '>', len < sizeof(decl) ? len : sizeof(decl) - 1);
+    if (end == NULL)
+        return 1;
+    memcpy(decl, buf, (size_t)(end - buf));
+    decl[end - buf] = '\0';
+    enc = strstr(decl, "encoding");
+    if (enc == NULL)
         return 1;
     enc += 8;
     while (is_space((unsigned char)*enc) || *enc == '=')
         enc++;
     quote = *enc++;
-    return (quote == '"' || quote == '\'') &&
-           (strncasecmp(enc, "utf-8", 5) == 0 ||
-            strncasecmp(enc, "utf8", 4) == 0) &&
-           (enc[4] == quote || enc[5] == quote);
+    if (quote != '"' && quote != '\'')
+        return 0;
+    return (strncasecmp(enc, "utf-8", 5) == 0 && enc[5] == quote) ||
+           (strncasecmp(enc, "utf8", 4) == 0 && enc[4] == quote);
 }
 
 /* Copy src to dst without XML declarations past the start; returns the
