@@ -36,44 +36,67 @@ static const char replacement_char[] = "\xef\xbf\xbd";
 /* ------------------------------------------------------------------ */
 /* Vocabularies                                                         */
 
-static const char *const lom_roles[] = {
-    "author", "publisher", "unknown", "initiator", "terminator",
-    "validator", "editor", "graphical designer", "technical implementer",
-    "content provider", "technical validator", "educational validator",
-    "script writer", "instructional designer", "subject matter expert",
-    NULL
-};
+static const char *const lom_roles[] = {"author",
+                                        "publisher",
+                                        "unknown",
+                                        "initiator",
+                                        "terminator",
+                                        "validator",
+                                        "editor",
+                                        "graphical designer",
+                                        "technical implementer",
+                                        "content provider",
+                                        "technical validator",
+                                        "educational validator",
+                                        "script writer",
+                                        "instructional designer",
+                                        "subject matter expert",
+                                        NULL};
 
-static const char *const lom_resource_types[] = {
-    "exercise", "simulation", "questionnaire", "diagram", "figure",
-    "graph", "index", "slide", "table", "narrative text", "exam",
-    "experiment", "problem statement", "self assessment", "lecture", NULL
-};
+static const char *const lom_resource_types[] = {"exercise",
+                                                 "simulation",
+                                                 "questionnaire",
+                                                 "diagram",
+                                                 "figure",
+                                                 "graph",
+                                                 "index",
+                                                 "slide",
+                                                 "table",
+                                                 "narrative text",
+                                                 "exam",
+                                                 "experiment",
+                                                 "problem statement",
+                                                 "self assessment",
+                                                 "lecture",
+                                                 NULL};
 
-static const char *const lom_end_users[] = {
-    "teacher", "author", "learner", "manager", NULL
-};
+static const char *const lom_end_users[] = {"teacher", "author", "learner",
+                                            "manager", NULL};
 
-static const char *const lom_contexts[] = {
-    "school", "higher education", "training", "other", NULL
-};
+static const char *const lom_contexts[] = {"school", "higher education",
+                                           "training", "other", NULL};
 
-static const char *const lom_purposes[] = {
-    "discipline", "idea", "prerequisite", "educational objective",
-    "accessibility restrictions", "educational level", "skill level",
-    "security level", "competency", NULL
-};
+static const char *const lom_purposes[] = {"discipline",
+                                           "idea",
+                                           "prerequisite",
+                                           "educational objective",
+                                           "accessibility restrictions",
+                                           "educational level",
+                                           "skill level",
+                                           "security level",
+                                           "competency",
+                                           NULL};
 
 /* LOMv1.0 values by element (lower-case local name). */
 static const struct {
     const char *element;
     const char *const *values;
 } lom_vocabs[] = {
-    { "role", lom_roles },
-    { "learningresourcetype", lom_resource_types },
-    { "intendedenduserrole", lom_end_users },
-    { "context", lom_contexts },
-    { "purpose", lom_purposes },
+    {"role", lom_roles},
+    {"learningresourcetype", lom_resource_types},
+    {"intendedenduserrole", lom_end_users},
+    {"context", lom_contexts},
+    {"purpose", lom_purposes},
 };
 
 #define NL_CONTEXT "http://purl.edustandaard.nl/vdex_context_czp_20060628.xml"
@@ -90,47 +113,45 @@ static const struct {
     const char *lom;
 } vocab_maps[] = {
     /* IMS MD 1.2 published the draft LOM contexts under "LOMv1.0" */
-    { "LOMv1.0", "context", "primary education", "school" },
-    { "LOMv1.0", "context", "secondary education", "school" },
-    { "LOMv1.0", "context", "technical school first cycle", "school" },
-    { "LOMv1.0", "context", "technical school second cycle", "school" },
-    { "LOMv1.0", "context", "university first cycle", "higher education" },
-    { "LOMv1.0", "context", "university second cycle", "higher education" },
-    { "LOMv1.0", "context", "university postgrade", "higher education" },
-    { "LOMv1.0", "context", "professional formation", "training" },
-    { "LOMv1.0", "context", "continuous formation", "training" },
-    { "LOMv1.0", "context", "vocational training", "training" },
+    {"LOMv1.0", "context", "primary education", "school"},
+    {"LOMv1.0", "context", "secondary education", "school"},
+    {"LOMv1.0", "context", "technical school first cycle", "school"},
+    {"LOMv1.0", "context", "technical school second cycle", "school"},
+    {"LOMv1.0", "context", "university first cycle", "higher education"},
+    {"LOMv1.0", "context", "university second cycle", "higher education"},
+    {"LOMv1.0", "context", "university postgrade", "higher education"},
+    {"LOMv1.0", "context", "professional formation", "training"},
+    {"LOMv1.0", "context", "continuous formation", "training"},
+    {"LOMv1.0", "context", "vocational training", "training"},
     /* LOM-ES v1.0 (Spain), learning resource types */
-    { "LOM-ESv1.0", "learningresourcetype", "conceptual map", "diagram" },
-    { "LOM-ESv1.0", "learningresourcetype", "flowchart", "diagram" },
-    { "LOM-ESv1.0", "learningresourcetype", "photograph", "figure" },
-    { "LOM-ESv1.0", "learningresourcetype", "illustration", "figure" },
-    { "LOM-ESv1.0", "learningresourcetype", "graph", "graph" },
-    { "LOM-ESv1.0", "learningresourcetype", "text", "narrative text" },
-    { "LOM-ESv1.0", "learningresourcetype", "master class", "lecture" },
-    { "LOM-ESv1.0", "learningresourcetype", "closed exercise or problem",
-      "exercise" },
-    { "LOM-ESv1.0", "learningresourcetype", "contextualized case problem",
-      "problem statement" },
-    { "LOM-ESv1.0", "learningresourcetype", "open problem",
-      "problem statement" },
-    { "LOM-ESv1.0", "learningresourcetype", "simulation", "simulation" },
-    { "LOM-ESv1.0", "learningresourcetype", "questionnaire",
-      "questionnaire" },
-    { "LOM-ESv1.0", "learningresourcetype", "exam", "exam" },
-    { "LOM-ESv1.0", "learningresourcetype", "self assessment",
-      "self assessment" },
-    { "LOM-ESv1.0", "learningresourcetype", "experiment", "experiment" },
+    {"LOM-ESv1.0", "learningresourcetype", "conceptual map", "diagram"},
+    {"LOM-ESv1.0", "learningresourcetype", "flowchart", "diagram"},
+    {"LOM-ESv1.0", "learningresourcetype", "photograph", "figure"},
+    {"LOM-ESv1.0", "learningresourcetype", "illustration", "figure"},
+    {"LOM-ESv1.0", "learningresourcetype", "graph", "graph"},
+    {"LOM-ESv1.0", "learningresourcetype", "text", "narrative text"},
+    {"LOM-ESv1.0", "learningresourcetype", "master class", "lecture"},
+    {"LOM-ESv1.0", "learningresourcetype", "closed exercise or problem",
+     "exercise"},
+    {"LOM-ESv1.0", "learningresourcetype", "contextualized case problem",
+     "problem statement"},
+    {"LOM-ESv1.0", "learningresourcetype", "open problem", "problem statement"},
+    {"LOM-ESv1.0", "learningresourcetype", "simulation", "simulation"},
+    {"LOM-ESv1.0", "learningresourcetype", "questionnaire", "questionnaire"},
+    {"LOM-ESv1.0", "learningresourcetype", "exam", "exam"},
+    {"LOM-ESv1.0", "learningresourcetype", "self assessment",
+     "self assessment"},
+    {"LOM-ESv1.0", "learningresourcetype", "experiment", "experiment"},
     /* NL-LOM education contexts (Dutch sectors) */
-    { NL_CONTEXT, "context", "po", "school" },
-    { NL_CONTEXT, "context", "so", "school" },
-    { NL_CONTEXT, "context", "sbao", "school" },
-    { NL_CONTEXT, "context", "vo", "school" },
-    { NL_CONTEXT, "context", "vve", "other" },
-    { NL_CONTEXT, "context", "bve", "training" },
-    { NL_CONTEXT, "context", "hbo", "higher education" },
-    { NL_CONTEXT, "context", "wo", "higher education" },
-    { NL_CONTEXT, "context", "bedrijfsopleiding", "training" },
+    {NL_CONTEXT, "context", "po", "school"},
+    {NL_CONTEXT, "context", "so", "school"},
+    {NL_CONTEXT, "context", "sbao", "school"},
+    {NL_CONTEXT, "context", "vo", "school"},
+    {NL_CONTEXT, "context", "vve", "other"},
+    {NL_CONTEXT, "context", "bve", "training"},
+    {NL_CONTEXT, "context", "hbo", "higher education"},
+    {NL_CONTEXT, "context", "wo", "higher education"},
+    {NL_CONTEXT, "context", "bedrijfsopleiding", "training"},
 };
 
 /* Namespaces of the accepted bindings. */
@@ -147,8 +168,7 @@ static const char *const lom_namespaces[] = {
     "http://www.imsproject.org/xsd/imsmd_v1p2",
     "http://www.imsproject.org/xsd/imsmd_rootv1p2",
     "http://www.imsproject.org/xsd/imsmd_rootv1p2p1",
-    NULL
-};
+    NULL};
 
 /* ------------------------------------------------------------------ */
 /* One record being converted                                           */
@@ -168,7 +188,8 @@ static void conv_flag(struct conv *c, const char *flag)
     size_t i;
     json_t *v;
 
-    json_array_foreach(c->flags, i, v) {
+    json_array_foreach(c->flags, i, v)
+    {
         if (strcmp(json_string_value(v), flag) == 0)
             return;
     }
@@ -177,8 +198,7 @@ static void conv_flag(struct conv *c, const char *flag)
 }
 
 /* Set key of obj to val (stolen); NULL val means memory ran out. */
-static void conv_set(struct conv *c, json_t *obj, const char *key,
-                     json_t *val)
+static void conv_set(struct conv *c, json_t *obj, const char *key, json_t *val)
 {
     if (val == NULL || json_object_set_new(obj, key, val) != 0)
         c->nomem = 1;
@@ -255,8 +275,8 @@ static char *conv_fold(struct conv *c, const char *s)
     utf8proc_uint8_t *out = NULL;
 
     if (utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
-                     UTF8PROC_NULLTERM | UTF8PROC_STABLE |
-                         UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD) < 0) {
+                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                         UTF8PROC_CASEFOLD) < 0) {
         c->nomem = 1;
         return NULL;
     }
@@ -390,11 +410,11 @@ static void string_lang(char out[LANG_TAG_MAX], const xmlNode *s)
 
 /* What to do with each string of a LangString. */
 struct langstrings {
-    json_t *obj;   /* a langmap or langlist */
-    int list;      /* 1: langlist; 0: langmap */
-    int join;      /* langmap: append a second string of a language */
-    int collapse;  /* make white space runs one space */
-    size_t max;    /* characters of one string */
+    json_t *obj;  /* a langmap or langlist */
+    int list;     /* 1: langlist; 0: langmap */
+    int join;     /* langmap: append a second string of a language */
+    int collapse; /* make white space runs one space */
+    size_t max;   /* characters of one string */
 };
 
 static void langmap_put(struct conv *c, const struct langstrings *ls,
@@ -442,7 +462,8 @@ static void langlist_add(struct conv *c, const struct langstrings *ls,
         if (c->nomem)
             return;
     }
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         if (strcmp(json_string_value(v), text) == 0)
             return;
     }
@@ -564,8 +585,8 @@ static const char *profile_value(int *known, const char *source,
     return NULL;
 }
 
-static json_t *term_new(struct conv *c, const char *source,
-                        const char *value, const char *lom)
+static json_t *term_new(struct conv *c, const char *source, const char *value,
+                        const char *lom)
 {
     json_t *t = json_pack("{s:s, s:s}", "source", source, "value", value);
 
@@ -583,8 +604,8 @@ static json_t *term_new(struct conv *c, const char *source,
  * and flagged; free text (no source) kept with source "".  Every facet
  * goes through here, so levels and types cannot disagree.
  */
-static json_t *term_map(struct conv *c, const char *element,
-                        const char *source, const char *value)
+static json_t *term_map(struct conv *c, const char *element, const char *source,
+                        const char *value)
 {
     int lom_source = source_eq(source, "LOMv1.0");
     int alias = !lom_source && source_is_lom_alias(source);
@@ -640,7 +661,8 @@ static void conv_append(struct conv *c, const char *field, json_t *term)
         json_decref(term);
         return;
     }
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         if (json_equal(v, term)) {
             json_decref(term);
             return;
@@ -659,8 +681,8 @@ static const char *term_meaning(const json_t *term)
 {
     const json_t *lom = json_object_get(term, "lom");
 
-    return json_string_value(lom != NULL ? lom : json_object_get(term,
-                                                                 "value"));
+    return json_string_value(lom != NULL ? lom
+                                         : json_object_get(term, "value"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -725,7 +747,7 @@ static int parse_zone(long *offset, const char *s)
  */
 static int date_norm(char out[TIMESTAMP_LEN], const char *s)
 {
-    struct tm tm = { 0 }, check;
+    struct tm tm = {0}, check;
     const char *rest;
     long offset;
     time_t t;
@@ -806,8 +828,8 @@ static int vcard_is_property(const char *line)
 static void vcard_n(char *out, const char *value)
 {
     char *part = malloc(strlen(value) + 1);
-    char *parts[5] = { NULL };
-    static const int order[] = { 3, 1, 2, 0, 4 };
+    char *parts[5] = {NULL};
+    static const int order[] = {3, 1, 2, 0, 4};
     const char *s = value;
 
     out[0] = '\0';
@@ -846,8 +868,8 @@ static int vcard_get(char *out, const char *line, const char *prop)
     if (strcasecmp(prop, "N") == 0)
         vcard_n(out, colon + 1);
     else
-        vcard_unescape(out, colon + 1, strcasecmp(prop, "ORG") == 0 ? ';'
-                                                                    : '\0');
+        vcard_unescape(out, colon + 1,
+                       strcasecmp(prop, "ORG") == 0 ? ';' : '\0');
     return 1;
 }
 
@@ -917,12 +939,10 @@ out:
 
 static void conv_general(struct conv *c, const xmlNode *general)
 {
-    struct langstrings title = { conv_field(c, "title", 0), 0, 0, 1,
-                                 TITLE_MAX };
-    struct langstrings desc = { conv_field(c, "description", 0), 0, 1, 0,
-                                DESCRIPTION_MAX };
-    struct langstrings kw = { conv_field(c, "keywords", 0), 1, 0, 1,
-                              STRING_MAX };
+    struct langstrings title = {conv_field(c, "title", 0), 0, 0, 1, TITLE_MAX};
+    struct langstrings desc = {conv_field(c, "description", 0), 0, 1, 0,
+                               DESCRIPTION_MAX};
+    struct langstrings kw = {conv_field(c, "keywords", 0), 1, 0, 1, STRING_MAX};
     xmlNode *n;
 
     if (c->nomem)
@@ -1061,10 +1081,9 @@ static void conv_educational(struct conv *c, const xmlNode *edu)
             conv_append(c, "levels", conv_term(c, "context", n));
         else if (name_is(n, "learningresourcetype"))
             conv_append(c, "resource_types",
-                          conv_term(c, "learningresourcetype", n));
+                        conv_term(c, "learningresourcetype", n));
         else if (name_is(n, "intendedenduserrole"))
-            conv_append(c, "audience",
-                          conv_term(c, "intendedenduserrole", n));
+            conv_append(c, "audience", conv_term(c, "intendedenduserrole", n));
         else if (name_is(n, "typicalagerange") &&
                  json_object_get(c->doc, "age_range") == NULL) {
             char *range = conv_plain(c, n);
@@ -1084,7 +1103,7 @@ static void conv_taxonpath(struct conv *c, const char *field,
 
     for (xmlNode *t = child(path, "taxon"); t != NULL && !c->nomem;
          t = sibling(t, "taxon")) {
-        struct langstrings label = { json_object(), 0, 0, 1, STRING_MAX };
+        struct langstrings label = {json_object(), 0, 0, 1, STRING_MAX};
         char *value = conv_node_text(c, child(t, "id"), 1, STRING_MAX);
         json_t *term = NULL;
 
@@ -1094,11 +1113,9 @@ static void conv_taxonpath(struct conv *c, const char *field,
         }
         conv_langstrings(c, &label, child(t, "entry"));
         if (value == NULL && json_object_size(label.obj) > 0) {
-            const char *key = json_object_iter_key(json_object_iter(
-                label.obj));
+            const char *key = json_object_iter_key(json_object_iter(label.obj));
 
-            value = strdup(json_string_value(json_object_get(label.obj,
-                                                             key)));
+            value = strdup(json_string_value(json_object_get(label.obj, key)));
             c->nomem |= value == NULL;
         }
         if (value != NULL)
@@ -1156,14 +1173,14 @@ static void conv_licence_flags(struct conv *c, unsigned flags)
 static void conv_rights(struct conv *c, const xmlNode *rights)
 {
     xmlNode *cr = child(rights, "copyrightandotherrestrictions");
-    char *texts[2] = { conv_plain(c, child(cr, "value")),
-                       conv_plain(c, child(rights, "description")) };
+    char *texts[2] = {conv_plain(c, child(cr, "value")),
+                      conv_plain(c, child(rights, "description"))};
     struct licence lic[2];
     char *kept = NULL;
     int chosen = -1;
 
-    if (texts[0] != NULL && (strcasecmp(texts[0], "yes") == 0 ||
-                             strcasecmp(texts[0], "no") == 0)) {
+    if (texts[0] != NULL &&
+        (strcasecmp(texts[0], "yes") == 0 || strcasecmp(texts[0], "no") == 0)) {
         free(texts[0]);
         texts[0] = NULL;
     }
@@ -1215,12 +1232,12 @@ static const struct {
     const char *name;
     void (*convert)(struct conv *c, const xmlNode *section);
 } sections[] = {
-    { "general", conv_general },
-    { "lifecycle", conv_lifecycle },
-    { "metametadata", conv_metametadata },
-    { "technical", conv_technical },
-    { "educational", conv_educational },
-    { "classification", conv_classification },
+    {"general", conv_general},
+    {"lifecycle", conv_lifecycle},
+    {"metametadata", conv_metametadata},
+    {"technical", conv_technical},
+    {"educational", conv_educational},
+    {"classification", conv_classification},
 };
 
 /* 1 for a LOM namespace, 0 for none, -1 for any other. */
@@ -1239,8 +1256,8 @@ static int lom_namespace(const xmlNode *root)
 static int has_replacement(const xmlNode *n)
 {
     xmlChar *text = xmlNodeGetContent(n);
-    int found = text != NULL && strstr((const char *)text,
-                                       replacement_char) != NULL;
+    int found =
+        text != NULL && strstr((const char *)text, replacement_char) != NULL;
 
     xmlFree(text);
     return found;
@@ -1253,7 +1270,8 @@ static void conv_prune(struct conv *c)
     json_t *v;
     void *tmp;
 
-    json_object_foreach_safe(c->doc, tmp, key, v) {
+    json_object_foreach_safe(c->doc, tmp, key, v)
+    {
         if ((json_is_object(v) && json_object_size(v) == 0) ||
             (json_is_array(v) && json_array_size(v) == 0))
             json_object_del(c->doc, key);
@@ -1294,9 +1312,9 @@ static void conv_record(struct conv *c, const xmlNode *lom, int repaired)
     int ns = lom_namespace(lom);
 
     if (!name_is(lom, "lom") || ns < 0) {
-        snprintf(c->problem, sizeof(c->problem), ns < 0 ?
-                 "unsupported metadata namespace \"%s\"" :
-                 "not a LOM record (<%s>)",
+        snprintf(c->problem, sizeof(c->problem),
+                 ns < 0 ? "unsupported metadata namespace \"%s\""
+                        : "not a LOM record (<%s>)",
                  ns < 0 ? (const char *)lom->ns->href
                         : (const char *)lom->name);
         return;
@@ -1365,8 +1383,8 @@ static int reader_report(struct reader *r, struct lom_record *rec)
 static int read_lom(struct reader *r, const xmlNode *lom, const char *oai_id,
                     const char *datestamp)
 {
-    struct conv c = { 0 };
-    struct lom_record rec = { 0 };
+    struct conv c = {0};
+    struct lom_record rec = {0};
     int rc = OER_ENOMEM;
 
     conv_record(&c, lom, r->repaired);
@@ -1390,7 +1408,7 @@ static int read_lom(struct reader *r, const xmlNode *lom, const char *oai_id,
 
 static void page_text(char **out, const xmlNode *n)
 {
-    struct conv pc = { 0 };
+    struct conv pc = {0};
 
     *out = conv_node_text(&pc, n, 1, SIZE_MAX);
 }
@@ -1399,9 +1417,8 @@ static int read_oai_record(struct reader *r, const xmlNode *record)
 {
     xmlNode *header = child(record, "header");
     xmlNode *meta = child(record, "metadata"), *lom = NULL;
-    xmlChar *status = header ? xmlGetNoNsProp(header, BAD_CAST "status")
-                             : NULL;
-    struct lom_record rec = { 0 };
+    xmlChar *status = header ? xmlGetNoNsProp(header, BAD_CAST "status") : NULL;
+    struct lom_record rec = {0};
     char *id = NULL, *raw = NULL, stamp[TIMESTAMP_LEN];
     int rc;
 
@@ -1465,8 +1482,7 @@ static int read_oai_error(struct reader *r, const xmlNode *error)
 static int read_oai(struct reader *r, const xmlNode *root)
 {
     xmlNode *request = child(root, "request"), *list, *token;
-    xmlChar *verb = request ? xmlGetNoNsProp(request, BAD_CAST "verb")
-                            : NULL;
+    xmlChar *verb = request ? xmlGetNoNsProp(request, BAD_CAST "verb") : NULL;
     int rc = 0;
 
     r->page->oai = 1;
@@ -1533,8 +1549,8 @@ static int xml_parse(xmlDoc **out, const char *buf, size_t len,
         *out = NULL;
         snprintf(why, cap, "a DOCTYPE is not allowed");
     } else if (*out == NULL) {
-        const char *msg = e != NULL && e->message != NULL ? e->message
-                                                          : "not well-formed";
+        const char *msg =
+            e != NULL && e->message != NULL ? e->message : "not well-formed";
 
         snprintf(why, cap, "line %d: %.*s", e != NULL ? e->line : 0,
                  (int)strcspn(msg, "\n"), msg);
@@ -1549,9 +1565,9 @@ static int is_utf8_input(const char *buf, size_t len)
     char decl[256], quote;
     const char *end, *enc;
 
-    if (len >= 2 && (buf[0] == '\0' || buf[1] == '\0' ||
-                     (unsigned char)buf[0] == 0xfe ||
-                     (unsigned char)buf[0] == 0xff))
+    if (len >= 2 &&
+        (buf[0] == '\0' || buf[1] == '\0' || (unsigned char)buf[0] == 0xfe ||
+         (unsigned char)buf[0] == 0xff))
         return 0;
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         return 1;
@@ -1605,17 +1621,16 @@ static size_t strip_inner_decls(char *dst, const char *src, size_t len,
 
 /* Copy src to dst (3 * len bytes) with each invalid UTF-8 byte replaced
  * by U+FFFD; returns the new length and counts the replacements. */
-static size_t utf8_repair(char *dst, const char *src, size_t len,
-                          size_t *count)
+static size_t utf8_repair(char *dst, const char *src, size_t len, size_t *count)
 {
     size_t n = 0, i = 0;
 
     *count = 0;
     while (i < len) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t step = utf8proc_iterate(
-            (const utf8proc_uint8_t *)src + i, (utf8proc_ssize_t)(len - i),
-            &cp);
+        utf8proc_ssize_t step =
+            utf8proc_iterate((const utf8proc_uint8_t *)src + i,
+                             (utf8proc_ssize_t)(len - i), &cp);
 
         if (step > 0) {
             memcpy(dst + n, src + i, (size_t)step);
@@ -1650,9 +1665,8 @@ static int xml_repair(char **out, size_t *out_len, int *repaired,
         return OER_ENOMEM;
     n = strip_inner_decls(stripped, buf, len, &decls);
     if (decls > 0)
-        log_warn("lom", "xml declarations inside the document stripped",
-                 "file", name, "count", log_num(num, (long long)decls),
-                 NULL);
+        log_warn("lom", "xml declarations inside the document stripped", "file",
+                 name, "count", log_num(num, (long long)decls), NULL);
 
     if (is_utf8_input(buf, len)) {
         fixed = malloc(3 * n + 1);
@@ -1687,14 +1701,14 @@ static size_t prolog_skip(const char *buf, size_t len, const char *name)
         i++;
     if (i == start || len - i < 5 || memcmp(buf + i, "<?xml", 5) != 0)
         return 0;
-    log_warn("lom", "white space before the xml declaration stripped",
-             "file", name, NULL);
+    log_warn("lom", "white space before the xml declaration stripped", "file",
+             name, NULL);
     return i;
 }
 
 /* Parse the input, repairing what xml_repair can; logs a refusal. */
-static int xml_load(xmlDoc **out, int *repaired, const char *buf,
-                    size_t len, const char *name)
+static int xml_load(xmlDoc **out, int *repaired, const char *buf, size_t len,
+                    const char *name)
 {
     char why[256] = "", again[256] = "", *fixed = NULL;
     size_t skip = prolog_skip(buf, len, name), fixed_len = 0;
@@ -1727,8 +1741,7 @@ int lom_read_memory(struct lom_page *page, const char *buf, size_t len,
                     const char *name, lom_record_cb cb, void *arg)
 {
     struct lom_page local;
-    struct reader r = { name != NULL ? name : "(memory)", page, cb, arg, 0,
-                        0 };
+    struct reader r = {name != NULL ? name : "(memory)", page, cb, arg, 0, 0};
     xmlDoc *doc = NULL;
     xmlNode *root;
     int err;
@@ -1782,11 +1795,10 @@ int lom_read_file(struct lom_page *page, const char *path, lom_record_cb cb,
         log_warn("lom", "cannot read file", "file", path, NULL);
         return OER_EIO;
     }
-    if (!S_ISREG(st.st_mode) || (unsigned long long)st.st_size >
-                                    LOM_INPUT_MAX) {
+    if (!S_ISREG(st.st_mode) ||
+        (unsigned long long)st.st_size > LOM_INPUT_MAX) {
         log_warn("lom", "not LOM or OAI-PMH", "file", path, "reason",
-                 S_ISREG(st.st_mode) ? "file too large" : "not a file",
-                 NULL);
+                 S_ISREG(st.st_mode) ? "file too large" : "not a file", NULL);
         return OER_EINVAL;
     }
 

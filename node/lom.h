@@ -58,17 +58,17 @@ typedef int (*lom_record_cb)(const struct lom_record *rec, void *arg);
 
 /* What an input held besides its records; strings are malloc'd. */
 struct lom_page {
-    int oai;                     /* 1 for an OAI-PMH response */
-    char *verb;                  /* request verb, or NULL */
-    char *response_date;         /* responseDate as given, or NULL */
-    char *resumption_token;      /* NULL: none; "": the list is complete */
+    int oai;                      /* 1 for an OAI-PMH response */
+    char *verb;                   /* request verb, or NULL */
+    char *response_date;          /* responseDate as given, or NULL */
+    char *resumption_token;       /* NULL: none; "": the list is complete */
     long long complete_list_size; /* -1 when not given */
-    long long cursor;            /* -1 when not given */
-    char *error_code;            /* OAI error code, or NULL */
-    char *error_message;         /* its text, or NULL */
-    size_t records;              /* documents reported */
-    size_t deleted;              /* deleted records reported */
-    size_t errors;               /* records in error reported */
+    long long cursor;             /* -1 when not given */
+    char *error_code;             /* OAI error code, or NULL */
+    char *error_message;          /* its text, or NULL */
+    size_t records;               /* documents reported */
+    size_t deleted;               /* deleted records reported */
+    size_t errors;                /* records in error reported */
 };
 
 /*

@@ -60,16 +60,15 @@ static int on_record(const struct lom_record *rec, void *arg)
                                         "datestamp", rec->datestamp));
     } else {
         assert_non_null(rec->doc);
-        assert_string_equal(json_string_value(json_object_get(rec->doc,
-                                                              "source_id")),
-                            rec->source_id);
+        assert_string_equal(
+            json_string_value(json_object_get(rec->doc, "source_id")),
+            rec->source_id);
         json_array_append(s->docs, rec->doc);
     }
     return s->stop_after > 0 && s->calls >= s->stop_after ? 7 : 0;
 }
 
-static int read_shared(struct seen *s, struct lom_page *page,
-                       const char *rel)
+static int read_shared(struct seen *s, struct lom_page *page, const char *rel)
 {
     char *path = testutil_shared(rel);
     int rc;
@@ -93,9 +92,10 @@ static json_t *doc_by_id(const struct seen *s, const char *id)
     size_t i;
     json_t *doc;
 
-    json_array_foreach(s->docs, i, doc) {
-        if (strcmp(json_string_value(json_object_get(doc, "source_id")),
-                   id) == 0)
+    json_array_foreach(s->docs, i, doc)
+    {
+        if (strcmp(json_string_value(json_object_get(doc, "source_id")), id) ==
+            0)
             return doc;
     }
     fail_msg("no document %s", id);
@@ -126,9 +126,9 @@ static const json_t *term(const json_t *doc, const char *field,
     size_t i;
     json_t *t;
 
-    json_array_foreach(json_object_get(doc, field), i, t) {
-        if (strcmp(json_string_value(json_object_get(t, "value")), value) ==
-            0)
+    json_array_foreach(json_object_get(doc, field), i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "value")), value) == 0)
             return t;
     }
     fail_msg("no %s term %s", field, value);
@@ -140,7 +140,8 @@ static int has_flag(const json_t *doc, const char *flag)
     size_t i;
     json_t *f;
 
-    json_array_foreach(json_object_get(doc, "flags"), i, f) {
+    json_array_foreach(json_object_get(doc, "flags"), i, f)
+    {
         if (strcmp(json_string_value(f), flag) == 0)
             return 1;
     }
@@ -218,9 +219,8 @@ static void test_anatomy_tool_page(void **state)
     struct lom_page page;
     const json_t *doc, *kw;
 
-    assert_int_equal(read_shared(&s, &page,
-                                 "oai/anatomy-tool-oaipmh.initial.0.xml"),
-                     0);
+    assert_int_equal(
+        read_shared(&s, &page, "oai/anatomy-tool-oaipmh.initial.0.xml"), 0);
     assert_int_equal(page.oai, 1);
     assert_int_equal(page.records, 10);
     assert_int_equal(page.deleted, 0);
@@ -253,12 +253,11 @@ static void test_anatomy_tool_page(void **state)
     assert_string_equal(str_at(doc, "created"), "2016-06-05T21:30:00Z");
     assert_string_equal(str_at(doc, "contributors.0.name"),
                         "O. Paul Gobée, MD");
-    assert_string_equal(str_at(term(doc, "audience", "teacher"), "source"),
-                        "");
-    assert_string_equal(str_at(term(doc, "subjects",
-                                    "5c98610c-3f7d-4521-b231-d0932b4ca799"),
-                               "label.und"),
-                        "Geneeskunde");
+    assert_string_equal(str_at(term(doc, "audience", "teacher"), "source"), "");
+    assert_string_equal(
+        str_at(term(doc, "subjects", "5c98610c-3f7d-4521-b231-d0932b4ca799"),
+               "label.und"),
+        "Geneeskunde");
 
     seen_release(&s);
     lom_page_release(&page);
@@ -270,8 +269,7 @@ static void test_edurep_pages(void **state)
     struct lom_page page;
     const json_t *doc;
 
-    assert_int_equal(read_shared(&s, &page,
-                                 "oai/edurep-oaipmh.initial.0.xml"),
+    assert_int_equal(read_shared(&s, &page, "oai/edurep-oaipmh.initial.0.xml"),
                      0);
     assert_int_equal(page.records, 8);
     assert_int_equal(page.deleted, 1);
@@ -293,8 +291,8 @@ static void test_edurep_pages(void **state)
                         "Instruction on how to use a Vortex mixer");
     assert_int_equal(json_array_size(json_object_get(doc, "languages")), 1);
     assert_string_equal(str_at(doc, "languages.0"), "en");
-    assert_int_equal(json_array_size(json_object_get(json_object_get(
-                         doc, "keywords"), "und")),
+    assert_int_equal(json_array_size(json_object_get(
+                         json_object_get(doc, "keywords"), "und")),
                      3);
     assert_string_equal(str_at(doc, "licence"), "CC-BY-4.0"); /* cc-by-40 */
     assert_null(json_object_get(doc, "rights"));
@@ -304,10 +302,10 @@ static void test_edurep_pages(void **state)
     assert_string_equal(str_at(doc, "updated"), "2019-12-11T13:06:21Z");
     assert_string_equal(str_at(term(doc, "levels", "WO"), "lom"),
                         "higher education");
-    assert_string_equal(str_at(term(doc, "levels",
-                                    "18656a7c-95a5-4831-8085-020d3151aceb"),
-                               "label.nl"),
-                        "WO - Bachelor");
+    assert_string_equal(
+        str_at(term(doc, "levels", "18656a7c-95a5-4831-8085-020d3151aceb"),
+               "label.nl"),
+        "WO - Bachelor");
     assert_string_equal(str_at(doc, "contributors.0.name"),
                         "Wageningen University & Research");
     /* role "university" is not a LOMv1.0 role, though said to be */
@@ -317,8 +315,7 @@ static void test_edurep_pages(void **state)
     lom_page_release(&page);
 
     /* the last page: an empty token says the list is complete */
-    assert_int_equal(read_shared(&s, &page,
-                                 "oai/edurep-oaipmh.initial.1.xml"),
+    assert_int_equal(read_shared(&s, &page, "oai/edurep-oaipmh.initial.1.xml"),
                      0);
     assert_int_equal(page.records, 3);
     assert_int_equal(page.deleted + page.errors, 0);
@@ -335,15 +332,14 @@ static void test_page_with_bad_and_deleted_records(void **state)
     struct lom_page page;
 
     assert_int_equal(
-        read_shared(&s, &page, "oai/oai-listrecords-lom-with-deleted.xml"),
-        0);
+        read_shared(&s, &page, "oai/oai-listrecords-lom-with-deleted.xml"), 0);
     assert_int_equal(page.records, 0);
     assert_int_equal(page.deleted, 1);
     assert_int_equal(page.errors, 2);
     assert_string_equal(str_at(s.errors, "0.id"),
                         "b3091055-e419-4eac-8282-3e77f90a0cda");
-    assert_non_null(strstr(str_at(s.errors, "0.error"),
-                           "unsupported metadata namespace"));
+    assert_non_null(
+        strstr(str_at(s.errors, "0.error"), "unsupported metadata namespace"));
     /* the plain-text metadata */
     assert_string_equal(str_at(s.errors, "1.id"),
                         "1d919cd0-3aef-43c0-bd71-fd9ebc733fde");
@@ -362,8 +358,7 @@ static void test_getrecord_deleted(void **state)
     struct lom_page page;
 
     assert_int_equal(
-        read_shared(&s, &page, "oai/oai-dspace-2004-getrecord-deleted.xml"),
-        0);
+        read_shared(&s, &page, "oai/oai-dspace-2004-getrecord-deleted.xml"), 0);
     assert_string_equal(page.verb, "GetRecord");
     assert_int_equal(page.records + page.errors, 0);
     assert_int_equal(page.deleted, 1);
@@ -413,8 +408,7 @@ static void test_every_sample_validates(void **state)
 {
     static const char *const files[] = {
         "lom/nl-lom-aanbevolen.xml", "oai/anatomy-tool-oaipmh.initial.0.xml",
-        "oai/edurep-oaipmh.initial.0.xml", "oai/edurep-oaipmh.initial.1.xml"
-    };
+        "oai/edurep-oaipmh.initial.0.xml", "oai/edurep-oaipmh.initial.1.xml"};
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         struct seen s;
@@ -423,8 +417,7 @@ static void test_every_sample_validates(void **state)
 
         assert_int_equal(read_shared(&s, NULL, files[i]), 0);
         assert_true(json_array_size(s.docs) > 0);
-        json_array_foreach(s.docs, k, doc)
-            assert_valid(doc);
+        json_array_foreach(s.docs, k, doc) assert_valid(doc);
         seen_release(&s);
     }
 }
@@ -432,22 +425,22 @@ static void test_every_sample_validates(void **state)
 /* ------------------------------------------------------------------ */
 /* B11: one record, several bindings                                    */
 
-#define IEEE_RECORD(ns)                                                     \
-    "<lom" ns "><general><identifier><catalog>URI</catalog>"                \
-    "<entry>urn:x:cell</entry></identifier><title>\n"                       \
-    "  <string language=\"en\">Cell biology</string></title></general>\n"   \
-    "  <educational><learningResourceType><source>LOMv1.0</source>"         \
-    "<value>lecture</value>\n"                                              \
+#define IEEE_RECORD(ns)                                                        \
+    "<lom" ns "><general><identifier><catalog>URI</catalog>"                   \
+    "<entry>urn:x:cell</entry></identifier><title>\n"                          \
+    "  <string language=\"en\">Cell biology</string></title></general>\n"      \
+    "  <educational><learningResourceType><source>LOMv1.0</source>"            \
+    "<value>lecture</value>\n"                                                 \
     "  </learningResourceType></educational></lom>"
 
-#define IMS_RECORD(ns)                                                      \
-    "<lom xmlns=\"" ns "\"><general><catalogentry><catalog>URI</catalog>"   \
-    "<entry><langstring xml:lang=\"x-none\">urn:x:cell</langstring>"        \
-    "</entry></catalogentry><title>\n"                                      \
-    "  <langstring xml:lang=\"en\">Cell biology</langstring></title>"       \
-    "</general>\n  <educational><learningresourcetype><source>"             \
-    "<langstring xml:lang=\"x-none\">LOMv1.0</langstring></source>\n"      \
-    "  <value><langstring xml:lang=\"x-none\">Lecture</langstring></value>" \
+#define IMS_RECORD(ns)                                                         \
+    "<lom xmlns=\"" ns "\"><general><catalogentry><catalog>URI</catalog>"      \
+    "<entry><langstring xml:lang=\"x-none\">urn:x:cell</langstring>"           \
+    "</entry></catalogentry><title>\n"                                         \
+    "  <langstring xml:lang=\"en\">Cell biology</langstring></title>"          \
+    "</general>\n  <educational><learningresourcetype><source>"                \
+    "<langstring xml:lang=\"x-none\">LOMv1.0</langstring></source>\n"          \
+    "  <value><langstring xml:lang=\"x-none\">Lecture</langstring></value>"    \
     "</learningresourcetype></educational></lom>"
 
 static json_t *only_doc(const char *xml, struct seen *s)
@@ -484,8 +477,8 @@ static void test_b11_namespaces(void **state)
     assert_int_equal(read_text(&o, NULL, unknown, strlen(unknown)), 0);
     assert_int_equal(json_array_size(o.docs), 0);
     assert_int_equal(json_array_size(o.errors), 1);
-    assert_non_null(strstr(str_at(o.errors, "0.error"),
-                           "unsupported metadata namespace"));
+    assert_non_null(
+        strstr(str_at(o.errors, "0.error"), "unsupported metadata namespace"));
     seen_release(&o);
 
     /* no namespace: read by local names, flagged */
@@ -544,9 +537,9 @@ static void test_b12_vocabulary(void **state)
 /* ------------------------------------------------------------------ */
 /* B07: encoding and prolog                                             */
 
-#define TINY_LOM(title)                                                     \
-    "<lom xmlns=\"http://ltsc.ieee.org/xsd/LOM\"><general><identifier>"     \
-    "<entry>e-1</entry></identifier><title><string language=\"fr\">" title  \
+#define TINY_LOM(title)                                                        \
+    "<lom xmlns=\"http://ltsc.ieee.org/xsd/LOM\"><general><identifier>"        \
+    "<entry>e-1</entry></identifier><title><string language=\"fr\">" title     \
     "</string></title></general></lom>"
 
 #define DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -567,10 +560,10 @@ static void test_b07_prolog(void **state)
                                                            "cole");
     static const char latin1[] =
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>" TINY_LOM("\xe9"
-                                                                  "cole");
+                                                                   "cole");
     static const char spaced[] = "\n  " DECL TINY_LOM("\xc3\xa9"
                                                       "cole");
-    const char *inputs[] = { bom, latin1, spaced };
+    const char *inputs[] = {bom, latin1, spaced};
     char *logs = NULL;
     size_t len;
     FILE *f = NULL;
@@ -598,15 +591,17 @@ static void test_b07_repair(void **state)
 {
     static const char page[] =
         DECL "<OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\">"
-        "<responseDate>2024-01-01T00:00:00Z</responseDate>"
-        "<request verb=\"ListRecords\">x</request><ListRecords>"
-        "<record><header><identifier>oai:x:1</identifier>"
-        "<datestamp>2024-01-01</datestamp></header><metadata>"
-        TINY_LOM("caf\xe9") "</metadata></record>"
-        "<record><header><identifier>oai:x:2</identifier>"
-        "<datestamp>2024-01-02T10:00:00+02:00</datestamp></header>"
-        "<metadata>" DECL "\n" TINY_LOM("clean") "</metadata></record>"
-        "</ListRecords></OAI-PMH>";
+             "<responseDate>2024-01-01T00:00:00Z</responseDate>"
+             "<request verb=\"ListRecords\">x</request><ListRecords>"
+             "<record><header><identifier>oai:x:1</identifier>"
+             "<datestamp>2024-01-01</datestamp></header><metadata>" TINY_LOM(
+                 "caf\xe9") "</metadata></record>"
+                            "<record><header><identifier>oai:x:2</identifier>"
+                            "<datestamp>2024-01-02T10:00:00+02:00</datestamp></"
+                            "header>"
+                            "<metadata>" DECL
+                            "\n" TINY_LOM("clean") "</metadata></record>"
+                                                   "</ListRecords></OAI-PMH>";
     struct seen s;
     struct lom_page pg;
     char *logs = NULL;
@@ -685,8 +680,8 @@ static void test_records_in_error(void **state)
     seen_release(&s);
 
     assert_int_equal(read_text(&s, NULL, anonymous, strlen(anonymous)), 0);
-    assert_true(json_is_null(json_object_get(json_array_get(s.errors, 0),
-                                             "id")));
+    assert_true(
+        json_is_null(json_object_get(json_array_get(s.errors, 0), "id")));
     assert_string_equal(str_at(s.errors, "0.error"), "no identifier");
     seen_release(&s);
 }
@@ -704,8 +699,7 @@ static void test_callback_stops_reading(void **state)
     free(path);
 
     seen_init(&s);
-    assert_int_equal(lom_read_file(NULL, "/nonexistent/lom.xml", on_record,
-                                   &s),
+    assert_int_equal(lom_read_file(NULL, "/nonexistent/lom.xml", on_record, &s),
                      OER_EIO);
     assert_int_equal(lom_read_file(NULL, "/", on_record, &s), OER_EINVAL);
     seen_release(&s);
