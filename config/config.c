@@ -19,8 +19,14 @@
 #include "node/error.h"
 #include "node/metadata.h"
 
-enum key_kind { KEY_ID, KEY_PATH, KEY_ADDRESS, KEY_LEVEL, KEY_BOOL,
-                KEY_ORIGINS };
+enum key_kind {
+    KEY_ID,
+    KEY_PATH,
+    KEY_ADDRESS,
+    KEY_LEVEL,
+    KEY_BOOL,
+    KEY_ORIGINS
+};
 
 struct key {
     const char *name;
@@ -29,18 +35,16 @@ struct key {
 };
 
 static const struct key keys[] = {
-    { "node.id", KEY_ID, offsetof(struct config, node_id) },
-    { "node.data", KEY_PATH, offsetof(struct config, data_dir) },
-    { "listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer) },
-    { "listen.http", KEY_ADDRESS, offsetof(struct config, listen_http) },
-    { "log.level", KEY_LEVEL, offsetof(struct config, log_level) },
-    { "policy.accept", KEY_ORIGINS,
-      offsetof(struct config, policy.accept) },
-    { "policy.offer", KEY_ORIGINS, offsetof(struct config, policy.offer) },
-    { "policy.relay", KEY_BOOL, offsetof(struct config, policy.relay) },
-    { "policy.commercial", KEY_BOOL,
-      offsetof(struct config, policy.commercial) },
-    { "policy.adapts", KEY_BOOL, offsetof(struct config, policy.adapts) },
+    {"node.id", KEY_ID, offsetof(struct config, node_id)},
+    {"node.data", KEY_PATH, offsetof(struct config, data_dir)},
+    {"listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer)},
+    {"listen.http", KEY_ADDRESS, offsetof(struct config, listen_http)},
+    {"log.level", KEY_LEVEL, offsetof(struct config, log_level)},
+    {"policy.accept", KEY_ORIGINS, offsetof(struct config, policy.accept)},
+    {"policy.offer", KEY_ORIGINS, offsetof(struct config, policy.offer)},
+    {"policy.relay", KEY_BOOL, offsetof(struct config, policy.relay)},
+    {"policy.commercial", KEY_BOOL, offsetof(struct config, policy.commercial)},
+    {"policy.adapts", KEY_BOOL, offsetof(struct config, policy.adapts)},
 };
 
 /* State of one load: the config being filled and where errors go. */
@@ -202,8 +206,10 @@ static int set_key(struct load *l, const struct key *k, const char *value)
     switch (k->kind) {
     case KEY_ID:
         if (!valid_node_id(value))
-            return fail(l, k->name, "bad node id '%.80s': 1 to 64 of "
-                        "[a-z0-9-], starting with a letter", value);
+            return fail(l, k->name,
+                        "bad node id '%.80s': 1 to 64 of "
+                        "[a-z0-9-], starting with a letter",
+                        value);
         return set_string((char **)field, value);
     case KEY_PATH:
         if (*value == '\0')
@@ -211,18 +217,24 @@ static int set_key(struct load *l, const struct key *k, const char *value)
         return set_string((char **)field, value);
     case KEY_ADDRESS:
         if (config_address_parse(host, sizeof(host), &port, value) != 0)
-            return fail(l, k->name, "bad address '%.80s': expected "
-                        "host:port or [ipv6]:port", value);
+            return fail(l, k->name,
+                        "bad address '%.80s': expected "
+                        "host:port or [ipv6]:port",
+                        value);
         return set_string((char **)field, value);
     case KEY_LEVEL:
         if (log_level_parse((enum log_level *)(void *)field, value) != 0)
-            return fail(l, k->name, "bad value '%.80s': expected error, "
-                        "warn, info or debug", value);
+            return fail(l, k->name,
+                        "bad value '%.80s': expected error, "
+                        "warn, info or debug",
+                        value);
         return 0;
     case KEY_BOOL:
         if (git_config_parse_bool(&flag, value) != 0)
-            return fail(l, k->name, "bad value '%.80s': expected yes or "
-                        "no", value);
+            return fail(l, k->name,
+                        "bad value '%.80s': expected yes or "
+                        "no",
+                        value);
         *(int *)(void *)field = flag;
         return 0;
     case KEY_ORIGINS:
@@ -269,8 +281,10 @@ static int set_peer_key(struct load *l, const char *key, const char *value)
 
     snprintf(id, sizeof(id), "%.*s", (int)len, name);
     if (var - 1 <= name || !valid_node_id(id))
-        return fail(l, key, "bad peer name '%.80s': a peer is named by "
-                    "its node id", id);
+        return fail(l, key,
+                    "bad peer name '%.80s': a peer is named by "
+                    "its node id",
+                    id);
     if (strcmp(var, "address") != 0 && strcmp(var, "fingerprint") != 0)
         return fail(l, key, "unknown key");
 
@@ -280,12 +294,15 @@ static int set_peer_key(struct load *l, const char *key, const char *value)
     if (var[0] == 'a') {
         if (config_address_parse(host, sizeof(host), &port, value) != 0 ||
             port == 0)
-            return fail(l, key, "bad address '%.80s': expected "
-                        "host:port or [ipv6]:port", value);
+            return fail(l, key,
+                        "bad address '%.80s': expected "
+                        "host:port or [ipv6]:port",
+                        value);
         return set_string(&p->address, value);
     }
     if (!config_fingerprint_valid(value))
-        return fail(l, key, "bad fingerprint '%.80s': expected SHA256: "
+        return fail(l, key,
+                    "bad fingerprint '%.80s': expected SHA256: "
                     "and 43 base64 characters, as oernode id prints it",
                     value);
     return set_string(&p->fingerprint, value);
@@ -430,10 +447,9 @@ out:
     return rc;
 }
 
-int config_load(struct config **out, const char *path,
-                struct config_error *err)
+int config_load(struct config **out, const char *path, struct config_error *err)
 {
-    struct load l = { .err = err };
+    struct load l = {.err = err};
     struct stat st;
     int rc;
 
@@ -504,8 +520,7 @@ static void print_origins(FILE *f, const char *key,
 
 void config_print(FILE *f, const struct config *c)
 {
-    static const char *const levels[] = { "error", "warn", "info",
-                                          "debug" };
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
 
     fprintf(f, "# %s, with defaults\n", c->path);
     fprintf(f, "[node]\n\tid = %s\n\tdata = %s\n", c->node_id, c->data_dir);
@@ -520,8 +535,7 @@ void config_print(FILE *f, const struct config *c)
             yes_no(c->policy.adapts));
     for (size_t i = 0; i < c->peer_count; i++)
         fprintf(f, "[peer \"%s\"]\n\taddress = %s\n\tfingerprint = %s\n",
-                c->peers[i].name, c->peers[i].address,
-                c->peers[i].fingerprint);
+                c->peers[i].name, c->peers[i].address, c->peers[i].fingerprint);
 }
 
 static const char config_template[] =
@@ -586,8 +600,8 @@ int config_write_new(const char *path, const char *node_id)
 
 out:
     if (rc != 0)
-        log_warn("config", "cannot write configuration", "path", path,
-                 "err", error_name(rc), NULL);
+        log_warn("config", "cannot write configuration", "path", path, "err",
+                 error_name(rc), NULL);
     if (fd >= 0) {
         close(fd);
         unlink(tmp);

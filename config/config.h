@@ -37,17 +37,17 @@ struct config_origins {
 struct config_policy {
     struct config_origins accept; /* taken from peers; default "*" */
     struct config_origins offer;  /* offered to peers; default "*" */
-    int relay;           /* offer catalogues of other origins: 1 or 0 */
-    int commercial;      /* declared use: commercial */
-    int adapts;          /* declared use: adapts content */
+    int relay;      /* offer catalogues of other origins: 1 or 0 */
+    int commercial; /* declared use: commercial */
+    int adapts;     /* declared use: adapts content */
 };
 
 struct config {
-    char *path;          /* the file read */
+    char *path; /* the file read */
     char *node_id;
-    char *data_dir;      /* node.data, by default the folder of the file */
-    char *listen_peer;   /* listen.peer, default CONFIG_PEER_PORT */
-    char *listen_http;   /* listen.http, default CONFIG_HTTP_PORT */
+    char *data_dir;    /* node.data, by default the folder of the file */
+    char *listen_peer; /* listen.peer, default CONFIG_PEER_PORT */
+    char *listen_http; /* listen.http, default CONFIG_HTTP_PORT */
     enum log_level log_level;
     struct config_peer *peers;
     size_t peer_count;
@@ -57,7 +57,7 @@ struct config {
 /* What is wrong with a configuration: the file, the key and why. */
 struct config_error {
     char file[512];
-    char key[160];   /* "peer.nl-edurep.fingerprint"; "" for the file */
+    char key[160];    /* "peer.nl-edurep.fingerprint"; "" for the file */
     char detail[256]; /* lower case, no full stop */
 };
 

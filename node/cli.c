@@ -18,14 +18,12 @@
 static int run_help(struct cli *cli, int argc, char **argv);
 
 static const struct cli_command help_commands[] = {
-    { "help", run_help, "help [COMMAND]", "describe oernode or a command",
-      "Print the help of COMMAND, or the list of commands.\n" },
-    { NULL, NULL, NULL, NULL, NULL }
-};
+    {"help", run_help, "help [COMMAND]", "describe oernode or a command",
+     "Print the help of COMMAND, or the list of commands.\n"},
+    {NULL, NULL, NULL, NULL, NULL}};
 
 static const struct cli_command *const tables[] = {
-    cmd_node_commands, cmd_add_commands, cmd_store_commands, help_commands
-};
+    cmd_node_commands, cmd_add_commands, cmd_store_commands, help_commands};
 
 #define TABLE_COUNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -58,23 +56,27 @@ static const struct cli_command *find_command(const char *name)
 
 static void print_overview(FILE *f)
 {
-    fprintf(f, "usage: oernode [--data DIR] [-v | -q] COMMAND [ARGS]\n\n"
-               "oernode %s: a federated repository node for open "
-               "educational resources.\n\nCommands:\n", OERNODE_VERSION);
+    fprintf(f,
+            "usage: oernode [--data DIR] [-v | -q] COMMAND [ARGS]\n\n"
+            "oernode %s: a federated repository node for open "
+            "educational resources.\n\nCommands:\n",
+            OERNODE_VERSION);
     for (size_t t = 0; t < TABLE_COUNT; t++) {
         for (const struct cli_command *c = tables[t]; c->name; c++)
             fprintf(f, "  %-9s %s\n", c->name, c->summary);
     }
-    fprintf(f, "\n%s\n%s\nEnvironment:\n  OERNODE_DATA  the data folder "
-               "when --data is not given\n\n`oernode help COMMAND` or "
-               "`oernode COMMAND --help` describes a command;\n"
-               "docs/CLI.md describes them all.\n", common_help, exit_help);
+    fprintf(f,
+            "\n%s\n%s\nEnvironment:\n  OERNODE_DATA  the data folder "
+            "when --data is not given\n\n`oernode help COMMAND` or "
+            "`oernode COMMAND --help` describes a command;\n"
+            "docs/CLI.md describes them all.\n",
+            common_help, exit_help);
 }
 
 static void print_help(FILE *f, const struct cli_command *c)
 {
-    fprintf(f, "usage: oernode %s\n\n%s: %s.\n\n%s\n%s\n%s", c->usage,
-            c->name, c->summary, c->help, common_help, exit_help);
+    fprintf(f, "usage: oernode %s\n\n%s: %s.\n\n%s\n%s\n%s", c->usage, c->name,
+            c->summary, c->help, common_help, exit_help);
 }
 
 static int run_help(struct cli *cli, int argc, char **argv)
@@ -83,14 +85,16 @@ static int run_help(struct cli *cli, int argc, char **argv)
 
     if (argc > 2)
         return cli_fail(cli, CLI_USAGE, "usage: oernode help [COMMAND]");
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-                      strcmp(argv[1], "-h") == 0))
+    if (argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
         c = &help_commands[0];
     else if (argc == 2)
         c = find_command(argv[1]);
     if (argc == 2 && c == NULL)
-        return cli_fail(cli, CLI_USAGE, "no command '%s'; see oernode "
-                        "--help", argv[1]);
+        return cli_fail(cli, CLI_USAGE,
+                        "no command '%s'; see oernode "
+                        "--help",
+                        argv[1]);
     if (c != NULL)
         print_help(stdout, c);
     else
@@ -175,11 +179,15 @@ static int open_key(struct cli_node *node, struct cli *cli)
     if (err == OER_ENOTFOUND)
         code = cli_fail(cli, CLI_FAILURE, "no node key at %s", path);
     else if (err == OER_ECRYPTO)
-        code = cli_fail(cli, CLI_FAILURE, "%s can be read by others; "
-                        "refusing it (chmod 600 %s)", path, path);
+        code = cli_fail(cli, CLI_FAILURE,
+                        "%s can be read by others; "
+                        "refusing it (chmod 600 %s)",
+                        path, path);
     else if (err < 0)
-        code = cli_fail(cli, CLI_FAILURE, "%s is not a usable Ed25519 "
-                        "key (%s)", path, error_name(err));
+        code = cli_fail(cli, CLI_FAILURE,
+                        "%s is not a usable Ed25519 "
+                        "key (%s)",
+                        path, error_name(err));
     free(path);
     return code;
 }
@@ -193,8 +201,10 @@ static int open_store(struct cli_node *node, struct cli *cli)
         return cli_fail(cli, CLI_FAILURE, "out of memory");
     err = store_open(&node->store, path);
     if (err < 0)
-        code = cli_fail(cli, CLI_FAILURE, "cannot open the repository %s "
-                        "(%s)", path, error_name(err));
+        code = cli_fail(cli, CLI_FAILURE,
+                        "cannot open the repository %s "
+                        "(%s)",
+                        path, error_name(err));
     free(path);
     return code;
 }
@@ -211,12 +221,14 @@ int cli_node_open(struct cli_node *node, struct cli *cli, unsigned need)
         return cli_fail(cli, CLI_FAILURE, "out of memory");
     err = config_load(&node->config, path, &cerr);
     if (err == OER_ENOTFOUND)
-        code = cli_fail(cli, CLI_FAILURE, "no node in %s (%s: no such "
+        code = cli_fail(cli, CLI_FAILURE,
+                        "no node in %s (%s: no such "
                         "file); create one with: oernode init --id ID "
-                        "--data %s", dir, path, dir);
+                        "--data %s",
+                        dir, path, dir);
     else if (err < 0 && cerr.key[0] != '\0')
-        code = cli_fail(cli, CLI_INVALID, "%s: %s: %s", cerr.file,
-                        cerr.key, cerr.detail);
+        code = cli_fail(cli, CLI_INVALID, "%s: %s: %s", cerr.file, cerr.key,
+                        cerr.detail);
     else if (err < 0)
         code = cli_fail(cli, CLI_INVALID, "%s: %s", cerr.file, cerr.detail);
     free(path);
@@ -241,8 +253,8 @@ void cli_node_close(struct cli_node *node)
     memset(node, 0, sizeof(*node));
 }
 
-int cli_commit(struct cli *cli, const struct cli_node *node,
-               const json_t *doc, const char *message, int *changed)
+int cli_commit(struct cli *cli, const struct cli_node *node, const json_t *doc,
+               const char *message, int *changed)
 {
     struct store_batch *b = NULL;
     int err;
@@ -254,8 +266,10 @@ int cli_commit(struct cli *cli, const struct cli_node *node,
         err = store_batch_commit(NULL, b, node->key, message);
     store_batch_free(b);
     if (err < 0)
-        return cli_fail(cli, CLI_FAILURE, "cannot commit to the catalogue "
-                        "(%s)", error_name(err));
+        return cli_fail(cli, CLI_FAILURE,
+                        "cannot commit to the catalogue "
+                        "(%s)",
+                        error_name(err));
     return CLI_OK;
 }
 
@@ -301,8 +315,10 @@ static int global_options(int *next, struct cli *cli, int argc, char **argv)
             printf("oernode %s\n", OERNODE_VERSION);
             return CLI_OK;
         } else {
-            return cli_fail(cli, CLI_USAGE, "unknown option '%s'; see "
-                            "oernode --help", a);
+            return cli_fail(cli, CLI_USAGE,
+                            "unknown option '%s'; see "
+                            "oernode --help",
+                            a);
         }
     }
     *next = i;
@@ -311,7 +327,7 @@ static int global_options(int *next, struct cli *cli, int argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
-    struct cli cli = { .command = NULL };
+    struct cli cli = {.command = NULL};
     const struct cli_command *c;
     int i = 0, code;
 
@@ -324,8 +340,10 @@ int cli_main(int argc, char **argv)
     }
     c = find_command(argv[i]);
     if (c == NULL)
-        return cli_fail(&cli, CLI_USAGE, "no command '%s'; see oernode "
-                        "--help", argv[i]);
+        return cli_fail(&cli, CLI_USAGE,
+                        "no command '%s'; see oernode "
+                        "--help",
+                        argv[i]);
 
     cli.command = c->name;
     cli_log_level(&cli, NULL);

@@ -16,11 +16,11 @@
 
 /* Exit codes of every command. */
 enum cli_exit {
-    CLI_OK = 0,       /* done */
-    CLI_FAILURE = 1,  /* failed: no node, not found, I/O, ... */
-    CLI_USAGE = 2,    /* the command line is wrong */
-    CLI_INVALID = 3,  /* invalid input: metadata, configuration, file */
-    CLI_PROBLEMS = 4  /* fsck found problems */
+    CLI_OK = 0,      /* done */
+    CLI_FAILURE = 1, /* failed: no node, not found, I/O, ... */
+    CLI_USAGE = 2,   /* the command line is wrong */
+    CLI_INVALID = 3, /* invalid input: metadata, configuration, file */
+    CLI_PROBLEMS = 4 /* fsck found problems */
 };
 
 /* One run of the program: the options every command takes. */
@@ -42,11 +42,13 @@ struct cli_command {
 
 /* The options every command takes, to end each command's option table
  * (followed by { 0 }); their codes are 'D', 'v', 'q' and 'h'. */
-#define CLI_COMMON_OPTIONS                                                 \
-    { "data", required_argument, NULL, 'D' },                              \
-    { "verbose", no_argument, NULL, 'v' },                                 \
-    { "quiet", no_argument, NULL, 'q' },                                   \
-    { "help", no_argument, NULL, 'h' }
+#define CLI_COMMON_OPTIONS                                                     \
+    {"data", required_argument, NULL, 'D'},                                    \
+        {"verbose", no_argument, NULL, 'v'},                                   \
+        {"quiet", no_argument, NULL, 'q'},                                     \
+    {                                                                          \
+        "help", no_argument, NULL, 'h'                                         \
+    }
 
 /* Run the program; returns the exit code. */
 int cli_main(int argc, char **argv);
@@ -76,9 +78,9 @@ void cli_log_level(const struct cli *cli, const struct config *config);
 struct cli_node {
     const char *dir;
     struct config *config;
-    struct identity *key;  /* with CLI_NODE_KEY */
-    struct store *store;   /* with CLI_NODE_STORE */
-    const char *id;        /* config->node_id */
+    struct identity *key; /* with CLI_NODE_KEY */
+    struct store *store;  /* with CLI_NODE_STORE */
+    const char *id;       /* config->node_id */
 };
 
 enum { CLI_NODE_KEY = 1 << 0, CLI_NODE_STORE = 1 << 1 };
@@ -96,8 +98,8 @@ void cli_node_close(struct cli_node *node);
  * node key.  *changed (may be NULL) is 0 when the document was already
  * there as it is.  Reports a failure and returns an exit code.
  */
-int cli_commit(struct cli *cli, const struct cli_node *node,
-               const json_t *doc, const char *message, int *changed);
+int cli_commit(struct cli *cli, const struct cli_node *node, const json_t *doc,
+               const char *message, int *changed);
 
 /* Parse "ORIGIN/LOCAL" or "LOCAL" (this node's); 0 or OER_EINVAL. */
 int cli_resource_id(char *origin, size_t ocap, char *local, size_t lcap,

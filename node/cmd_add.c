@@ -25,8 +25,8 @@ struct values {
 };
 
 struct add_args {
-    struct values title, description, keyword, language, level, subject,
-        type, audience, files;
+    struct values title, description, keyword, language, level, subject, type,
+        audience, files;
     const char *licence, *url, *json;
     int flags; /* metadata flags given */
 };
@@ -34,28 +34,40 @@ struct add_args {
 static const struct {
     const char *ext, *type;
 } media_types[] = {
-    { "pdf", "application/pdf" },       { "html", "text/html" },
-    { "htm", "text/html" },             { "txt", "text/plain" },
-    { "md", "text/markdown" },          { "csv", "text/csv" },
-    { "xml", "application/xml" },       { "json", "application/json" },
-    { "png", "image/png" },             { "jpg", "image/jpeg" },
-    { "jpeg", "image/jpeg" },           { "gif", "image/gif" },
-    { "svg", "image/svg+xml" },         { "webp", "image/webp" },
-    { "mp3", "audio/mpeg" },            { "ogg", "audio/ogg" },
-    { "wav", "audio/wav" },             { "mp4", "video/mp4" },
-    { "webm", "video/webm" },           { "zip", "application/zip" },
-    { "h5p", "application/zip" },       { "epub", "application/epub+zip" },
-    { "odt", "application/vnd.oasis.opendocument.text" },
-    { "ods", "application/vnd.oasis.opendocument.spreadsheet" },
-    { "odp", "application/vnd.oasis.opendocument.presentation" },
-    { "docx", "application/vnd.openxmlformats-officedocument."
-              "wordprocessingml.document" },
-    { "xlsx", "application/vnd.openxmlformats-officedocument."
-              "spreadsheetml.sheet" },
-    { "pptx", "application/vnd.openxmlformats-officedocument."
-              "presentationml.presentation" },
-    { "doc", "application/msword" },    { "xls", "application/vnd.ms-excel" },
-    { "ppt", "application/vnd.ms-powerpoint" },
+    {"pdf", "application/pdf"},
+    {"html", "text/html"},
+    {"htm", "text/html"},
+    {"txt", "text/plain"},
+    {"md", "text/markdown"},
+    {"csv", "text/csv"},
+    {"xml", "application/xml"},
+    {"json", "application/json"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"svg", "image/svg+xml"},
+    {"webp", "image/webp"},
+    {"mp3", "audio/mpeg"},
+    {"ogg", "audio/ogg"},
+    {"wav", "audio/wav"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"zip", "application/zip"},
+    {"h5p", "application/zip"},
+    {"epub", "application/epub+zip"},
+    {"odt", "application/vnd.oasis.opendocument.text"},
+    {"ods", "application/vnd.oasis.opendocument.spreadsheet"},
+    {"odp", "application/vnd.oasis.opendocument.presentation"},
+    {"docx", "application/vnd.openxmlformats-officedocument."
+             "wordprocessingml.document"},
+    {"xlsx", "application/vnd.openxmlformats-officedocument."
+             "spreadsheetml.sheet"},
+    {"pptx", "application/vnd.openxmlformats-officedocument."
+             "presentationml.presentation"},
+    {"doc", "application/msword"},
+    {"xls", "application/vnd.ms-excel"},
+    {"ppt", "application/vnd.ms-powerpoint"},
 };
 
 const char *cmd_add_media_type(const char *name)
@@ -72,19 +84,32 @@ const char *cmd_add_media_type(const char *name)
 }
 
 /* LOMv1.0 values of learning resource type and intended end user role. */
-static const char *const lom_types[] = {
-    "exercise", "simulation", "questionnaire", "diagram", "figure",
-    "graph", "index", "slide", "table", "narrative text", "exam",
-    "experiment", "problem statement", "self assessment", "lecture", NULL
-};
-static const char *const lom_roles[] = { "teacher", "author", "learner",
-                                         "manager", NULL };
+static const char *const lom_types[] = {"exercise",
+                                        "simulation",
+                                        "questionnaire",
+                                        "diagram",
+                                        "figure",
+                                        "graph",
+                                        "index",
+                                        "slide",
+                                        "table",
+                                        "narrative text",
+                                        "exam",
+                                        "experiment",
+                                        "problem statement",
+                                        "self assessment",
+                                        "lecture",
+                                        NULL};
+static const char *const lom_roles[] = {"teacher", "author", "learner",
+                                        "manager", NULL};
 
 static int push(struct cli *cli, struct values *vals, const char *value)
 {
     if (vals->n == ADD_MAX)
-        return cli_fail(cli, CLI_USAGE, "more than %d values of one "
-                        "option", ADD_MAX);
+        return cli_fail(cli, CLI_USAGE,
+                        "more than %d values of one "
+                        "option",
+                        ADD_MAX);
     vals->v[vals->n++] = value;
     return -1;
 }
@@ -98,35 +123,44 @@ static int is_url(const char *s)
 static struct values *repeatable(struct add_args *a, int opt)
 {
     switch (opt) {
-    case 't': return &a->title;
-    case 'd': return &a->description;
-    case 'k': return &a->keyword;
-    case 'L': return &a->language;
-    case 'e': return &a->level;
-    case 's': return &a->subject;
-    case 'T': return &a->type;
-    case 'a': return &a->audience;
-    default: return NULL;
+    case 't':
+        return &a->title;
+    case 'd':
+        return &a->description;
+    case 'k':
+        return &a->keyword;
+    case 'L':
+        return &a->language;
+    case 'e':
+        return &a->level;
+    case 's':
+        return &a->subject;
+    case 'T':
+        return &a->type;
+    case 'a':
+        return &a->audience;
+    default:
+        return NULL;
     }
 }
 
 static int parse(struct add_args *a, struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "title", required_argument, NULL, 't' },
-        { "description", required_argument, NULL, 'd' },
-        { "keyword", required_argument, NULL, 'k' },
-        { "language", required_argument, NULL, 'L' },
-        { "level", required_argument, NULL, 'e' },
-        { "subject", required_argument, NULL, 's' },
-        { "type", required_argument, NULL, 'T' },
-        { "audience", required_argument, NULL, 'a' },
-        { "licence", required_argument, NULL, 'l' },
-        { "license", required_argument, NULL, 'l' },
-        { "url", required_argument, NULL, 'u' },
-        { "json", required_argument, NULL, 'j' },
-        CLI_COMMON_OPTIONS, { 0 }
-    };
+        {"title", required_argument, NULL, 't'},
+        {"description", required_argument, NULL, 'd'},
+        {"keyword", required_argument, NULL, 'k'},
+        {"language", required_argument, NULL, 'L'},
+        {"level", required_argument, NULL, 'e'},
+        {"subject", required_argument, NULL, 's'},
+        {"type", required_argument, NULL, 'T'},
+        {"audience", required_argument, NULL, 'a'},
+        {"licence", required_argument, NULL, 'l'},
+        {"license", required_argument, NULL, 'l'},
+        {"url", required_argument, NULL, 'u'},
+        {"json", required_argument, NULL, 'j'},
+        CLI_COMMON_OPTIONS,
+        {0}};
     int opt, code = -1;
 
     while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
@@ -157,10 +191,12 @@ static int parse(struct add_args *a, struct cli *cli, int argc, char **argv)
             code = push(cli, &a->files, argv[i]);
     }
     if (code < 0 && a->json != NULL && a->flags)
-        code = cli_fail(cli, CLI_USAGE, "--json FILE takes no metadata "
+        code = cli_fail(cli, CLI_USAGE,
+                        "--json FILE takes no metadata "
                         "options or URL; put them in the file");
     if (code < 0 && a->json == NULL && !a->flags && a->files.n == 0)
-        code = cli_fail(cli, CLI_USAGE, "nothing to add; see oernode add "
+        code = cli_fail(cli, CLI_USAGE,
+                        "nothing to add; see oernode add "
                         "--help");
     return code;
 }
@@ -192,8 +228,7 @@ static const char *split_lang(char lang[32], const char *arg,
 
 /* Set doc.field from "[LANG:]TEXT" values: a langmap, or a langlist. */
 static int set_langs(struct cli *cli, json_t *doc, const char *field,
-                     const struct values *vals, const char *deflang,
-                     int list)
+                     const struct values *vals, const char *deflang, int list)
 {
     json_t *map = json_object();
     char lang[32];
@@ -205,8 +240,10 @@ static int set_langs(struct cli *cli, json_t *doc, const char *field,
 
         if (!list && have != NULL) {
             json_decref(map);
-            return cli_fail(cli, CLI_USAGE, "two values of %s in language "
-                            "'%s'", field, lang);
+            return cli_fail(cli, CLI_USAGE,
+                            "two values of %s in language "
+                            "'%s'",
+                            field, lang);
         }
         if (list && have == NULL) {
             have = json_array();
@@ -219,8 +256,7 @@ static int set_langs(struct cli *cli, json_t *doc, const char *field,
     if (map == NULL || err != 0 ||
         (vals->n > 0 && json_object_set(doc, field, map) < 0)) {
         json_decref(map);
-        return cli_fail(cli, CLI_INVALID, "%s: not valid UTF-8 text",
-                        field);
+        return cli_fail(cli, CLI_INVALID, "%s: not valid UTF-8 text", field);
     }
     json_decref(map);
     return -1;
@@ -236,8 +272,8 @@ static int in_table(const char *const *table, const char *value)
 }
 
 /* Set doc.field to terms of free text, or of LOMv1.0 when in lom. */
-static int set_terms(json_t *doc, const char *field,
-                     const struct values *vals, const char *const *lom)
+static int set_terms(json_t *doc, const char *field, const struct values *vals,
+                     const char *const *lom)
 {
     json_t *list = json_array();
     int err = list == NULL;
@@ -245,9 +281,9 @@ static int set_terms(json_t *doc, const char *field,
     for (size_t i = 0; err == 0 && i < vals->n; i++) {
         const char *source = in_table(lom, vals->v[i]) ? "LOMv1.0" : "";
 
-        err = json_array_append_new(list, json_pack("{s:s, s:s}", "source",
-                                                    source, "value",
-                                                    vals->v[i]));
+        err =
+            json_array_append_new(list, json_pack("{s:s, s:s}", "source",
+                                                  source, "value", vals->v[i]));
     }
     if (err == 0 && vals->n > 0)
         err = json_object_set(doc, field, list);
@@ -267,7 +303,8 @@ static int set_licence(struct cli *cli, json_t *doc, const char *text)
     licence_normalise(&lic, text);
     json_object_set_new(doc, "licence", json_string(lic.id));
     if (strcmp(lic.id, LICENCE_UNKNOWN) == 0)
-        fprintf(stderr, "oernode %s: warning: licence '%s' not recognised; "
+        fprintf(stderr,
+                "oernode %s: warning: licence '%s' not recognised; "
                 "stored as %s, with the text in \"rights\"\n",
                 cli->command, text, LICENCE_UNKNOWN);
     if (strcmp(lic.id, LICENCE_UNKNOWN) == 0 || lic.flags != 0)
@@ -283,8 +320,7 @@ static int set_licence(struct cli *cli, json_t *doc, const char *text)
     return -1;
 }
 
-static int from_flags(json_t **out, struct cli *cli,
-                      const struct add_args *a)
+static int from_flags(json_t **out, struct cli *cli, const struct add_args *a)
 {
     const char *deflang = a->language.n > 0 ? a->language.v[0] : "und";
     json_t *doc = json_pack("{s:i}", "schema", METADATA_SCHEMA);
@@ -302,16 +338,14 @@ static int from_flags(json_t **out, struct cli *cli,
 
     code = set_langs(cli, doc, "title", &a->title, deflang, 0);
     if (code < 0)
-        code = set_langs(cli, doc, "description", &a->description,
-                         deflang, 0);
+        code = set_langs(cli, doc, "description", &a->description, deflang, 0);
     if (code < 0)
         code = set_langs(cli, doc, "keywords", &a->keyword, deflang, 1);
-    if (code < 0 && (set_terms(doc, "levels", &a->level, NULL) < 0 ||
-                     set_terms(doc, "subjects", &a->subject, NULL) < 0 ||
-                     set_terms(doc, "resource_types", &a->type,
-                               lom_types) < 0 ||
-                     set_terms(doc, "audience", &a->audience,
-                               lom_roles) < 0))
+    if (code < 0 &&
+        (set_terms(doc, "levels", &a->level, NULL) < 0 ||
+         set_terms(doc, "subjects", &a->subject, NULL) < 0 ||
+         set_terms(doc, "resource_types", &a->type, lom_types) < 0 ||
+         set_terms(doc, "audience", &a->audience, lom_roles) < 0))
         code = cli_fail(cli, CLI_INVALID, "a term is not valid UTF-8 text");
     if (code < 0)
         code = set_licence(cli, doc, a->licence);
@@ -371,20 +405,23 @@ static int file_entries(size_t *first, json_t *doc, struct cli *cli,
             return cli_fail(cli, CLI_FAILURE, "cannot add %s: %s", path,
                             strerror(errno));
         if (!S_ISREG(st.st_mode))
-            return cli_fail(cli, CLI_FAILURE, "cannot add %s: not a "
-                            "regular file", path);
-        json_array_append_new(list, json_pack(
-            "{s:s, s:s, s:I, s:s#, s:s}", "name", name, "media_type",
-            cmd_add_media_type(name), "size", (json_int_t)st.st_size,
-            "blob", zeros, (size_t)40, "sha256", zeros));
+            return cli_fail(cli, CLI_FAILURE,
+                            "cannot add %s: not a "
+                            "regular file",
+                            path);
+        json_array_append_new(
+            list,
+            json_pack("{s:s, s:s, s:I, s:s#, s:s}", "name", name, "media_type",
+                      cmd_add_media_type(name), "size", (json_int_t)st.st_size,
+                      "blob", zeros, (size_t)40, "sha256", zeros));
     }
     return -1;
 }
 
 static int report_invalid(struct cli *cli, const struct metadata_error *e)
 {
-    return cli_fail(cli, CLI_INVALID, "invalid metadata: %s: %s (%s)",
-                    e->field, e->detail, metadata_problem_name(e->problem));
+    return cli_fail(cli, CLI_INVALID, "invalid metadata: %s: %s (%s)", e->field,
+                    e->detail, metadata_problem_name(e->problem));
 }
 
 /* Give doc its id (a new one, or its own when it names this node) and
@@ -396,8 +433,10 @@ static int name_doc(json_t *doc, struct cli *cli, const char *origin)
     char local[16], full[96], now[24];
 
     if (id != NULL && (strncmp(id, origin, n) != 0 || id[n] != '/'))
-        return cli_fail(cli, CLI_INVALID, "invalid metadata: id: %s is not "
-                        "of this node (%s)", id, origin);
+        return cli_fail(cli, CLI_INVALID,
+                        "invalid metadata: id: %s is not "
+                        "of this node (%s)",
+                        id, origin);
     if (id == NULL) {
         if (metadata_local_id(local, NULL) < 0)
             return cli_fail(cli, CLI_FAILURE, "no randomness for an id");
@@ -411,8 +450,8 @@ static int name_doc(json_t *doc, struct cli *cli, const char *origin)
 
 /* Write the files and put their ids in the document. */
 static int store_files(json_t *doc, struct cli *cli,
-                       const struct cli_node *node,
-                       const struct values *files, size_t first)
+                       const struct cli_node *node, const struct values *files,
+                       size_t first)
 {
     json_t *list = json_object_get(doc, "files");
     struct store_file f;
@@ -444,9 +483,8 @@ static int build(json_t **out, size_t *first, struct cli *cli,
                            : from_flags(&doc, cli, a);
     if (code < 0)
         code = file_entries(first, doc, cli, &a->files);
-    if (code < 0 &&
-        metadata_validate(doc, METADATA_STRICT | METADATA_SUBMISSION,
-                          &merr) < 0)
+    if (code < 0 && metadata_validate(
+                        doc, METADATA_STRICT | METADATA_SUBMISSION, &merr) < 0)
         code = report_invalid(cli, &merr);
     if (code < 0)
         code = name_doc(doc, cli, origin);
@@ -462,8 +500,8 @@ static int build(json_t **out, size_t *first, struct cli *cli,
 
 static int run_add(struct cli *cli, int argc, char **argv)
 {
-    struct add_args a = { 0 };
-    struct cli_node node = { 0 };
+    struct add_args a = {0};
+    struct cli_node node = {0};
     char message[200];
     json_t *doc = NULL;
     size_t first = 0;
@@ -485,8 +523,10 @@ static int run_add(struct cli *cli, int argc, char **argv)
     snprintf(message, sizeof(message), "add %s", id);
     code = cli_commit(cli, &node, doc, message, &changed);
     if (code == CLI_OK && !changed)
-        fprintf(stderr, "oernode add: %s is there already as it is; "
-                "nothing changed\n", id);
+        fprintf(stderr,
+                "oernode add: %s is there already as it is; "
+                "nothing changed\n",
+                id);
     if (code == CLI_OK)
         printf("%s\n", id);
 
@@ -497,39 +537,38 @@ out:
 }
 
 const struct cli_command cmd_add_commands[] = {
-    { "add", run_add, "add [OPTIONS] [FILE...] [URL]",
-      "publish a resource: metadata, files and/or a URL",
-      "Publish a resource in this node's catalogue, in one signed commit,\n"
-      "and print its new id.  The metadata come from the options below or\n"
-      "from a JSON document (docs/METADATA.md) with --json; either way\n"
-      "the whole document is checked before anything is written, and an\n"
-      "invalid one is refused with exit 3.  Each FILE is stored and listed\n"
-      "in \"files\" with its name, media type, size, blob id and SHA-256.\n"
-      "A URL operand (http, https, ftp) is the source URL.\n\n"
-      "Options (repeatable where it says so):\n"
-      "  --title [LANG:]TEXT        title in LANG (repeatable; one per "
-      "language)\n"
-      "  --description [LANG:]TEXT  description (repeatable)\n"
-      "  --keyword [LANG:]TEXT      keyword (repeatable)\n"
-      "  --language TAG             language of the content (repeatable);\n"
-      "                             the first is the LANG of texts "
-      "without one;\n"
-      "                             default und\n"
-      "  --licence TEXT             SPDX id, CC URL or name; what is not\n"
-      "                             recognised is stored as "
-      "LicenseRef-unknown\n"
-      "                             with the text in \"rights\" (a "
-      "warning)\n"
-      "  --url URL                  where the resource lives\n"
-      "  --level TERM               education level (repeatable)\n"
-      "  --subject TERM             subject (repeatable)\n"
-      "  --type TERM                learning resource type (repeatable)\n"
-      "  --audience TERM            intended end user (repeatable)\n"
-      "  --json FILE                the document, checked as a "
-      "submission;\n"
-      "                             \"-\" reads stdin; no other metadata "
-      "options\n\n"
-      "LANG: is taken as a language only when it looks like one (2 or 3\n"
-      "letters, optional subtags); write und:TEXT to keep a colon.\n" },
-    { NULL, NULL, NULL, NULL, NULL }
-};
+    {"add", run_add, "add [OPTIONS] [FILE...] [URL]",
+     "publish a resource: metadata, files and/or a URL",
+     "Publish a resource in this node's catalogue, in one signed commit,\n"
+     "and print its new id.  The metadata come from the options below or\n"
+     "from a JSON document (docs/METADATA.md) with --json; either way\n"
+     "the whole document is checked before anything is written, and an\n"
+     "invalid one is refused with exit 3.  Each FILE is stored and listed\n"
+     "in \"files\" with its name, media type, size, blob id and SHA-256.\n"
+     "A URL operand (http, https, ftp) is the source URL.\n\n"
+     "Options (repeatable where it says so):\n"
+     "  --title [LANG:]TEXT        title in LANG (repeatable; one per "
+     "language)\n"
+     "  --description [LANG:]TEXT  description (repeatable)\n"
+     "  --keyword [LANG:]TEXT      keyword (repeatable)\n"
+     "  --language TAG             language of the content (repeatable);\n"
+     "                             the first is the LANG of texts "
+     "without one;\n"
+     "                             default und\n"
+     "  --licence TEXT             SPDX id, CC URL or name; what is not\n"
+     "                             recognised is stored as "
+     "LicenseRef-unknown\n"
+     "                             with the text in \"rights\" (a "
+     "warning)\n"
+     "  --url URL                  where the resource lives\n"
+     "  --level TERM               education level (repeatable)\n"
+     "  --subject TERM             subject (repeatable)\n"
+     "  --type TERM                learning resource type (repeatable)\n"
+     "  --audience TERM            intended end user (repeatable)\n"
+     "  --json FILE                the document, checked as a "
+     "submission;\n"
+     "                             \"-\" reads stdin; no other metadata "
+     "options\n\n"
+     "LANG: is taken as a language only when it looks like one (2 or 3\n"
+     "letters, optional subtags); write und:TEXT to keep a colon.\n"},
+    {NULL, NULL, NULL, NULL, NULL}};

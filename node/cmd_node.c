@@ -51,13 +51,15 @@ static void remove_tree(const char *path)
 
 static int refuse_existing(struct cli *cli, const struct layout *l)
 {
-    const char *parts[] = { l->config, l->key, l->repo };
+    const char *parts[] = {l->config, l->key, l->repo};
     struct stat st;
 
     for (size_t i = 0; i < 3; i++) {
         if (lstat(parts[i], &st) == 0)
-            return cli_fail(cli, CLI_FAILURE, "%s exists: there is a node "
-                            "here already; nothing was changed", parts[i]);
+            return cli_fail(cli, CLI_FAILURE,
+                            "%s exists: there is a node "
+                            "here already; nothing was changed",
+                            parts[i]);
     }
     return CLI_OK;
 }
@@ -73,13 +75,15 @@ static int make_folder(struct cli *cli, const char *dir, int *made)
     }
     if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
         return CLI_OK;
-    return cli_fail(cli, CLI_FAILURE, "cannot create the data folder %s: "
-                    "%s", dir, strerror(errno));
+    return cli_fail(cli, CLI_FAILURE,
+                    "cannot create the data folder %s: "
+                    "%s",
+                    dir, strerror(errno));
 }
 
 /* Key, repository, then the configuration, which completes the node. */
-static int create_node(struct cli *cli, const struct layout *l,
-                       const char *id, char *fp, size_t cap)
+static int create_node(struct cli *cli, const struct layout *l, const char *id,
+                       char *fp, size_t cap)
 {
     struct identity *key = NULL;
     struct identity_pub pub;
@@ -87,8 +91,10 @@ static int create_node(struct cli *cli, const struct layout *l,
 
     err = identity_generate(&key, l->key);
     if (err < 0)
-        return cli_fail(cli, CLI_FAILURE, "cannot create the node key %s "
-                        "(%s)", l->key, error_name(err));
+        return cli_fail(cli, CLI_FAILURE,
+                        "cannot create the node key %s "
+                        "(%s)",
+                        l->key, error_name(err));
     identity_public(&pub, key);
     identity_fingerprint(fp, cap, &pub);
     identity_free(key);
@@ -96,15 +102,19 @@ static int create_node(struct cli *cli, const struct layout *l,
     err = store_init(l->repo);
     if (err < 0) {
         unlink(l->key);
-        return cli_fail(cli, CLI_FAILURE, "cannot create the repository "
-                        "%s (%s)", l->repo, error_name(err));
+        return cli_fail(cli, CLI_FAILURE,
+                        "cannot create the repository "
+                        "%s (%s)",
+                        l->repo, error_name(err));
     }
     err = config_write_new(l->config, id);
     if (err < 0) {
         unlink(l->key);
         remove_tree(l->repo);
-        return cli_fail(cli, CLI_FAILURE, "cannot write the configuration "
-                        "%s (%s)", l->config, error_name(err));
+        return cli_fail(cli, CLI_FAILURE,
+                        "cannot write the configuration "
+                        "%s (%s)",
+                        l->config, error_name(err));
     }
     return CLI_OK;
 }
@@ -112,9 +122,8 @@ static int create_node(struct cli *cli, const struct layout *l,
 static int run_init(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "id", required_argument, NULL, 'i' }, CLI_COMMON_OPTIONS, { 0 }
-    };
-    struct layout l = { 0 };
+        {"id", required_argument, NULL, 'i'}, CLI_COMMON_OPTIONS, {0}};
+    struct layout l = {0};
     const char *id = NULL, *dir;
     char fp[80];
     int opt, code = CLI_OK, made = 0;
@@ -130,11 +139,14 @@ static int run_init(struct cli *cli, int argc, char **argv)
     }
     code = CLI_OK;
     if (id == NULL || optind < argc)
-        return cli_fail(cli, CLI_USAGE, "usage: oernode init --id ID "
+        return cli_fail(cli, CLI_USAGE,
+                        "usage: oernode init --id ID "
                         "[--data DIR]");
     if (!metadata_valid_origin(id))
-        return cli_fail(cli, CLI_INVALID, "bad node id '%s': 1 to 64 of "
-                        "[a-z0-9-], starting with a letter", id);
+        return cli_fail(cli, CLI_INVALID,
+                        "bad node id '%s': 1 to 64 of "
+                        "[a-z0-9-], starting with a letter",
+                        id);
 
     dir = cli_data_dir(cli);
     if (layout_init(&l, dir) < 0) {
@@ -160,7 +172,7 @@ out:
 static int plain_options(struct cli *cli, int argc, char **argv,
                          const char *usage)
 {
-    static const struct option opts[] = { CLI_COMMON_OPTIONS, { 0 } };
+    static const struct option opts[] = {CLI_COMMON_OPTIONS, {0}};
     int opt, code;
 
     while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
@@ -196,9 +208,7 @@ static void print_identity(const struct cli_node *node, int signers_only)
 static int run_id(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "allowed-signers", no_argument, NULL, 'a' }, CLI_COMMON_OPTIONS,
-        { 0 }
-    };
+        {"allowed-signers", no_argument, NULL, 'a'}, CLI_COMMON_OPTIONS, {0}};
     struct cli_node node;
     int opt, code, signers_only = 0;
 
@@ -212,7 +222,8 @@ static int run_id(struct cli *cli, int argc, char **argv)
             return code;
     }
     if (optind < argc)
-        return cli_fail(cli, CLI_USAGE, "usage: oernode id "
+        return cli_fail(cli, CLI_USAGE,
+                        "usage: oernode id "
                         "[--allowed-signers]");
 
     code = cli_node_open(&node, cli, CLI_NODE_KEY);
@@ -237,30 +248,29 @@ static int run_config(struct cli *cli, int argc, char **argv)
 }
 
 const struct cli_command cmd_node_commands[] = {
-    { "init", run_init, "init --id ID [--data DIR]",
-      "create a node: data folder, repository, key and configuration",
-      "Create the data folder DIR (its parent must exist) with:\n"
-      "  DIR/config    the configuration, git-config syntax, with node.id\n"
-      "  DIR/node.key  a new Ed25519 node key (mode 0600)\n"
-      "  DIR/repo.git  the bare git repository of the catalogues\n"
-      "An existing node is never touched: init refuses when any of these\n"
-      "exists, and a failed init removes what it made.\n\n"
-      "Options:\n"
-      "  --id ID  the node id: 1 to 64 of [a-z0-9-], starting with a "
-      "letter\n" },
-    { "id", run_id, "id [--allowed-signers]",
-      "print the node id, key fingerprint and public key",
-      "Print what an operator hands to the operator of a peer: the node id,\n"
-      "the key fingerprint (as ssh-keygen -l prints it), the SSH public\n"
-      "key, the line for a git allowed-signers file (for git verify-commit\n"
-      "of this node's catalogue) and a [peer] section for their "
-      "configuration.\n\n"
-      "Options:\n"
-      "  --allowed-signers  print only the allowed-signers line\n" },
-    { "config", run_config, "config",
-      "check the configuration and print it with its defaults",
-      "Read DIR/config, check every key, and print the effective\n"
-      "configuration, defaults included.  An error names the file, the\n"
-      "key and what is wrong (exit 3).  docs/CLI.md lists the keys.\n" },
-    { NULL, NULL, NULL, NULL, NULL }
-};
+    {"init", run_init, "init --id ID [--data DIR]",
+     "create a node: data folder, repository, key and configuration",
+     "Create the data folder DIR (its parent must exist) with:\n"
+     "  DIR/config    the configuration, git-config syntax, with node.id\n"
+     "  DIR/node.key  a new Ed25519 node key (mode 0600)\n"
+     "  DIR/repo.git  the bare git repository of the catalogues\n"
+     "An existing node is never touched: init refuses when any of these\n"
+     "exists, and a failed init removes what it made.\n\n"
+     "Options:\n"
+     "  --id ID  the node id: 1 to 64 of [a-z0-9-], starting with a "
+     "letter\n"},
+    {"id", run_id, "id [--allowed-signers]",
+     "print the node id, key fingerprint and public key",
+     "Print what an operator hands to the operator of a peer: the node id,\n"
+     "the key fingerprint (as ssh-keygen -l prints it), the SSH public\n"
+     "key, the line for a git allowed-signers file (for git verify-commit\n"
+     "of this node's catalogue) and a [peer] section for their "
+     "configuration.\n\n"
+     "Options:\n"
+     "  --allowed-signers  print only the allowed-signers line\n"},
+    {"config", run_config, "config",
+     "check the configuration and print it with its defaults",
+     "Read DIR/config, check every key, and print the effective\n"
+     "configuration, defaults included.  An error names the file, the\n"
+     "key and what is wrong (exit 3).  docs/CLI.md lists the keys.\n"},
+    {NULL, NULL, NULL, NULL, NULL}};

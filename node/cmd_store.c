@@ -21,12 +21,12 @@ struct args {
 static int parse(struct args *a, struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "raw", no_argument, NULL, 'r' },
-        { "all", no_argument, NULL, 'a' },
-        { "origin", required_argument, NULL, 'o' },
-        { "reason", required_argument, NULL, 'R' },
-        CLI_COMMON_OPTIONS, { 0 }
-    };
+        {"raw", no_argument, NULL, 'r'},
+        {"all", no_argument, NULL, 'a'},
+        {"origin", required_argument, NULL, 'o'},
+        {"reason", required_argument, NULL, 'R'},
+        CLI_COMMON_OPTIONS,
+        {0}};
     int opt, code;
 
     memset(a, 0, sizeof(*a));
@@ -53,14 +53,16 @@ static int refuse(struct cli *cli, int given, const char *option)
 {
     if (!given)
         return -1;
-    return cli_fail(cli, CLI_USAGE, "%s is not an option of this command; "
-                    "see oernode %s --help", option, cli->command);
+    return cli_fail(cli, CLI_USAGE,
+                    "%s is not an option of this command; "
+                    "see oernode %s --help",
+                    option, cli->command);
 }
 
 /* Parse the command line: the options named in allowed, and exactly
  * `operands` operands. */
-static int command_line(struct args *a, struct cli *cli, int argc,
-                        char **argv, const char *allowed, int operands)
+static int command_line(struct args *a, struct cli *cli, int argc, char **argv,
+                        const char *allowed, int operands)
 {
     int code = parse(a, cli, argc, argv);
 
@@ -73,8 +75,8 @@ static int command_line(struct args *a, struct cli *cli, int argc,
     if (code < 0)
         code = refuse(cli, a->reason && !strchr(allowed, 'R'), "--reason");
     if (code < 0 && operands >= 0 && argc - optind != operands)
-        code = cli_fail(cli, CLI_USAGE, "usage: oernode %s %s",
-                        cli->command, operands ? "ID" : "(no operands)");
+        code = cli_fail(cli, CLI_USAGE, "usage: oernode %s %s", cli->command,
+                        operands ? "ID" : "(no operands)");
     return code;
 }
 
@@ -85,13 +87,13 @@ static int get_resource(json_t **doc, struct cli *cli,
     int err;
 
     if (cli_resource_id(origin, 72, local, 72, node, text) < 0)
-        return cli_fail(cli, CLI_USAGE, "'%s' is not a resource id "
+        return cli_fail(cli, CLI_USAGE,
+                        "'%s' is not a resource id "
                         "(ORIGIN/LOCAL-ID, or LOCAL-ID of this node)",
                         text);
     err = store_get(doc, node->store, origin, local);
     if (err == OER_ENOTFOUND)
-        return cli_fail(cli, CLI_FAILURE, "no resource %s/%s", origin,
-                        local);
+        return cli_fail(cli, CLI_FAILURE, "no resource %s/%s", origin, local);
     if (err < 0)
         return cli_fail(cli, CLI_FAILURE, "cannot read %s/%s (%s)", origin,
                         local, error_name(err));
@@ -104,7 +106,8 @@ static int print_doc(struct cli *cli, const json_t *doc, int raw)
     size_t len = 0;
 
     if (raw && metadata_canonical(&text, &len, doc) < 0)
-        return cli_fail(cli, CLI_FAILURE, "the document has no canonical "
+        return cli_fail(cli, CLI_FAILURE,
+                        "the document has no canonical "
                         "form");
     if (!raw) {
         text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -145,7 +148,8 @@ static const char *first_string(const json_t *map)
     const char *key;
     json_t *value;
 
-    json_object_foreach((json_t *)map, key, value) {
+    json_object_foreach((json_t *)map, key, value)
+    {
         if (json_is_string(value))
             return json_string_value(value);
     }
@@ -159,9 +163,8 @@ static int on_list(const json_t *doc, void *arg)
 
     if (metadata_is_tombstone(doc)) {
         if (a->all)
-            printf("%s\twithdrawn\t%s\n", id, json_string_value(
-                                               json_object_get(doc,
-                                                               "reason")));
+            printf("%s\twithdrawn\t%s\n", id,
+                   json_string_value(json_object_get(doc, "reason")));
         return 0;
     }
     printf("%s\t%s\t%s\n", id,
@@ -185,11 +188,13 @@ static int run_list(struct cli *cli, int argc, char **argv)
         a.origin = node.id;
     err = store_foreach(node.store, a.origin, on_list, &a);
     if (err == OER_ENOTFOUND && strcmp(a.origin, node.id) != 0)
-        code = cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'",
-                        a.origin);
+        code =
+            cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'", a.origin);
     else if (err < 0 && err != OER_ENOTFOUND)
-        code = cli_fail(cli, CLI_FAILURE, "cannot read the catalogue of "
-                        "%s (%s)", a.origin, error_name(err));
+        code = cli_fail(cli, CLI_FAILURE,
+                        "cannot read the catalogue of "
+                        "%s (%s)",
+                        a.origin, error_name(err));
 
 out:
     cli_node_close(&node);
@@ -202,12 +207,11 @@ static json_t *tombstone(const json_t *doc, const char *reason)
     char now[24];
 
     metadata_now(now);
-    stone = json_pack("{s:i, s:O, s:s, s:b, s:s}", "schema",
-                      METADATA_SCHEMA, "id", json_object_get(doc, "id"),
-                      "updated", now, "deleted", 1, "reason", reason);
+    stone = json_pack("{s:i, s:O, s:s, s:b, s:s}", "schema", METADATA_SCHEMA,
+                      "id", json_object_get(doc, "id"), "updated", now,
+                      "deleted", 1, "reason", reason);
     if (stone != NULL && json_object_get(doc, "source_id") != NULL)
-        json_object_set(stone, "source_id",
-                        json_object_get(doc, "source_id"));
+        json_object_set(stone, "source_id", json_object_get(doc, "source_id"));
     return stone;
 }
 
@@ -221,22 +225,24 @@ static int withdraw(struct cli *cli, const struct cli_node *node,
 
     code = get_resource(&doc, cli, node, text, origin, local);
     if (code == CLI_OK && strcmp(origin, node->id) != 0)
-        code = cli_fail(cli, CLI_FAILURE, "%s/%s belongs to %s: only its "
-                        "origin can withdraw it", origin, local, origin);
+        code = cli_fail(cli, CLI_FAILURE,
+                        "%s/%s belongs to %s: only its "
+                        "origin can withdraw it",
+                        origin, local, origin);
     if (code == CLI_OK && metadata_is_tombstone(doc))
-        code = cli_fail(cli, CLI_FAILURE, "%s/%s is withdrawn already",
-                        origin, local);
+        code = cli_fail(cli, CLI_FAILURE, "%s/%s is withdrawn already", origin,
+                        local);
     if (code != CLI_OK)
         goto out;
 
     stone = tombstone(doc, reason);
     if (stone == NULL || metadata_validate(stone, 0, &merr) < 0) {
-        code = cli_fail(cli, CLI_INVALID, "bad reason: %s", stone != NULL
-                        ? merr.detail : "out of memory");
+        code = cli_fail(cli, CLI_INVALID, "bad reason: %s",
+                        stone != NULL ? merr.detail : "out of memory");
         goto out;
     }
-    snprintf(message, sizeof(message), "withdraw %s/%s: %.300s", origin,
-             local, reason);
+    snprintf(message, sizeof(message), "withdraw %s/%s: %.300s", origin, local,
+             reason);
     code = cli_commit(cli, node, stone, message, NULL);
     if (code == CLI_OK)
         printf("%s/%s\n", origin, local);
@@ -256,7 +262,8 @@ static int run_withdraw(struct cli *cli, int argc, char **argv)
     if (code >= 0)
         return code;
     if (a.reason == NULL || a.reason[0] == '\0')
-        return cli_fail(cli, CLI_USAGE, "usage: oernode withdraw ID "
+        return cli_fail(cli, CLI_USAGE,
+                        "usage: oernode withdraw ID "
                         "--reason TEXT");
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code == CLI_OK)
@@ -276,8 +283,7 @@ static int on_log(const struct store_commit_info *info, void *arg)
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     printf("%s %s %zu %s %.*s\n", info->id, when, info->changes,
            info->changes == 1 ? "change" : "changes",
-           nl != NULL ? (int)(nl - info->message) : (int)strlen(
-                                                        info->message),
+           nl != NULL ? (int)(nl - info->message) : (int)strlen(info->message),
            info->message);
     return 0;
 }
@@ -293,11 +299,10 @@ static int run_log(struct cli *cli, int argc, char **argv)
     code = cli_node_open(&node, cli, CLI_NODE_STORE);
     if (code != CLI_OK)
         goto out;
-    err = store_log(node.store, a.origin ? a.origin : node.id, on_log,
-                    NULL);
+    err = store_log(node.store, a.origin ? a.origin : node.id, on_log, NULL);
     if (err == OER_ENOTFOUND && a.origin != NULL)
-        code = cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'",
-                        a.origin);
+        code =
+            cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'", a.origin);
     else if (err < 0 && err != OER_ENOTFOUND)
         code = cli_fail(cli, CLI_FAILURE, "cannot read the log (%s)",
                         error_name(err));
@@ -334,8 +339,7 @@ static int run_fsck(struct cli *cli, int argc, char **argv)
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
         goto out;
-    err = store_fsck(&problems, node.store, on_key, &node, on_problem,
-                     NULL);
+    err = store_fsck(&problems, node.store, on_key, &node, on_problem, NULL);
     if (err < 0)
         code = cli_fail(cli, CLI_FAILURE, "the check could not run (%s)",
                         error_name(err));
@@ -350,8 +354,7 @@ out:
     return code;
 }
 
-static void on_import_report(const char *where, const char *reason,
-                             void *arg)
+static void on_import_report(const char *where, const char *reason, void *arg)
 {
     fprintf(stderr, "oernode import: skipped %s: %s\n", where, reason);
 }
@@ -359,7 +362,7 @@ static void on_import_report(const char *where, const char *reason,
 static int run_import(struct cli *cli, int argc, char **argv)
 {
     struct import_summary sum;
-    struct import_options opt = { .report = on_import_report };
+    struct import_options opt = {.report = on_import_report};
     struct cli_node node;
     struct args a;
     int err, code = command_line(&a, cli, argc, argv, "", -1);
@@ -367,7 +370,8 @@ static int run_import(struct cli *cli, int argc, char **argv)
     if (code >= 0)
         return code;
     if (argc - optind < 2 || strcmp(argv[optind], "lom") != 0)
-        return cli_fail(cli, CLI_USAGE, "usage: oernode import lom "
+        return cli_fail(cli, CLI_USAGE,
+                        "usage: oernode import lom "
                         "FILE|DIR...");
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
@@ -376,15 +380,16 @@ static int run_import(struct cli *cli, int argc, char **argv)
     opt.store = node.store;
     opt.key = node.key;
     opt.origin = node.id;
-    err = import_lom(&sum, &opt, argv + optind + 1,
-                     (size_t)(argc - optind - 1));
+    err =
+        import_lom(&sum, &opt, argv + optind + 1, (size_t)(argc - optind - 1));
     printf("%zu new, %zu updated, %zu unchanged, %zu withdrawn, "
            "%zu skipped; %zu files read, %zu without records; "
-           "%zu commit%s\n", sum.added, sum.updated, sum.unchanged,
-           sum.withdrawn, sum.skipped, sum.files, sum.bad_files,
-           sum.commits, sum.commits == 1 ? "" : "s");
+           "%zu commit%s\n",
+           sum.added, sum.updated, sum.unchanged, sum.withdrawn, sum.skipped,
+           sum.files, sum.bad_files, sum.commits, sum.commits == 1 ? "" : "s");
     if (err < 0)
-        code = cli_fail(cli, CLI_FAILURE, "import stopped (%s); the %zu "
+        code = cli_fail(cli, CLI_FAILURE,
+                        "import stopped (%s); the %zu "
                         "commits before stay, the rest is not written",
                         error_name(err), sum.commits);
     else if (sum.skipped > 0 || sum.bad_files > 0)
@@ -396,47 +401,46 @@ out:
 }
 
 const struct cli_command cmd_store_commands[] = {
-    { "show", run_show, "show [--raw] ID", "print one resource's document",
-      "Print the metadata document of resource ID (ORIGIN/LOCAL-ID, or\n"
-      "LOCAL-ID of this node) as indented JSON; tombstones too.\n\n"
-      "Options:\n"
-      "  --raw  the canonical bytes the catalogue stores, no newline\n" },
-    { "list", run_list, "list [--origin ORIGIN] [--all]",
-      "list the resources of a catalogue",
-      "Print one line per resource of this node's catalogue (or ORIGIN's):\n"
-      "id, licence and first title, separated by tabs.\n\n"
-      "Options:\n"
-      "  --origin ORIGIN  the catalogue of another origin held here\n"
-      "  --all            withdrawn resources too, as: id, \"withdrawn\", "
-      "reason\n" },
-    { "withdraw", run_withdraw, "withdraw ID --reason TEXT",
-      "withdraw a resource of this node, leaving a tombstone",
-      "Replace resource ID of this node by a tombstone that keeps its id,\n"
-      "the reason and its source id, and commit it signed: peers delete\n"
-      "the resource when they receive it.  Prints the id.\n\n"
-      "Options:\n"
-      "  --reason TEXT  why the resource is withdrawn (required)\n" },
-    { "log", run_log, "log [--origin ORIGIN]", "list a catalogue's commits",
-      "Print the commits of this node's catalogue (or ORIGIN's), newest\n"
-      "first: commit id, time (UTC), documents changed, first line of the\n"
-      "message.\n\n"
-      "Options:\n"
-      "  --origin ORIGIN  the catalogue of another origin held here\n" },
-    { "import", run_import, "import lom FILE|DIR...",
-      "import LOM records and OAI-PMH responses",
-      "Read IEEE LOM or IMS LOM 1.2 records, alone or in OAI-PMH responses\n"
-      "(folders are searched recursively for *.xml), and publish each one\n"
-      "as <this node>/<id derived from its source identifier>, so that a\n"
-      "second import of a record updates it.  A record deleted at the\n"
-      "source becomes a tombstone.  Commits are signed, at most 1,000\n"
-      "records each.  A record that cannot be imported is reported with\n"
-      "its source identifier and reason, and the others are imported;\n"
-      "then the exit code is 3.  Prints a summary: new, updated,\n"
-      "unchanged, withdrawn, skipped.\n" },
-    { "fsck", run_fsck, "fsck", "check the repository and its signatures",
-      "Check every catalogue: commits signed by the origin's key (this\n"
-      "node's own key for its own catalogue), documents valid and where\n"
-      "their id says, files present with the right blob id and SHA-256.\n"
-      "Prints each problem as \"where: what\"; exit 4 if there is any.\n" },
-    { NULL, NULL, NULL, NULL, NULL }
-};
+    {"show", run_show, "show [--raw] ID", "print one resource's document",
+     "Print the metadata document of resource ID (ORIGIN/LOCAL-ID, or\n"
+     "LOCAL-ID of this node) as indented JSON; tombstones too.\n\n"
+     "Options:\n"
+     "  --raw  the canonical bytes the catalogue stores, no newline\n"},
+    {"list", run_list, "list [--origin ORIGIN] [--all]",
+     "list the resources of a catalogue",
+     "Print one line per resource of this node's catalogue (or ORIGIN's):\n"
+     "id, licence and first title, separated by tabs.\n\n"
+     "Options:\n"
+     "  --origin ORIGIN  the catalogue of another origin held here\n"
+     "  --all            withdrawn resources too, as: id, \"withdrawn\", "
+     "reason\n"},
+    {"withdraw", run_withdraw, "withdraw ID --reason TEXT",
+     "withdraw a resource of this node, leaving a tombstone",
+     "Replace resource ID of this node by a tombstone that keeps its id,\n"
+     "the reason and its source id, and commit it signed: peers delete\n"
+     "the resource when they receive it.  Prints the id.\n\n"
+     "Options:\n"
+     "  --reason TEXT  why the resource is withdrawn (required)\n"},
+    {"log", run_log, "log [--origin ORIGIN]", "list a catalogue's commits",
+     "Print the commits of this node's catalogue (or ORIGIN's), newest\n"
+     "first: commit id, time (UTC), documents changed, first line of the\n"
+     "message.\n\n"
+     "Options:\n"
+     "  --origin ORIGIN  the catalogue of another origin held here\n"},
+    {"import", run_import, "import lom FILE|DIR...",
+     "import LOM records and OAI-PMH responses",
+     "Read IEEE LOM or IMS LOM 1.2 records, alone or in OAI-PMH responses\n"
+     "(folders are searched recursively for *.xml), and publish each one\n"
+     "as <this node>/<id derived from its source identifier>, so that a\n"
+     "second import of a record updates it.  A record deleted at the\n"
+     "source becomes a tombstone.  Commits are signed, at most 1,000\n"
+     "records each.  A record that cannot be imported is reported with\n"
+     "its source identifier and reason, and the others are imported;\n"
+     "then the exit code is 3.  Prints a summary: new, updated,\n"
+     "unchanged, withdrawn, skipped.\n"},
+    {"fsck", run_fsck, "fsck", "check the repository and its signatures",
+     "Check every catalogue: commits signed by the origin's key (this\n"
+     "node's own key for its own catalogue), documents valid and where\n"
+     "their id says, files present with the right blob id and SHA-256.\n"
+     "Prints each problem as \"where: what\"; exit 4 if there is any.\n"},
+    {NULL, NULL, NULL, NULL, NULL}};

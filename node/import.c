@@ -25,7 +25,7 @@ struct run {
     json_t *staged;   /* local ids staged in the open batch, as keys */
     const char *file; /* the file being read */
     char now[24];
-    int err;          /* a store failure: stops the run */
+    int err; /* a store failure: stops the run */
 };
 
 static void report(struct run *r, const struct lom_record *rec,
@@ -65,8 +65,8 @@ static int flush(struct run *r)
 }
 
 /* Stage doc; a document the store refuses is reported, not fatal. */
-static int stage(struct run *r, const struct lom_record *rec,
-                 const json_t *doc, const char *local, int *changed)
+static int stage(struct run *r, const struct lom_record *rec, const json_t *doc,
+                 const char *local, int *changed)
 {
     int err = store_batch_put(r->batch, doc, changed);
 
@@ -98,9 +98,8 @@ static int withdraw(struct run *r, const struct lom_record *rec,
 
     snprintf(id, sizeof(id), "%s/%s", r->opt->origin, local);
     stone = json_pack("{s:i, s:s, s:s, s:b, s:s, s:s}", "schema",
-                      METADATA_SCHEMA, "id", id, "updated", r->now,
-                      "deleted", 1, "reason", IMPORT_REASON, "source_id",
-                      rec->source_id);
+                      METADATA_SCHEMA, "id", id, "updated", r->now, "deleted",
+                      1, "reason", IMPORT_REASON, "source_id", rec->source_id);
     if (stone == NULL) {
         err = OER_ENOMEM;
         goto out;
@@ -125,14 +124,12 @@ static int set_names(json_t *doc, const struct run *r,
         json_object_set_new(doc, "updated", json_string(r->now)) < 0)
         return OER_ENOMEM;
     if (json_object_get(doc, "source_id") == NULL &&
-        json_object_set_new(doc, "source_id",
-                            json_string(rec->source_id)) < 0)
+        json_object_set_new(doc, "source_id", json_string(rec->source_id)) < 0)
         return OER_ENOMEM;
     return 0;
 }
 
-static int put(struct run *r, const struct lom_record *rec,
-               const char *local)
+static int put(struct run *r, const struct lom_record *rec, const char *local)
 {
     json_t *doc = json_deep_copy(rec->doc), *old = NULL;
     struct metadata_error merr;
@@ -143,8 +140,8 @@ static int put(struct run *r, const struct lom_record *rec,
     if (err < 0)
         goto out;
     if (metadata_validate(doc, 0, &merr) != 0) {
-        snprintf(reason, sizeof(reason), "%s: %s (%s)", merr.field,
-                 merr.detail, metadata_problem_name(merr.problem));
+        snprintf(reason, sizeof(reason), "%s: %s (%s)", merr.field, merr.detail,
+                 metadata_problem_name(merr.problem));
         report(r, rec, reason);
         r->sum->skipped++;
         goto out;
@@ -207,14 +204,15 @@ static const char *file_reason(char *buf, size_t cap, int err,
     else if (err == OER_EIO)
         snprintf(buf, cap, "cannot read the file");
     else
-        snprintf(buf, cap, "not a LOM record or OAI-PMH response, or not "
+        snprintf(buf, cap,
+                 "not a LOM record or OAI-PMH response, or not "
                  "well-formed XML");
     return buf;
 }
 
 static int read_file(struct run *r, const char *path)
 {
-    struct lom_page page = { 0 };
+    struct lom_page page = {0};
     char reason[600];
     int err;
 
@@ -280,7 +278,7 @@ static int read_path(struct run *r, const char *path)
 int import_lom(struct import_summary *out, const struct import_options *opt,
                char *const *paths, size_t count)
 {
-    struct run r = { .opt = opt, .sum = out };
+    struct run r = {.opt = opt, .sum = out};
     int err;
 
     memset(out, 0, sizeof(*out));

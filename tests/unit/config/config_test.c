@@ -128,8 +128,8 @@ static void test_errors_name_file_and_key(void **state)
             "listen.http", "bad address");
     refused("[node]\n\tid = be-vl\n[listen]\n\tpeer = 10.0.0.300:80\n",
             "listen.peer", "bad address");
-    refused("[node]\n\tid = be-vl\n[listen]\n\tpeer = ::1:80\n",
-            "listen.peer", "bad address");
+    refused("[node]\n\tid = be-vl\n[listen]\n\tpeer = ::1:80\n", "listen.peer",
+            "bad address");
     refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\taddress = x.org:7440\n"
             "\tfingerprint = MD5:aa:bb\n",
             "peer.nl.fingerprint", "bad fingerprint");
@@ -137,8 +137,8 @@ static void test_errors_name_file_and_key(void **state)
             "peer.nl.address", "bad address");
     refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\taddress = x.org:7440\n",
             "peer.nl.fingerprint", "missing");
-    refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\turl = x\n",
-            "peer.nl.url", "unknown key");
+    refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\turl = x\n", "peer.nl.url",
+            "unknown key");
     refused("[node]\n\tid = be-vl\n[peer \"NL EDU\"]\n\taddress = x:1\n",
             "peer.NL EDU.address", "bad peer name");
     refused("[node\n\tid = be-vl\n", "", "");
@@ -169,16 +169,22 @@ static void test_write_new(void **state)
     config_free(c);
 
     /* stock git reads what we wrote */
-    assert_int_equal(testutil_run(NULL, 0, "test \"$(git config -f %s "
-                                  "node.id)\" = de-nrw", fresh), 0);
+    assert_int_equal(testutil_run(NULL, 0,
+                                  "test \"$(git config -f %s "
+                                  "node.id)\" = de-nrw",
+                                  fresh),
+                     0);
 }
 
 static void test_fingerprint_of_ssh_keygen(void **state)
 {
     char *out = NULL, fp[128];
 
-    assert_int_equal(testutil_run(NULL, 0, "ssh-keygen -q -t ed25519 -N '' "
-                                  "-f %s/k </dev/null", dir), 0);
+    assert_int_equal(testutil_run(NULL, 0,
+                                  "ssh-keygen -q -t ed25519 -N '' "
+                                  "-f %s/k </dev/null",
+                                  dir),
+                     0);
     assert_int_equal(testutil_run(&out, 0, "ssh-keygen -l -f %s/k.pub", dir),
                      0);
     assert_int_equal(sscanf(out, "%*d %127s", fp), 1);
@@ -194,21 +200,26 @@ static void test_address_parse(void **state)
     char host[64];
     unsigned port = 0;
 
-    assert_int_equal(config_address_parse(host, sizeof(host), &port,
-                                          "[2001:db8::1]:7440"), 0);
+    assert_int_equal(
+        config_address_parse(host, sizeof(host), &port, "[2001:db8::1]:7440"),
+        0);
     assert_string_equal(host, "2001:db8::1");
     assert_int_equal(port, 7440);
-    assert_int_equal(config_address_parse(host, sizeof(host), &port,
-                                          "node.example.org:443"), 0);
+    assert_int_equal(
+        config_address_parse(host, sizeof(host), &port, "node.example.org:443"),
+        0);
     assert_string_equal(host, "node.example.org");
-    assert_int_equal(config_address_parse(host, sizeof(host), &port,
-                                          "example.org:65536"), OER_EINVAL);
-    assert_int_equal(config_address_parse(host, sizeof(host), &port,
-                                          "-bad.org:1"), OER_EINVAL);
-    assert_int_equal(config_address_parse(host, sizeof(host), &port,
-                                          ":80"), OER_EINVAL);
-    assert_int_equal(config_address_parse(host, sizeof(host), &port,
-                                          "[1.2.3.4]:80"), OER_EINVAL);
+    assert_int_equal(
+        config_address_parse(host, sizeof(host), &port, "example.org:65536"),
+        OER_EINVAL);
+    assert_int_equal(
+        config_address_parse(host, sizeof(host), &port, "-bad.org:1"),
+        OER_EINVAL);
+    assert_int_equal(config_address_parse(host, sizeof(host), &port, ":80"),
+                     OER_EINVAL);
+    assert_int_equal(
+        config_address_parse(host, sizeof(host), &port, "[1.2.3.4]:80"),
+        OER_EINVAL);
 }
 
 int main(void)
