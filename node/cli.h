@@ -42,13 +42,13 @@ struct cli_command {
 
 /* The options every command takes, to end each command's option table
  * (followed by { 0 }); their codes are 'D', 'v', 'q' and 'h'. */
-#define CLI_COMMON_OPTIONS                                                     \
-    {"data", required_argument, NULL, 'D'},                                    \
-        {"verbose", no_argument, NULL, 'v'},                                   \
-        {"quiet", no_argument, NULL, 'q'},                                     \
-    {                                                                          \
-        "help", no_argument, NULL, 'h'                                         \
-    }
+/* clang-format off */
+#define CLI_COMMON_OPTIONS                                                 \
+    { "data", required_argument, NULL, 'D' },                              \
+    { "verbose", no_argument, NULL, 'v' },                                 \
+    { "quiet", no_argument, NULL, 'q' },                                   \
+    { "help", no_argument, NULL, 'h' }
+/* clang-format on */
 
 /* Run the program; returns the exit code. */
 int cli_main(int argc, char **argv);
