@@ -98,6 +98,8 @@ static int take_body(struct frame_reader *r, size_t *used,
 
     if (n > len)
         n = len;
+    if (n == 0)
+        return 0;
     rc = reserve(r, r->have + n);
     if (rc < 0)
         return rc;
