@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's run command: a demo node in ./data (made on first use),
 # holding the demo records that ship in demo/, checked with oernode fsck
-# and with stock git, then listed.
+# and with stock git, listed, then served on loopback until Ctrl-C.
 set -euo pipefail
 
 bin=${1:-build/oernode}
@@ -29,7 +29,7 @@ echo "== checking the store"
 "$bin" fsck
 signers=$(mktemp)
 trap 'rm -f "$signers"' EXIT
-"$bin" id | sed -n 's/^allowed-signers: //p' > "$signers"
+"$bin" id --allowed-signers > "$signers"
 git -C "$data/repo.git" -c gpg.format=ssh \
     -c gpg.ssh.allowedSignersFile="$signers" \
     verify-commit refs/catalog/demo
@@ -40,4 +40,10 @@ echo "== the node"
 echo
 "$bin" list
 echo
-echo "Try: $bin show ID    $bin log    $bin --help   (data in $data)"
+http=$("$bin" config |
+    awk '/^\[listen\]/ { s = 1; next } /^\[/ { s = 0 } s && $1 == "http" { print $3 }')
+http=${http:-127.0.0.1:8080}
+echo "== serving on http://$http/api/status (Ctrl-C stops the node)"
+echo "   http://$http/api/resources lists the records; in another"
+echo "   terminal: $bin show ID, $bin log, $bin --help (data in $data)"
+exec "$bin" serve

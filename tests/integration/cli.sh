@@ -5,32 +5,15 @@
 # committed; --help of every command.
 set -euo pipefail
 
-: "${OERNODE:?OERNODE must name the oernode binary}"
+. "$(dirname "$0")/lib.bash"
 for tool in git ssh-keygen; do
     command -v "$tool" >/dev/null || { echo "skipped: no $tool"; exit 77; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/oernode-cli-XXXXXX")
 data=$work/data
 export OERNODE_DATA=$data
 cd "$work"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-    local what=$1; shift
-    "$@" || fail "$what (command: $*)"
-}
-expect_exit() { # expect_exit CODE COMMAND...: run it, compare its exit code
-    local want=$1 got=0; shift
-    "$@" >"$work/out" 2>"$work/err" || got=$?
-    [ "$got" = "$want" ] || {
-        cat "$work/out" "$work/err" >&2
-        fail "exit $got, want $want: $*"
-    }
-}
-contains() { # contains FILE TEXT
-    grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks: $2"; }
-}
 node() { "$OERNODE" -q "$@"; }
 head_of() { git -C "$data/repo.git" rev-parse refs/catalog/be-vl; }
 
