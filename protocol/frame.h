@@ -22,13 +22,13 @@ struct frame {
  * bytes that really arrived, never with what a prefix declares. */
 struct frame_reader {
     unsigned char prefix[LIMIT_PREFIX];
-    size_t prefix_len;     /* prefix bytes read so far */
-    size_t want;           /* body length the prefix declared */
-    unsigned char *body;   /* the body so far */
-    size_t have;           /* body bytes read */
-    size_t cap;            /* bytes reserved at body */
-    int head_checked;      /* a large body's head passed scan_large_head */
-    int error;             /* 0, or the code that stopped the reader */
+    size_t prefix_len;         /* prefix bytes read so far */
+    size_t want;               /* body length the prefix declared */
+    unsigned char *body;       /* the body so far */
+    size_t have;               /* body bytes read */
+    size_t cap;                /* bytes reserved at body */
+    int head_checked;          /* a large body's head passed scan_large_head */
+    int error;                 /* 0, or the code that stopped the reader */
     char reason[LIMIT_REASON]; /* why, when error is OER_EPROTO */
 };
 

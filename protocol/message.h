@@ -40,21 +40,21 @@ struct message_oid {
  * its length beside it. */
 
 struct message_hello {
-    uint64_t version;          /* LIMIT_VERSION */
-    const char *node;          /* the sender's node id (its origin) */
-    const char *software;      /* "oernode/0.1.0" */
-    const char **features;     /* feature names */
+    uint64_t version;      /* LIMIT_VERSION */
+    const char *node;      /* the sender's node id (its origin) */
+    const char *software;  /* "oernode/0.1.0" */
+    const char **features; /* feature names */
     size_t nfeatures;
-    bool commercial;           /* declared use: commercial */
-    bool adapts;               /* declared use: adapts content */
-    uint64_t max_frame;        /* largest body the sender accepts */
-    uint64_t max_data_frame;   /* largest PACK or FILES body it accepts */
+    bool commercial;         /* declared use: commercial */
+    bool adapts;             /* declared use: adapts content */
+    uint64_t max_frame;      /* largest body the sender accepts */
+    uint64_t max_data_frame; /* largest PACK or FILES body it accepts */
 };
 
 struct message_head {
     const char *origin;
-    struct message_oid head;          /* head commit of refs/catalog/<origin> */
-    uint64_t count;            /* records in that catalogue */
+    struct message_oid head; /* head commit of refs/catalog/<origin> */
+    uint64_t count;          /* records in that catalogue */
 };
 
 struct message_heads {
@@ -65,7 +65,7 @@ struct message_heads {
 struct message_fetch {
     const char *origin;
     struct message_oid want;
-    struct message_oid *haves;        /* commits of that origin the sender has */
+    struct message_oid *haves; /* commits of that origin the sender has */
     size_t nhaves;
 };
 
@@ -74,7 +74,7 @@ struct message_pack {
     uint64_t seq;              /* chunk number, from 0 */
     const unsigned char *data; /* a piece of one packfile */
     size_t len;
-    bool last;                 /* the packfile ends with this chunk */
+    bool last; /* the packfile ends with this chunk */
 };
 
 enum message_result {
@@ -88,7 +88,7 @@ enum message_result {
 struct message_fetch_end {
     const char *origin;
     enum message_result result;
-    const char *reason;        /* "" when there is nothing to add */
+    const char *reason; /* "" when there is nothing to add */
 };
 
 struct message_want_files {
@@ -110,8 +110,8 @@ struct message_file {
     enum message_file_status status;
     const unsigned char *data; /* only when sent */
     size_t len;
-    uint64_t offset;           /* only when sent */
-    uint64_t size;             /* only when sent */
+    uint64_t offset; /* only when sent */
+    uint64_t size;   /* only when sent */
 };
 
 struct message_files {
@@ -127,17 +127,17 @@ struct message_filter {
 };
 
 struct message_search {
-    uint64_t id;               /* chosen by the asker, echoed in RESULTS */
+    uint64_t id; /* chosen by the asker, echoed in RESULTS */
     const char *query;
     struct message_filter *filters;
     size_t nfilters;
-    uint64_t deadline_ms;      /* how long the asker waits for RESULTS */
+    uint64_t deadline_ms; /* how long the asker waits for RESULTS */
 };
 
 struct message_hit {
-    const char *id;            /* resource id, <origin>/<local-id> */
+    const char *id; /* resource id, <origin>/<local-id> */
     const char *title;
-    uint64_t score;            /* higher is better, 0 to 1000000 */
+    uint64_t score; /* higher is better, 0 to 1000000 */
 };
 
 struct message_results {
@@ -147,11 +147,11 @@ struct message_results {
 };
 
 struct message_ping {
-    uint64_t nonce;            /* PONG echoes the nonce of its PING */
+    uint64_t nonce; /* PONG echoes the nonce of its PING */
 };
 
 struct message_error {
-    const char *code;          /* short stable word: "proto", "limit" */
+    const char *code; /* short stable word: "proto", "limit" */
     const char *message;
 };
 
@@ -171,7 +171,7 @@ struct message {
         struct message_files files;
         struct message_search search;
         struct message_results results;
-        struct message_ping ping;      /* PING and PONG */
+        struct message_ping ping; /* PING and PONG */
         struct message_error error;
         struct message_bye bye;
     } u;
@@ -201,8 +201,7 @@ int message_decode(struct message **out, char *reason, const void *body,
  * broke a limit, so that item is to fail, not to be queued again), or
  * OER_ENOMEM.
  */
-int message_encode(unsigned char **out, size_t *len,
-                   const struct message *msg,
+int message_encode(unsigned char **out, size_t *len, const struct message *msg,
                    const struct message_hello *peer);
 
 /* Free a decoded message; msg may be NULL. */

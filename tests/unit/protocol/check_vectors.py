@@ -14,8 +14,9 @@ try:
     import msgpack
 except ImportError:
     # A python3 from elsewhere on PATH may lack Debian's module.
-    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    debian = "/usr/bin/python3"
+    if os.path.exists(debian) and sys.executable != debian:
+        os.execv(debian, [debian] + sys.argv)
     sys.exit("check_vectors: python3-msgpack is not installed")
 
 OID_A = bytes(range(1, 21))
