@@ -1,11 +1,13 @@
 # The two commands of the README, and the builds behind them.
 #   make run   install what is missing, build, start a demo node
 #   make test  install what is missing, build with the sanitizers, run
-#              the whole suite through ctest
+#              the whole suite through ctest: the unit and integration
+#              tests (gcc), then bounded libFuzzer runs of every parser
+#              of untrusted input (clang)
 
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-test run test clean
+.PHONY: all deps build build-test build-fuzz run test clean
 
 all: build
 
@@ -21,13 +23,20 @@ build-test: deps
 	    -DOERNODE_SANITIZE=ON -DOERNODE_WERROR=ON >/dev/null
 	cmake --build build-test -j $(JOBS)
 
+build-fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_BUILD_TYPE=Debug -DOERNODE_FUZZ=ON -DOERNODE_WERROR=ON \
+	    >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
 run: build
 	@scripts/demo.sh build/oernode
 
-test: build-test
+test: build-test build-fuzz
 	cd build-test && ASAN_OPTIONS=detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS)
+	cd build-fuzz && ctest --output-on-failure -j $(JOBS)
 
 clean:
 	rm -rf build build-test

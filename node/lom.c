@@ -20,6 +20,7 @@
 
 #include "node/error.h"
 #include "node/licence.h"
+#include "node/invariant.h"
 #include "node/log.h"
 
 /* Limits of docs/METADATA.md, in characters or entries. */
@@ -747,6 +748,8 @@ static int parse_zone(long *offset, const char *s)
  */
 static int date_norm(char out[TIMESTAMP_LEN], const char *s)
 {
+    char buf[80];
+    int n;
     struct tm tm = {0}, check;
     const char *rest;
     long offset;
@@ -772,13 +775,23 @@ static int date_norm(char out[TIMESTAMP_LEN], const char *s)
         tm.tm_mon != check.tm_mon || tm.tm_hour != check.tm_hour ||
         tm.tm_min != check.tm_min || check.tm_sec > 59)
         return OER_EINVAL;
-    if (s[10] == '\0') {
-        strftime(out, TIMESTAMP_LEN, "%Y-%m-%d", &tm);
-        return 0;
+    if (s[10] != '\0') {
+        t -= offset;
+        gmtime_r(&t, &tm);
     }
-    t -= offset;
-    gmtime_r(&t, &tm);
-    strftime(out, TIMESTAMP_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    /* The zone may carry year 1 or 9999 out of four digits. */
+    if (tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+        return OER_EINVAL;
+    if (s[10] == '\0')
+        n = snprintf(buf, sizeof(buf), "%04d-%02d-%02d", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday);
+    else
+        n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+    INVARIANT(n > 0 && n < TIMESTAMP_LEN);
+    memcpy(out, buf, (size_t)n + 1);
     return 0;
 }
 

@@ -4,13 +4,17 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 char *testutil_tmpdir(const char *name)
 {
@@ -57,6 +61,18 @@ void testutil_require_shared(void)
     printf("skipped: ../shared is absent (a user's clone); "
            "these tests read its sample records\n");
     exit(77);
+}
+
+char *testutil_shared_or_skip(const char *rel)
+{
+    char *path = testutil_shared(rel);
+
+    if (path == NULL) {
+        printf("skipped: ../shared is absent (a user's clone); this test "
+               "reads %s from it\n", rel);
+        skip();
+    }
+    return path;
 }
 
 const char *testutil_srcdir(void)

@@ -15,8 +15,13 @@ char *testutil_tmpdir(const char *name);
  * absent (a user's clone); the caller frees it. */
 char *testutil_shared(const char *rel);
 
-/* Exit with 77 (ctest: skipped) and a message when ../shared is absent. */
+/* Exit with 77 (ctest: skipped) and a message when ../shared is absent:
+ * for a program whose every test reads it. */
 void testutil_require_shared(void);
+
+/* Path of a file in ../shared/data (caller frees); when the folder is
+ * absent, say so and skip the running cmocka test. */
+char *testutil_shared_or_skip(const char *rel);
 
 /* Source tree root (for demo records and vocabularies). */
 const char *testutil_srcdir(void);

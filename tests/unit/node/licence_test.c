@@ -382,12 +382,10 @@ static void test_nl_lom_codes_in_real_records(void **state)
     size_t seen = 0;
 
     for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-        char *path = testutil_shared(files[f]);
+        char *path = testutil_shared_or_skip(files[f]);
         char *xml;
         const char *p;
 
-        if (path == NULL)
-            skip();
         xml = testutil_read(path, NULL);
         assert_non_null(xml);
         for (p = strstr(xml, "copyrightandotherrestrictions>"); p != NULL;
@@ -425,15 +423,13 @@ static void test_nl_lom_codes_in_real_records(void **state)
  * read exactly, version-less ones say so, nothing is guessed. */
 static void test_textbook_catalogue(void **state)
 {
-    char *path =
-        testutil_shared("bulk/open-textbooks/open_textbook_library.tsv");
+    char *path = testutil_shared_or_skip(
+        "bulk/open-textbooks/open_textbook_library.tsv");
     char *tsv;
     char *line;
     char *save = NULL;
     size_t rows = 0;
 
-    if (path == NULL)
-        skip();
     tsv = testutil_read(path, NULL);
     assert_non_null(tsv);
     for (line = strtok_r(tsv, "\n", &save); line != NULL;
