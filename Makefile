@@ -39,4 +39,4 @@ test: build-test build-fuzz
 	cd build-fuzz && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf build build-test
+	rm -rf build build-test build-fuzz
