@@ -66,26 +66,26 @@ struct tls_conn {
     uv_shutdown_t shutdown_req;
     struct tls_conn_opts opts;
     SSL *ssl;
-    BIO *net;           /* our end of the BIO pair */
+    BIO *net; /* our end of the BIO pair */
     enum state state;
     enum tls_end end;
-    const char *why;    /* what a callback of OpenSSL refused */
-    struct buf out;     /* plaintext for SSL_write */
-    struct buf wire;    /* ciphertext for the next uv_write */
-    struct buf flight;  /* ciphertext of the uv_write in flight */
-    struct buf in;      /* ciphertext read, not yet in the BIO pair */
+    const char *why;   /* what a callback of OpenSSL refused */
+    struct buf out;    /* plaintext for SSL_write */
+    struct buf wire;   /* ciphertext for the next uv_write */
+    struct buf flight; /* ciphertext of the uv_write in flight */
+    struct buf in;     /* ciphertext read, not yet in the BIO pair */
     int server;
-    int writing;        /* a uv_write is in flight */
-    int reading;        /* uv_read_start is on */
-    int paused;         /* tls_conn_read_stop */
-    int eof;            /* the peer's FIN came */
-    int eof_fed;        /* ... and OpenSSL has been told */
-    int full;           /* TLS_CONN_FULL returned: on_drain owed */
-    int refused;        /* on_verify said no */
-    int notify;         /* a close still owes queued data and close_notify */
-    int shut;           /* uv_shutdown requested */
-    int silent;         /* setup failed: no callback at all */
-    int handles;        /* libuv handles still open */
+    int writing; /* a uv_write is in flight */
+    int reading; /* uv_read_start is on */
+    int paused;  /* tls_conn_read_stop */
+    int eof;     /* the peer's FIN came */
+    int eof_fed; /* ... and OpenSSL has been told */
+    int full;    /* TLS_CONN_FULL returned: on_drain owed */
+    int refused; /* on_verify said no */
+    int notify;  /* a close still owes queued data and close_notify */
+    int shut;    /* uv_shutdown requested */
+    int silent;  /* setup failed: no callback at all */
+    int handles; /* libuv handles still open */
     char addr[64];
     char fp[64];
     unsigned char rbuf[READ_SIZE];
@@ -306,8 +306,8 @@ static void log_expired(struct tls_conn *c, const X509 *cert)
 /* Replaces chain verification: the leaf's key is the peer's identity. */
 static int on_cert_verify(X509_STORE_CTX *store, void *arg)
 {
-    SSL *ssl = X509_STORE_CTX_get_ex_data(
-        store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    SSL *ssl =
+        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     struct tls_conn *c = SSL_get_app_data(ssl);
     X509 *cert = X509_STORE_CTX_get0_cert(store);
     EVP_PKEY *key = cert ? X509_get0_pubkey(cert) : NULL;
@@ -612,6 +612,15 @@ static void close_step(struct tls_conn *c)
         finish(c);
 }
 
+/* The failure at the head of the error queue is an alert the peer sent. */
+static int peer_alert(void)
+{
+    unsigned long e = ERR_peek_error();
+
+    return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET;
+}
+
 /* How an SSL call failed, with the error queue still full. */
 static enum tls_end classify(struct tls_conn *c, int err)
 {
@@ -622,9 +631,10 @@ static enum tls_end classify(struct tls_conn *c, int err)
     if (c->refused)
         return TLS_END_REFUSED;
     /* OpenSSL 1.1.1 reports a bare EOF as SYSCALL, 3.x with a reason. */
-    if (c->eof_fed && ((err == SSL_ERROR_SYSCALL && e == 0) ||
-                       (err == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
-                        ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)))
+    if (c->eof_fed &&
+        ((err == SSL_ERROR_SYSCALL && e == 0) ||
+         (err == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+          ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)))
         return TLS_END_TRUNCATED;
     return TLS_END_PROTOCOL;
 }
@@ -658,6 +668,9 @@ static int handshake(struct tls_conn *c)
     ERR_clear_error();
     r = SSL_do_handshake(c->ssl);
     drain(c);
+    /* on_verify may have closed the connection. */
+    if (c->state != ST_HANDSHAKE)
+        return 0;
     if (r == 1) {
         handshake_done(c);
         return 1;
@@ -670,6 +683,8 @@ static int handshake(struct tls_conn *c)
     end = classify(c, err);
     if (end == TLS_END_REFUSED)
         fail_handshake(c, end, OER_ECRYPTO, "peer key refused");
+    else if (peer_alert())
+        fail_handshake(c, TLS_END_PROTOCOL, OER_EPROTO, "peer sent an alert");
     else if (c->eof_fed)
         fail_handshake(c, TLS_END_PROTOCOL, OER_EPROTO,
                        "peer closed during the handshake");
@@ -689,10 +704,10 @@ static void read_failed(struct tls_conn *c, int err)
     }
     if (end == TLS_END_TRUNCATED) {
         ERR_clear_error();
-        log_info(MOD, "peer ended without close_notify", "peer", c->addr,
-                 "key", c->fp, NULL);
+        log_info(MOD, "peer ended without close_notify", "peer", c->addr, "key",
+                 c->fp, NULL);
     } else {
-        log_ssl("tls error", c->addr);
+        log_ssl(peer_alert() ? "peer sent an alert" : "tls error", c->addr);
     }
     begin_close(c, end, 0);
 }
@@ -1086,9 +1101,12 @@ void *tls_conn_arg(const struct tls_conn *c)
 const char *tls_end_name(enum tls_end end)
 {
     static const char *const names[] = {
-        [TLS_END_CLEAN] = "clean",         [TLS_END_LOCAL] = "local",
-        [TLS_END_TRUNCATED] = "truncated", [TLS_END_TIMEOUT] = "timeout",
-        [TLS_END_REFUSED] = "refused",     [TLS_END_PROTOCOL] = "protocol",
+        [TLS_END_CLEAN] = "clean",
+        [TLS_END_LOCAL] = "local",
+        [TLS_END_TRUNCATED] = "truncated",
+        [TLS_END_TIMEOUT] = "timeout",
+        [TLS_END_REFUSED] = "refused",
+        [TLS_END_PROTOCOL] = "protocol",
         [TLS_END_IO] = "io",
     };
 

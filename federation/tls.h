@@ -35,10 +35,13 @@ struct tls_context;
 struct tls_conn;
 
 /* The peer's key, fingerprint as identity_fingerprint writes it: return
- * 0 to accept it, a negative code to refuse the connection. */
+ * 0 to accept it, a negative code to refuse the connection.  Called
+ * inside the handshake: it must not close the connection. */
 typedef int (*tls_verify_cb)(struct tls_conn *conn, const char *fingerprint);
 /* The handshake ended: 0, or OER_ETIMEOUT, OER_ECRYPTO (key refused),
- * OER_EPROTO or OER_EIO; on failure on_close follows. */
+ * OER_EPROTO or OER_EIO; on failure on_close follows.  A TLS 1.3 client
+ * is done before the server has checked its key: a server that refuses
+ * it shows as an alert, on_close with TLS_END_PROTOCOL. */
 typedef void (*tls_handshake_cb)(struct tls_conn *conn, int status);
 /* Plaintext from the peer; data is valid during the call only. */
 typedef void (*tls_read_cb)(struct tls_conn *conn, const void *data,
@@ -56,9 +59,9 @@ struct tls_conn_opts {
     tls_read_cb on_read;
     tls_drain_cb on_drain;
     tls_close_cb on_close;
-    void *arg;                /* for the caller: tls_conn_arg */
-    unsigned timeout_ms;      /* handshake, and close; 0: 10 s */
-    size_t write_limit;       /* queue bound; 0: 1 MiB */
+    void *arg;           /* for the caller: tls_conn_arg */
+    unsigned timeout_ms; /* handshake, and close; 0: 10 s */
+    size_t write_limit;  /* queue bound; 0: 1 MiB */
 };
 
 /*

@@ -48,24 +48,26 @@ static struct fixture fx;
 /* One side of a connection, as the test sees it. */
 struct end {
     struct tls_conn *conn;
-    const char *pin;        /* the one key this side accepts */
+    const char *pin; /* the one key this side accepts */
     struct tls_context *ctx;
     unsigned timeout_ms;
     size_t write_limit;
-    int handshake;          /* status; 1 until on_handshake */
-    char peer_fp[64];       /* tls_conn_peer_fingerprint at the handshake */
+    int handshake;    /* status; 1 until on_handshake */
+    char peer_fp[64]; /* tls_conn_peer_fingerprint at the handshake */
     int closed;
     enum tls_end why;
-    unsigned char *got;     /* what was read */
+    unsigned char *got; /* what was read */
     size_t got_len, got_cap;
-    size_t send_len, sent;  /* pattern bytes to send, and sent */
-    int close_when_done;    /* close once all is sent and expect read */
+    size_t send_len, sent; /* pattern bytes to send, and sent */
+    int small_writes;      /* send them 10 bytes a write */
+    int reads;             /* on_read calls */
+    int close_when_done;   /* close once all is sent and expect read */
     size_t expect;
     int fulls, drains;
     size_t max_queued;
     uint64_t last_drain;
     int pause_at_open;
-    const char *trigger;    /* once this was read, call on_trigger */
+    const char *trigger; /* once this was read, call on_trigger */
     void (*on_trigger)(void);
 };
 
@@ -198,8 +200,8 @@ static void maybe_close(struct end *e)
 /* Send the pattern in chunk sizes that never line up with records. */
 static void pump(struct end *e)
 {
-    static const size_t sizes[] = {1,     3,      100,   4096,  16383,
-                                   16385, 65536,  70001, 1000,  300000,
+    static const size_t sizes[] = {1,     3,      100,   4096,   16383,
+                                   16385, 65536,  70001, 1000,   300000,
                                    17,    131072, 9999,  1048576};
     unsigned char *chunk = malloc(1048576);
     size_t k = e->sent;
@@ -239,6 +241,14 @@ static void on_handshake(struct tls_conn *conn, int status)
              tls_conn_peer_fingerprint(conn));
     if (e->pause_at_open)
         tls_conn_read_stop(conn);
+    for (; e->small_writes && e->sent < e->send_len; e->sent += 10) {
+        unsigned char bytes[10];
+        size_t i;
+
+        for (i = 0; i < sizeof(bytes); i++)
+            bytes[i] = pattern(e->sent + i);
+        assert_int_equal(tls_conn_write(conn, bytes, sizeof(bytes)), 0);
+    }
     if (e->send_len > 0)
         pump(e);
 }
@@ -264,6 +274,7 @@ static void on_read(struct tls_conn *conn, const void *data, size_t len)
         e->got = realloc(e->got, e->got_cap + 1);
         assert_non_null(e->got);
     }
+    e->reads++;
     memcpy(e->got + e->got_len, data, len);
     e->got_len += len;
     e->got[e->got_len] = '\0';
@@ -342,11 +353,10 @@ static int setup(void **state)
     assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
     assert_int_equal(
         uv_tcp_bind(&fx.listener, (const struct sockaddr *)&addr, 0), 0);
-    assert_int_equal(
-        uv_listen((uv_stream_t *)&fx.listener, 16, on_connection), 0);
-    assert_int_equal(uv_tcp_getsockname(&fx.listener, (struct sockaddr *)&ss,
-                                        &len),
+    assert_int_equal(uv_listen((uv_stream_t *)&fx.listener, 16, on_connection),
                      0);
+    assert_int_equal(
+        uv_tcp_getsockname(&fx.listener, (struct sockaddr *)&ss, &len), 0);
     fx.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return 0;
 }
@@ -460,6 +470,28 @@ static void test_exchange_both_ways(void **state)
     end_release(&e[1]);
 }
 
+/* Small writes of one loop iteration leave together: the reader gets
+ * them in one record, not a thousand. */
+static void test_small_writes_coalesced(void **state)
+{
+    struct end e[2];
+
+    end_init(&e[0], fx.ctx_a, fx.fp_b);
+    end_init(&e[1], fx.ctx_b, fx.fp_a);
+    e[0].send_len = 10000;
+    e[0].small_writes = 1;
+    e[1].expect = 10000;
+    e[1].close_when_done = 1;
+    next_server = &e[0];
+    connect_client(&e[1]);
+    run_until(both_closed, e);
+    check_pattern(&e[1], 10000);
+    assert_true(e[1].reads <= 2);
+    assert_int_equal(e[0].why, TLS_END_CLEAN);
+    end_release(&e[0]);
+    end_release(&e[1]);
+}
+
 /* B23 (d): a peer with another key is refused, and says so in the log. */
 static void test_unknown_key_refused(void **state)
 {
@@ -479,6 +511,8 @@ static void test_unknown_key_refused(void **state)
     assert_int_equal(e[1].why, TLS_END_PROTOCOL);
     assert_int_equal(e[1].got_len, 0);
     assert_true(log_has2("reason=\"peer key refused\"", fx.fp_c));
+    assert_true(log_has2("peer sent an alert", "role=client") ||
+                log_has("msg=\"peer sent an alert\""));
     end_release(&e[0]);
     end_release(&e[1]);
 }
@@ -627,8 +661,8 @@ static void on_raw_connected(uv_connect_t *req, int status)
     if (r->send == NULL)
         return;
     b = uv_buf_init((char *)r->send, (unsigned int)strlen(r->send));
-    assert_int_equal(
-        uv_write(&r->write, (uv_stream_t *)&r->tcp, &b, 1, NULL), 0);
+    assert_int_equal(uv_write(&r->write, (uv_stream_t *)&r->tcp, &b, 1, NULL),
+                     0);
 }
 
 static void raw_connect(struct raw *r, const char *send)
@@ -726,8 +760,8 @@ struct client {
     int exited;
     int open_handles;
     size_t out_len;
-    size_t kill_after;       /* kill once this much came out, if set */
-    char text[65536];        /* the start of its stdout */
+    size_t kill_after; /* kill once this much came out, if set */
+    char text[65536];  /* the start of its stdout */
     char rbuf[65536];
 };
 
@@ -826,8 +860,8 @@ static void client_send(struct client *cl, const char *line)
 {
     uv_buf_t b = uv_buf_init((char *)line, (unsigned int)strlen(line));
 
-    assert_int_equal(
-        uv_write(&cl->write, (uv_stream_t *)&cl->in, &b, 1, NULL), 0);
+    assert_int_equal(uv_write(&cl->write, (uv_stream_t *)&cl->in, &b, 1, NULL),
+                     0);
 }
 
 static int client_gone(void *arg)
@@ -866,8 +900,8 @@ static void check_client_refused(const char *const *args, const char *why)
 
 static void test_tls12_refused(void **state)
 {
-    const char *args[] = {"-tls1_2", "-alpn", TLS_ALPN, "-cert", fx.cert_b,
-                          "-key", fx.key_b, NULL};
+    const char *args[] = {"-tls1_2", "-alpn", TLS_ALPN, "-cert",
+                          fx.cert_b, "-key",  fx.key_b, NULL};
 
     check_client_refused(args, "peer does not offer tls 1.3");
 }
@@ -881,16 +915,16 @@ static void test_no_client_certificate_refused(void **state)
 
 static void test_wrong_alpn_refused(void **state)
 {
-    const char *args[] = {"-tls1_3", "-alpn", "other/1", "-cert", fx.cert_b,
-                          "-key", fx.key_b, NULL};
+    const char *args[] = {"-tls1_3", "-alpn", "other/1", "-cert",
+                          fx.cert_b, "-key",  fx.key_b,  NULL};
 
     check_client_refused(args, "peer does not offer alpn oernode/1");
 }
 
 static void test_no_alpn_refused(void **state)
 {
-    const char *args[] = {"-tls1_3", "-cert", fx.cert_b, "-key", fx.key_b,
-                          NULL};
+    const char *args[] = {"-tls1_3", "-cert",  fx.cert_b,
+                          "-key",    fx.key_b, NULL};
 
     check_client_refused(args, "peer offers no alpn");
 }
@@ -900,8 +934,8 @@ static void test_no_alpn_refused(void **state)
  * its input) is a clean end.  Our own certificate runs to 9999 (b). */
 static void test_expired_certificate_accepted(void **state)
 {
-    const char *args[] = {"-tls1_3", "-alpn", TLS_ALPN, "-cert",
-                          fx.expired_b, "-key", fx.key_b, NULL};
+    const char *args[] = {"-tls1_3",    "-alpn", TLS_ALPN, "-cert",
+                          fx.expired_b, "-key",  fx.key_b, NULL};
     struct end server;
     struct client cl;
 
@@ -926,8 +960,8 @@ static void test_expired_certificate_accepted(void **state)
  * and the end is reported as truncated, never clean. */
 static void test_fin_without_close_notify_truncated(void **state)
 {
-    const char *args[] = {"-tls1_3", "-alpn", TLS_ALPN, "-cert", fx.cert_b,
-                          "-key", fx.key_b, NULL};
+    const char *args[] = {"-tls1_3", "-alpn", TLS_ALPN, "-cert",
+                          fx.cert_b, "-key",  fx.key_b, NULL};
     struct end server;
     struct client cl;
 
@@ -951,8 +985,8 @@ static void test_fin_without_close_notify_truncated(void **state)
  * connection error, promptly, without SIGPIPE or a busy loop. */
 static void test_reset_mid_transfer(void **state)
 {
-    const char *args[] = {"-quiet", "-tls1_3", "-alpn", TLS_ALPN, "-cert",
-                          fx.cert_b, "-key", fx.key_b, NULL};
+    const char *args[] = {"-quiet",  "-tls1_3", "-alpn",  TLS_ALPN, "-cert",
+                          fx.cert_b, "-key",    fx.key_b, NULL};
     struct end server;
     struct client cl;
 
@@ -974,17 +1008,18 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_exchange_both_ways, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_small_writes_coalesced, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_server_key_mismatch_refused,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_key_mismatch_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_renewed_certificate_same_key,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_http_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_refused, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_peer_times_out, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tls12_refused, setup, teardown),
@@ -992,12 +1027,11 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_alpn_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_no_alpn_refused, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_alpn_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_certificate_accepted,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_fin_without_close_notify_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fin_without_close_notify_truncated,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_mid_transfer, setup,
                                         teardown),
     };
