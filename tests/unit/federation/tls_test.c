@@ -621,6 +621,26 @@ static void test_backpressure(void **state)
     end_release(&e[1]);
 }
 
+/* Nobody listening: the dial fails as an I/O error, through callbacks. */
+static void test_connect_refused(void **state)
+{
+    struct end client;
+    struct sockaddr_in addr;
+    struct tls_conn_opts o;
+
+    end_init(&client, fx.ctx_b, fx.fp_a);
+    o = opts_for(&client);
+    uv_ip4_addr("127.0.0.1", 1, &addr);
+    assert_int_equal(tls_conn_connect(&client.conn, fx.ctx_b, &fx.loop,
+                                      (const struct sockaddr *)&addr, &o),
+                     0);
+    run_until(one_closed, &client);
+    assert_int_equal(client.handshake, OER_EIO);
+    assert_int_equal(client.why, TLS_END_IO);
+    assert_true(log_has2("connect failed", "127.0.0.1:1 "));
+    end_release(&client);
+}
+
 /* ---- raw TCP clients ---- */
 
 struct raw {
@@ -1017,6 +1037,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_renewed_certificate_same_key,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_http_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
