@@ -929,6 +929,7 @@ static int conn_new(struct tls_conn **out, struct tls_context *ctx,
     BIO *inner = NULL;
 
     *out = NULL;
+    INVARIANT(opts->on_verify && opts->on_read && opts->on_close);
     if (c == NULL)
         return OER_ENOMEM;
     c->opts = *opts;
