@@ -232,14 +232,19 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
     call->req.path = keep(call, url);
     if (call->req.method == NULL || call->req.path == NULL)
         return MHD_NO;
+    call->work.data = call;
     call->req.rest = call->req.path + strlen(call->route->path);
     if (call->route->path[strlen(call->route->path) - 1] != '/')
         call->req.rest = "";
     MHD_get_connection_values(call->conn, MHD_GET_ARGUMENT_KIND, on_arg,
                               call);
+    if (call->route->on_loop) {
+        on_work(&call->work);
+        call->state = CALL_DONE;
+        return queue(call);
+    }
 
     call->state = CALL_RUNNING;
-    call->work.data = call;
     MHD_suspend_connection(call->conn);
     if (uv_queue_work(srv->loop, &call->work, on_work, on_work_done) != 0) {
         MHD_resume_connection(call->conn);

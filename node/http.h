@@ -40,8 +40,9 @@ struct http_response {
     char disposition[512]; /* Content-Disposition header, or empty */
 };
 
-/* A handler, run on a worker thread: it must not touch the loop.  ctx is
- * the pointer given to http_start. */
+/* A handler, run on a worker thread (it must not touch the loop), or on
+ * the loop thread for a route marked on_loop.  ctx is the pointer given
+ * to http_start. */
 typedef void (*http_handler_cb)(struct http_response *res,
                                 const struct http_request *req, void *ctx);
 
@@ -49,6 +50,10 @@ struct http_route {
     const char *method; /* "GET", ... */
     const char *path;   /* exact path, or a prefix when it ends in '/' */
     http_handler_cb handler;
+    /* Run the handler on the loop thread instead of a worker: for quick
+     * answers from state that lives on the loop (peers, counters); it
+     * must not block. */
+    int on_loop;
 };
 
 /*

@@ -3,6 +3,7 @@
  */
 #include "node/server.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,10 +179,10 @@ static void get_resource(struct http_response *res,
 }
 
 static const struct http_route routes[] = {
-    { "GET", "/api/status", get_status },
-    { "GET", "/api/resources", get_resources },
-    { "GET", "/api/resources/", get_resource },
-    { NULL, NULL, NULL },
+    { "GET", "/api/status", get_status, 0 },
+    { "GET", "/api/resources", get_resources, 0 },
+    { "GET", "/api/resources/", get_resource, 0 },
+    { NULL, NULL, NULL, 0 },
 };
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -215,6 +216,9 @@ int server_run(const struct server_options *opt)
     char port[24];
     int err;
 
+    /* A peer or client that resets its connection must not kill the node:
+     * libuv writes with write(), which raises SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&srv.loop);
     err = http_start(&srv.http, &srv.loop, opt->http_listen, routes, &srv);
     if (err == 0 && opt->port_file != NULL)

@@ -60,11 +60,12 @@ static void fast(struct http_response *res, const struct http_request *req,
 }
 
 static const struct http_route routes[] = {
-    { "GET", "/hello", hello },
-    { "GET", "/items/", hello },
-    { "GET", "/slow", slow },
-    { "GET", "/fast", fast },
-    { NULL, NULL, NULL },
+    { "GET", "/hello", hello, 0 },
+    { "GET", "/items/", hello, 0 },
+    { "GET", "/slow", slow, 0 },
+    { "GET", "/fast", fast, 0 },
+    { "GET", "/loop", hello, 1 },
+    { NULL, NULL, NULL, 0 },
 };
 
 static void on_stop(uv_async_t *async)
@@ -124,6 +125,15 @@ static void test_route_and_args_on_worker(void **state)
     assert_int_equal(get(&body, "GET", "/hello?name=caf%C3%A9"), 200);
     assert_string_equal(body, "{\"hello\":\"caf\xc3\xa9\",\"rest\":\"\","
                               "\"on_loop\":false}");
+    free(body);
+}
+
+static void test_loop_route_runs_on_loop(void **state)
+{
+    char *body;
+
+    assert_int_equal(get(&body, "GET", "/loop"), 200);
+    assert_non_null(strstr(body, "\"on_loop\":true"));
     free(body);
 }
 
@@ -192,6 +202,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_and_args_on_worker),
+        cmocka_unit_test(test_loop_route_runs_on_loop),
         cmocka_unit_test(test_prefix_route_rest),
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_slow_handler_does_not_block),
