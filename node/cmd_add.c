@@ -14,6 +14,7 @@
 
 #include "node/error.h"
 #include "node/licence.h"
+#include "node/lom.h"
 #include "node/metadata.h"
 
 #define ADD_MAX 64 /* values of one repeatable option */
@@ -83,25 +84,6 @@ const char *cmd_add_media_type(const char *name)
     return "application/octet-stream";
 }
 
-/* LOMv1.0 values of learning resource type and intended end user role. */
-static const char *const lom_types[] = {"exercise",
-                                        "simulation",
-                                        "questionnaire",
-                                        "diagram",
-                                        "figure",
-                                        "graph",
-                                        "index",
-                                        "slide",
-                                        "table",
-                                        "narrative text",
-                                        "exam",
-                                        "experiment",
-                                        "problem statement",
-                                        "self assessment",
-                                        "lecture",
-                                        NULL};
-static const char *const lom_roles[] = {"teacher", "author", "learner",
-                                        "manager", NULL};
 
 static int push(struct cli *cli, struct values *vals, const char *value)
 {
@@ -262,24 +244,19 @@ static int set_langs(struct cli *cli, json_t *doc, const char *field,
     return -1;
 }
 
-static int in_table(const char *const *table, const char *value)
-{
-    for (; table != NULL && *table != NULL; table++) {
-        if (strcmp(*table, value) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* Set doc.field to terms of free text, or of LOMv1.0 when in lom. */
+/* Set doc.field to terms of free text, or of LOMv1.0 when a value is
+ * one of the LOM element's (element NULL: free text only). */
 static int set_terms(json_t *doc, const char *field, const struct values *vals,
-                     const char *const *lom)
+                     const char *element)
 {
     json_t *list = json_array();
     int err = list == NULL;
 
     for (size_t i = 0; err == 0 && i < vals->n; i++) {
-        const char *source = in_table(lom, vals->v[i]) ? "LOMv1.0" : "";
+        const char *source =
+            element != NULL && lom_vocab_value(element, vals->v[i]) != NULL
+                ? "LOMv1.0"
+                : "";
 
         err =
             json_array_append_new(list, json_pack("{s:s, s:s}", "source",
@@ -344,8 +321,9 @@ static int from_flags(json_t **out, struct cli *cli, const struct add_args *a)
     if (code < 0 &&
         (set_terms(doc, "levels", &a->level, NULL) < 0 ||
          set_terms(doc, "subjects", &a->subject, NULL) < 0 ||
-         set_terms(doc, "resource_types", &a->type, lom_types) < 0 ||
-         set_terms(doc, "audience", &a->audience, lom_roles) < 0))
+         set_terms(doc, "resource_types", &a->type,
+                   "learningresourcetype") < 0 ||
+         set_terms(doc, "audience", &a->audience, "intendedenduserrole") < 0))
         code = cli_fail(cli, CLI_INVALID, "a term is not valid UTF-8 text");
     if (code < 0)
         code = set_licence(cli, doc, a->licence);

@@ -551,8 +551,7 @@ static int source_is_lom_alias(const char *source)
            strcasecmp(body + len - 4, ".xml") == 0;
 }
 
-/* The LOMv1.0 value of element equal to folded, or NULL. */
-static const char *lom_value(const char *element, const char *folded)
+const char *lom_vocab_value(const char *element, const char *folded)
 {
     size_t n = sizeof(lom_vocabs) / sizeof(lom_vocabs[0]);
 
@@ -619,7 +618,7 @@ static json_t *term_map(struct conv *c, const char *element, const char *source,
     if (folded == NULL)
         return NULL;
     if (lom_source || alias)
-        lom = lom_value(element, folded);
+        lom = lom_vocab_value(element, folded);
     if (lom != NULL) {
         term = term_new(c, src, lom, alias ? lom : NULL);
         goto out;

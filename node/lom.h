@@ -96,6 +96,14 @@ int lom_read_memory(struct lom_page *page, const char *buf, size_t len,
 int lom_read_file(struct lom_page *page, const char *path, lom_record_cb cb,
                   void *arg);
 
+/*
+ * The LOMv1.0 vocabulary value of element (a lower-case local name:
+ * "learningresourcetype", "intendedenduserrole", "context", "role",
+ * "purpose") equal to folded (trimmed, lower case), or NULL when it is
+ * not one.  The string is static.
+ */
+const char *lom_vocab_value(const char *element, const char *folded);
+
 /* Free the strings of page and zero it; accepts NULL. */
 void lom_page_release(struct lom_page *page);
 
