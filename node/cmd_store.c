@@ -14,7 +14,7 @@
 
 /* Options shared by this module's commands; 0 means "not given". */
 struct args {
-    int raw, all;
+    int raw, all, dry_run;
     const char *origin, *reason;
 };
 
@@ -25,6 +25,7 @@ static int parse(struct args *a, struct cli *cli, int argc, char **argv)
         {"all", no_argument, NULL, 'a'},
         {"origin", required_argument, NULL, 'o'},
         {"reason", required_argument, NULL, 'R'},
+        {"dry-run", no_argument, NULL, 'n'},
         CLI_COMMON_OPTIONS,
         {0}};
     int opt, code;
@@ -39,7 +40,9 @@ static int parse(struct args *a, struct cli *cli, int argc, char **argv)
             a->origin = optarg;
         else if (opt == 'R')
             a->reason = optarg;
-        if (opt == 'r' || opt == 'a' || opt == 'o' || opt == 'R')
+        else if (opt == 'n')
+            a->dry_run = 1;
+        if (opt == 'r' || opt == 'a' || opt == 'o' || opt == 'R' || opt == 'n')
             continue;
         code = cli_option(cli, opt, optarg);
         if (code >= 0)
@@ -74,6 +77,8 @@ static int command_line(struct args *a, struct cli *cli, int argc, char **argv,
         code = refuse(cli, a->origin && !strchr(allowed, 'o'), "--origin");
     if (code < 0)
         code = refuse(cli, a->reason && !strchr(allowed, 'R'), "--reason");
+    if (code < 0)
+        code = refuse(cli, a->dry_run && !strchr(allowed, 'n'), "--dry-run");
     if (code < 0 && operands >= 0 && argc - optind != operands)
         code = cli_fail(cli, CLI_USAGE, "usage: oernode %s %s", cli->command,
                         operands ? "ID" : "(no operands)");
@@ -354,39 +359,54 @@ out:
     return code;
 }
 
-static void on_import_report(const char *where, const char *reason, void *arg)
+static void on_import_report(const char *where, const char *reason,
+                             const char *detail, void *arg)
 {
-    fprintf(stderr, "oernode import: skipped %s: %s\n", where, reason);
+    fprintf(stderr, "oernode import: skipped %s: %s%s%s\n", where, reason,
+            detail != NULL ? ": " : "", detail != NULL ? detail : "");
 }
+
+/* The readers of `import`, by format name. */
+static const struct {
+    const char *format;
+    int (*import)(struct import_summary *out,
+                  const struct import_options *opt, char *const *paths,
+                  size_t count);
+} importers[] = {{"lom", import_lom}};
 
 static int run_import(struct cli *cli, int argc, char **argv)
 {
     struct import_summary sum;
-    struct import_options opt = {.report = on_import_report};
+    struct import_options opt = {.report = on_import_report, .progress = 1};
     struct cli_node node;
     struct args a;
-    int err, code = command_line(&a, cli, argc, argv, "", -1);
+    char label[32];
+    size_t i, n = sizeof(importers) / sizeof(importers[0]);
+    int err, code = command_line(&a, cli, argc, argv, "n", -1);
 
     if (code >= 0)
         return code;
-    if (argc - optind < 2 || strcmp(argv[optind], "lom") != 0)
+    for (i = 0; argc - optind >= 2 && i < n; i++) {
+        if (strcmp(argv[optind], importers[i].format) == 0)
+            break;
+    }
+    if (argc - optind < 2 || i == n)
         return cli_fail(cli, CLI_USAGE,
-                        "usage: oernode import lom "
+                        "usage: oernode import [--dry-run] lom "
                         "FILE|DIR...");
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
         goto out;
 
+    snprintf(label, sizeof(label), "import %s", importers[i].format);
     opt.store = node.store;
     opt.key = node.key;
     opt.origin = node.id;
-    err =
-        import_lom(&sum, &opt, argv + optind + 1, (size_t)(argc - optind - 1));
-    printf("%zu new, %zu updated, %zu unchanged, %zu withdrawn, "
-           "%zu skipped; %zu files read, %zu without records; "
-           "%zu commit%s\n",
-           sum.added, sum.updated, sum.unchanged, sum.withdrawn, sum.skipped,
-           sum.files, sum.bad_files, sum.commits, sum.commits == 1 ? "" : "s");
+    opt.label = label;
+    opt.dry_run = a.dry_run;
+    err = importers[i].import(&sum, &opt, argv + optind + 1,
+                              (size_t)(argc - optind - 1));
+    import_summary_print(stdout, &sum);
     if (err < 0)
         code = cli_fail(cli, CLI_FAILURE,
                         "import stopped (%s); the %zu "
