@@ -609,3 +609,77 @@ out:
     free(tmp);
     return rc;
 }
+
+static int peer_key(char *buf, size_t cap, const char *name, const char *var)
+{
+    int n = snprintf(buf, cap, "peer.%s.%s", name, var);
+
+    return n < 0 || (size_t)n >= cap ? OER_EINVAL : 0;
+}
+
+/* Log a failed libgit2 edit of path and return OER_EIO. */
+static int edit_failed(const char *path, const char *key)
+{
+    const git_error *e = git_error_last();
+
+    log_warn("config", "cannot edit configuration", "path", path, "key", key,
+             "detail", e != NULL ? e->message : NULL, NULL);
+    return OER_EIO;
+}
+
+int config_peer_set(const char *path, const struct config_peer *peer)
+{
+    const char *vars[] = {"address", "fingerprint"};
+    const char *values[] = {peer->address, peer->fingerprint};
+    git_config *cfg = NULL;
+    char key[160];
+    int rc = 0;
+
+    git_libgit2_init();
+    if (git_config_open_ondisk(&cfg, path) < 0) {
+        rc = edit_failed(path, "");
+        goto out;
+    }
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        rc = peer_key(key, sizeof(key), peer->name, vars[i]);
+        if (rc == 0 && git_config_set_string(cfg, key, values[i]) < 0)
+            rc = edit_failed(path, key);
+    }
+
+out:
+    git_config_free(cfg);
+    git_libgit2_shutdown();
+    return rc;
+}
+
+int config_peer_unset(const char *path, const char *name)
+{
+    const char *vars[] = {"address", "fingerprint"};
+    git_config *cfg = NULL;
+    char key[160];
+    int rc = 0, found = 0, err;
+
+    git_libgit2_init();
+    if (git_config_open_ondisk(&cfg, path) < 0) {
+        rc = edit_failed(path, "");
+        goto out;
+    }
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        rc = peer_key(key, sizeof(key), name, vars[i]);
+        if (rc != 0)
+            break;
+        /* every value of the key, should a hand edit have repeated it */
+        err = git_config_delete_multivar(cfg, key, ".*");
+        if (err == 0)
+            found = 1;
+        else if (err != GIT_ENOTFOUND)
+            rc = edit_failed(path, key);
+    }
+    if (rc == 0 && !found)
+        rc = OER_ENOTFOUND;
+
+out:
+    git_config_free(cfg);
+    git_libgit2_shutdown();
+    return rc;
+}

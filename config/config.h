@@ -94,4 +94,22 @@ int config_fingerprint_valid(const char *text);
  */
 int config_write_new(const char *path, const char *node_id);
 
+/*
+ * Set peer.<name>.address and peer.<name>.fingerprint in the file at
+ * path with libgit2.  Each key is written on its own (under git's lock
+ * file), so the file is not changed in one step: to change a live
+ * configuration, edit a copy, config_load it, then move it in.  Values
+ * are not checked here; config_load checks them.  Returns 0 or OER_EIO
+ * (logged).
+ */
+int config_peer_set(const char *path, const struct config_peer *peer);
+
+/*
+ * Remove every peer.<name>.* key of the file at path with libgit2, like
+ * config_peer_set one key at a time; the empty [peer "NAME"] header
+ * stays, as with git config --unset.  Returns 0, OER_ENOTFOUND when the
+ * file has no such key, or OER_EIO (logged).
+ */
+int config_peer_unset(const char *path, const char *name);
+
 #endif
