@@ -979,6 +979,274 @@ int store_log(struct store *s, const char *origin, store_log_cb cb,
     return err;
 }
 
+/* ---- history ---------------------------------------------------------- */
+
+/* Look up the commit named by hex; OER_EINVAL, OER_ENOTFOUND (unlogged:
+ * callers ask about ids that came from outside). */
+static int lookup_commit(git_commit **out, struct store *s, const char *hex)
+{
+    git_oid oid;
+    int gerr;
+
+    *out = NULL;
+    if (parse_oid(&oid, hex) < 0)
+        return OER_EINVAL;
+    gerr = git_commit_lookup(out, s->repo, &oid);
+    if (gerr == GIT_ENOTFOUND)
+        return OER_ENOTFOUND;
+    if (gerr < 0)
+        return from_git(gerr, "cannot read commit", "commit", hex);
+    return 0;
+}
+
+/* The diff of commit against its first parent (the empty tree for the
+ * first commit). */
+static int commit_diff(git_diff **out, struct store *s, git_commit *commit)
+{
+    git_commit *parent = NULL;
+    git_tree *tree = NULL, *old = NULL;
+    int gerr;
+
+    *out = NULL;
+    gerr = git_commit_tree(&tree, commit);
+    if (gerr == 0 && git_commit_parentcount(commit) > 0) {
+        gerr = git_commit_parent(&parent, commit, 0);
+        if (gerr == 0)
+            gerr = git_commit_tree(&old, parent);
+    }
+    if (gerr == 0)
+        gerr = git_diff_tree_to_tree(out, s->repo, old, tree, NULL);
+    git_tree_free(old);
+    git_tree_free(tree);
+    git_commit_free(parent);
+    if (gerr < 0)
+        return from_git(gerr, "cannot compare commits", "commit",
+                        git_oid_tostr_s(git_commit_id(commit)));
+    return 0;
+}
+
+/* Report one commit and the paths it changed to cb. */
+static int report_change(struct store *s, git_commit *commit,
+                         store_change_cb cb, void *arg)
+{
+    char id[STORE_OID_HEX], parent[STORE_OID_HEX] = "";
+    struct store_change c = {0};
+    git_diff *diff = NULL;
+    const char **paths = NULL;
+    size_t i, n;
+    int err;
+
+    err = commit_diff(&diff, s, commit);
+    if (err < 0)
+        return err;
+    n = git_diff_num_deltas(diff);
+    paths = calloc(n > 0 ? n : 1, sizeof(*paths));
+    if (paths == NULL) {
+        git_diff_free(diff);
+        return OER_ENOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        const git_diff_delta *d = git_diff_get_delta(diff, i);
+
+        paths[i] = d->status == GIT_DELTA_DELETED ? d->old_file.path
+                                                  : d->new_file.path;
+    }
+    git_oid_tostr(id, sizeof(id), git_commit_id(commit));
+    if (git_commit_parentcount(commit) > 0)
+        git_oid_tostr(parent, sizeof(parent), git_commit_parent_id(commit, 0));
+    c.id = id;
+    c.parent = parent;
+    c.time = (long long)git_commit_time(commit);
+    c.paths = paths;
+    c.count = n;
+    err = cb(&c, arg);
+    free(paths);
+    git_diff_free(diff);
+    return err;
+}
+
+/* A revwalk over upto, oldest first, hiding after when given. */
+static int walk_new(git_revwalk **out, struct store *s, const git_oid *upto,
+                    const git_oid *after)
+{
+    int gerr;
+
+    gerr = git_revwalk_new(out, s->repo);
+    if (gerr == 0)
+        gerr = git_revwalk_sorting(*out, GIT_SORT_TOPOLOGICAL |
+                                             GIT_SORT_REVERSE);
+    if (gerr == 0)
+        gerr = git_revwalk_push(*out, upto);
+    if (gerr == 0 && after != NULL)
+        gerr = git_revwalk_hide(*out, after);
+    if (gerr < 0)
+        return from_git(gerr, "cannot walk commits", "commit",
+                        git_oid_tostr_s(upto));
+    return 0;
+}
+
+int store_changes(struct store *s, const char *upto, const char *after,
+                  long long min_time, long long max_time, store_change_cb cb,
+                  void *arg)
+{
+    git_commit *top = NULL, *base = NULL, *commit = NULL;
+    git_revwalk *walk = NULL;
+    git_oid oid;
+    int err, gerr = 0;
+
+    err = lookup_commit(&top, s, upto);
+    if (err == 0 && after != NULL)
+        err = lookup_commit(&base, s, after);
+    if (err == 0)
+        err = walk_new(&walk, s, git_commit_id(top),
+                       base != NULL ? git_commit_id(base) : NULL);
+    while (err == 0) {
+        gerr = git_revwalk_next(&oid, walk);
+        if (gerr == 0)
+            gerr = git_commit_lookup(&commit, s->repo, &oid);
+        if (gerr < 0)
+            break;
+        if (git_commit_time(commit) >= min_time &&
+            git_commit_time(commit) <= max_time)
+            err = report_change(s, commit, cb, arg);
+        git_commit_free(commit);
+        commit = NULL;
+    }
+    if (err == 0 && gerr < 0 && gerr != GIT_ITEROVER)
+        err = from_git(gerr, "cannot walk commits", "commit", upto);
+    git_revwalk_free(walk);
+    git_commit_free(base);
+    git_commit_free(top);
+    return err;
+}
+
+/* The blob id at path in commit's tree; OER_ENOTFOUND (unlogged). */
+static int blob_in(git_oid *out, git_commit *commit, const char *path)
+{
+    git_tree_entry *entry = NULL;
+    git_tree *tree = NULL;
+    int gerr;
+
+    gerr = git_commit_tree(&tree, commit);
+    if (gerr == 0)
+        gerr = git_tree_entry_bypath(&entry, tree, path);
+    if (gerr == 0 && git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
+        gerr = GIT_ENOTFOUND;
+    if (gerr == 0)
+        git_oid_cpy(out, git_tree_entry_id(entry));
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    if (gerr == GIT_ENOTFOUND)
+        return OER_ENOTFOUND;
+    if (gerr < 0)
+        return from_git(gerr, "cannot read tree", "path", path);
+    return 0;
+}
+
+int store_get_at(json_t **out, char blob[STORE_OID_HEX], struct store *s,
+                 const char *commit_hex, const char *path)
+{
+    git_commit *commit = NULL;
+    git_oid oid;
+    int err;
+
+    if (out != NULL)
+        *out = NULL;
+    err = lookup_commit(&commit, s, commit_hex);
+    if (err == 0)
+        err = blob_in(&oid, commit, path);
+    if (err == 0 && blob != NULL)
+        git_oid_tostr(blob, STORE_OID_HEX, &oid);
+    if (err == 0 && out != NULL)
+        err = read_doc(out, s, &oid);
+    git_commit_free(commit);
+    return err;
+}
+
+/* Whether path differs between commit and its first parent. */
+static int changed_in(int *changed, git_commit *commit, const char *path)
+{
+    git_commit *parent = NULL;
+    git_oid now, before;
+    int err, had = 1, gerr;
+
+    err = blob_in(&now, commit, path);
+    if (err < 0)
+        return err;
+    if (git_commit_parentcount(commit) == 0) {
+        *changed = 1;
+        return 0;
+    }
+    gerr = git_commit_parent(&parent, commit, 0);
+    if (gerr < 0)
+        return from_git(gerr, "cannot read commit", "commit",
+                        git_oid_tostr_s(git_commit_id(commit)));
+    err = blob_in(&before, parent, path);
+    if (err == OER_ENOTFOUND) {
+        had = 0;
+        err = 0;
+    }
+    if (err == 0)
+        *changed = !had || !git_oid_equal(&now, &before);
+    git_commit_free(parent);
+    return err;
+}
+
+int store_last_change(struct store_change_point *out, struct store *s,
+                      const char *upto, const char *path)
+{
+    git_commit *commit = NULL, *next = NULL;
+    int err, changed = 0;
+
+    memset(out, 0, sizeof(*out));
+    err = lookup_commit(&commit, s, upto);
+    while (err == 0) {
+        err = changed_in(&changed, commit, path);
+        if (err < 0 || changed)
+            break;
+        if (git_commit_parent(&next, commit, 0) < 0) {
+            err = from_git(-1, "cannot read commit", "commit", upto);
+            break;
+        }
+        git_commit_free(commit);
+        commit = next;
+        next = NULL;
+    }
+    if (err == 0) {
+        git_oid_tostr(out->id, sizeof(out->id), git_commit_id(commit));
+        if (git_commit_parentcount(commit) > 0)
+            git_oid_tostr(out->parent, sizeof(out->parent),
+                          git_commit_parent_id(commit, 0));
+        out->time = (long long)git_commit_time(commit);
+    }
+    git_commit_free(commit);
+    return err;
+}
+
+int store_descends(struct store *s, const char *commit_hex,
+                   const char *ancestor_hex)
+{
+    git_commit *commit = NULL, *ancestor = NULL;
+    int err, gerr;
+
+    err = lookup_commit(&commit, s, commit_hex);
+    if (err == 0)
+        err = lookup_commit(&ancestor, s, ancestor_hex);
+    if (err == 0 &&
+        git_oid_equal(git_commit_id(commit), git_commit_id(ancestor)))
+        err = 1;
+    else if (err == 0) {
+        gerr = git_graph_descendant_of(s->repo, git_commit_id(commit),
+                                       git_commit_id(ancestor));
+        err = gerr < 0 ? from_git(gerr, "cannot compare commits", "commit",
+                                  commit_hex)
+                       : gerr;
+    }
+    git_commit_free(ancestor);
+    git_commit_free(commit);
+    return err;
+}
+
 /* ---- files ----------------------------------------------------------- */
 
 static void hex_digest(char *out, const unsigned char *md, unsigned int len)

@@ -124,6 +124,64 @@ typedef int (*store_log_cb)(const struct store_commit_info *info, void *arg);
 int store_log(struct store *s, const char *origin, store_log_cb cb,
               void *arg);
 
+/* A catalogue commit and the documents it changed, for store_changes;
+ * everything is borrowed for the call. */
+struct store_change {
+    const char *id;     /* 40 hex */
+    const char *parent; /* first parent, 40 hex; "" for a first commit */
+    long long time;     /* committer time, seconds since the epoch */
+    const char **paths; /* document paths changed against the parent
+                         * ("ab/abc.json"), in byte order */
+    size_t count;
+};
+
+typedef int (*store_change_cb)(const struct store_change *c, void *arg);
+
+/*
+ * The commits reachable from upto and not from after (NULL: from the
+ * first commit), oldest first, each with the paths it changed against its
+ * first parent.  Commits whose time is outside [min_time, max_time] are
+ * skipped without being compared.  upto and after are commit ids (40
+ * hex): OER_EINVAL when malformed, OER_ENOTFOUND (not logged) when there
+ * is no such commit.  A non-zero return of cb stops the walk and is
+ * returned.
+ */
+int store_changes(struct store *s, const char *upto, const char *after,
+                  long long min_time, long long max_time, store_change_cb cb,
+                  void *arg);
+
+/*
+ * The document at path in the tree of commit (40 hex): parsed into *out
+ * (the caller's) and its blob id into blob; either may be NULL.
+ * OER_ENOTFOUND (not logged) when there is no such commit or path,
+ * OER_ECORRUPT when the document does not parse.
+ */
+int store_get_at(json_t **out, char blob[STORE_OID_HEX], struct store *s,
+                 const char *commit, const char *path);
+
+/* Where a document last changed: the commit, its first parent ("" for a
+ * first commit) and its committer time. */
+struct store_change_point {
+    char id[STORE_OID_HEX];
+    char parent[STORE_OID_HEX];
+    long long time;
+};
+
+/*
+ * The newest commit, going from upto back along first parents, whose
+ * document at path differs from its parent's (or is new).  OER_ENOTFOUND
+ * when there is no document at path in upto or no commit upto.
+ */
+int store_last_change(struct store_change_point *out, struct store *s,
+                      const char *upto, const char *path);
+
+/*
+ * 1 when commit is ancestor or descends from it, 0 when not; OER_EINVAL
+ * for a malformed id, OER_ENOTFOUND (not logged) when either is not a
+ * commit here.
+ */
+int store_descends(struct store *s, const char *commit, const char *ancestor);
+
 /* A file written into the store. */
 struct store_file {
     char blob[STORE_OID_HEX]; /* git blob id */

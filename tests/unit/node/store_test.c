@@ -545,6 +545,93 @@ static void test_add_file(void **state)
     assert_non_null(strstr(p.text, "sha256"));
 }
 
+struct changes_seen {
+    int commits;
+    char text[1024];
+};
+
+static int on_change(const struct store_change *c, void *arg)
+{
+    struct changes_seen *cs = arg;
+    size_t len = strlen(cs->text);
+
+    cs->commits++;
+    snprintf(cs->text + len, sizeof(cs->text) - len, "%.4s<%.4s:", c->id,
+             c->parent);
+    for (size_t i = 0; i < c->count; i++) {
+        len = strlen(cs->text);
+        snprintf(cs->text + len, sizeof(cs->text) - len, " %s", c->paths[i]);
+    }
+    len = strlen(cs->text);
+    snprintf(cs->text + len, sizeof(cs->text) - len, ";");
+    return 0;
+}
+
+/* The history readers the OAI-PMH provider lists records with. */
+static void test_history(void **state)
+{
+    struct fixture *fx = *state;
+    char c[3][STORE_OID_HEX], want[512], blob[STORE_OID_HEX];
+    struct store_change_point at;
+    struct changes_seen cs = {0};
+    json_t *docs[3], *got = NULL;
+
+    docs[0] = make_doc("abc", "Breuken", "2026-01-01T00:00:00Z");
+    docs[1] = make_doc("abd", "Getallen", "2026-01-01T00:00:00Z");
+    docs[2] = make_doc("x", "Woorden", "2026-01-01T00:00:00Z");
+    publish(c[0], fx, docs, 3, "three");
+    publish_one(c[1], fx, "abc", "Breuken en kommagetallen");
+    publish_one(c[2], fx, "x", "Woorden en zinnen");
+
+    assert_int_equal(store_changes(fx->s, c[2], NULL, 0, 1LL << 40,
+                                   on_change, &cs), 0);
+    snprintf(want, sizeof(want),
+             "%.4s<: ab/abc.json ab/abd.json x/x.json;"
+             "%.4s<%.4s: ab/abc.json;%.4s<%.4s: x/x.json;",
+             c[0], c[1], c[0], c[2], c[1]);
+    assert_string_equal(cs.text, want);
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(store_changes(fx->s, c[2], c[0], 0, 1LL << 40,
+                                   on_change, &cs), 0);
+    assert_int_equal(cs.commits, 2);
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(store_changes(fx->s, c[2], NULL, 0, 1000, on_change,
+                                   &cs), 0);
+    assert_int_equal(cs.commits, 0);
+    assert_int_equal(store_changes(fx->s, "0123456789012345678901234567890"
+                                          "123456789",
+                                   NULL, 0, 1, on_change, &cs),
+                     OER_ENOTFOUND);
+    assert_int_equal(store_changes(fx->s, "HEAD", NULL, 0, 1, on_change, &cs),
+                     OER_EINVAL);
+
+    assert_int_equal(store_get_at(&got, blob, fx->s, c[0], "ab/abc.json"), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(got, "title"), "nl")),
+                        "Breuken");
+    assert_int_equal(strlen(blob), 40);
+    json_decref(got);
+    assert_int_equal(store_get_at(NULL, blob, fx->s, c[0], "ab/zzz.json"),
+                     OER_ENOTFOUND);
+
+    assert_int_equal(store_last_change(&at, fx->s, c[2], "ab/abc.json"), 0);
+    assert_string_equal(at.id, c[1]);
+    assert_string_equal(at.parent, c[0]);
+    assert_int_equal(store_last_change(&at, fx->s, c[2], "ab/abd.json"), 0);
+    assert_string_equal(at.id, c[0]);
+    assert_string_equal(at.parent, "");
+    assert_true(at.time > 1700000000LL);
+    assert_int_equal(store_last_change(&at, fx->s, c[2], "no/none.json"),
+                     OER_ENOTFOUND);
+
+    assert_int_equal(store_descends(fx->s, c[2], c[0]), 1);
+    assert_int_equal(store_descends(fx->s, c[1], c[1]), 1);
+    assert_int_equal(store_descends(fx->s, c[0], c[2]), 0);
+    assert_int_equal(store_descends(fx->s, c[0], "nothex"), OER_EINVAL);
+    for (int i = 0; i < 3; i++)
+        json_decref(docs[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +647,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
