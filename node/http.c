@@ -43,8 +43,11 @@ struct http_call {
     enum call_state state;
     struct http_request req;
     struct http_response res;
-    char *strings[2 + 2 * HTTP_MAX_ARGS];
+    char *strings[4 + 2 * HTTP_MAX_ARGS];
     size_t nstrings;
+    char *body; /* up to HTTP_BODY_MAX bytes of the request body */
+    size_t body_len;
+    int body_too_large;
 };
 
 static void run_mhd(struct http_server *srv);
@@ -230,8 +233,16 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
 
     call->req.method = keep(call, method);
     call->req.path = keep(call, url);
-    if (call->req.method == NULL || call->req.path == NULL)
+    call->req.host = keep(call, MHD_lookup_connection_value(
+                                    call->conn, MHD_HEADER_KIND, "Host"));
+    call->req.content_type = keep(
+        call, MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
+                                          "Content-Type"));
+    if (call->req.method == NULL || call->req.path == NULL ||
+        call->req.host == NULL || call->req.content_type == NULL)
         return MHD_NO;
+    call->req.body = call->body != NULL ? call->body : "";
+    call->req.body_len = call->body_len;
     call->work.data = call;
     call->req.rest = call->req.path + strlen(call->route->path);
     if (call->route->path[strlen(call->route->path) - 1] != '/')
@@ -254,6 +265,26 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
     return MHD_YES;
 }
 
+/* Keep up to HTTP_BODY_MAX bytes of the body; past that, only note it. */
+static enum MHD_Result keep_body(struct http_call *call, const char *data,
+                                 size_t len)
+{
+    char *grown;
+
+    if (call->body_too_large || len > HTTP_BODY_MAX - call->body_len) {
+        call->body_too_large = 1;
+        return MHD_YES;
+    }
+    grown = realloc(call->body, call->body_len + len + 1);
+    if (grown == NULL)
+        return MHD_NO;
+    memcpy(grown + call->body_len, data, len);
+    call->body = grown;
+    call->body_len += len;
+    grown[call->body_len] = '\0';
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version,
@@ -272,15 +303,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
 
-    /* No route takes a body yet: read and drop it, answer at the end. */
+    /* Keep a small body for the handler; answer once it is all read. */
     if (*upload_data_size != 0) {
+        enum MHD_Result ret = keep_body(call, upload_data, *upload_data_size);
+
         *upload_data_size = 0;
-        return MHD_YES;
+        return ret;
     }
     if (call->state == CALL_DONE)
         return queue(call);
     if (call->state == CALL_RUNNING)
         return MHD_YES;
+    if (call->body_too_large) {
+        http_response_error(&call->res, 413, "body_too_large",
+                            "the request body is larger than 64 KiB");
+        call->state = CALL_DONE;
+        return queue(call);
+    }
     return start_call(call, url, method);
 }
 
@@ -293,6 +332,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         return;
     for (size_t i = 0; i < call->nstrings; i++)
         free(call->strings[i]);
+    free(call->body);
     free(call->res.body);
     free(call);
     *con_cls = NULL;

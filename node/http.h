@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #define HTTP_MAX_ARGS 32
+#define HTTP_BODY_MAX (64 * 1024) /* larger request bodies get a 413 */
 
 struct http_server;
 
@@ -27,6 +28,10 @@ struct http_request {
     size_t nargs;
     const char *keys[HTTP_MAX_ARGS]; /* query arguments, in order */
     const char *values[HTTP_MAX_ARGS];
+    const char *host;         /* Host header, or "" */
+    const char *content_type; /* Content-Type header, or "" */
+    const char *body;         /* request body (NUL follows), or "" */
+    size_t body_len;
 };
 
 /* What a handler answers.  body is malloc'd and becomes the server's;

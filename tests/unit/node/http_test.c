@@ -59,7 +59,20 @@ static void fast(struct http_response *res, const struct http_request *req,
     http_response_json(res, 200, json_pack("{s:b}", "fast", 1));
 }
 
+/* Echoes what it got of the request's headers and body. */
+static void echo(struct http_response *res, const struct http_request *req,
+                 void *ctx)
+{
+    http_response_json(res, 200,
+                       json_pack("{s:s,s:s,s:s%,s:I}", "host", req->host,
+                                 "type", req->content_type, "body",
+                                 req->body, req->body_len, "len",
+                                 (json_int_t)req->body_len));
+}
+
 static const struct http_route routes[] = {
+    { "POST", "/echo", echo, 0 },
+    { "GET", "/echo", echo, 0 },
     { "GET", "/hello", hello, 0 },
     { "GET", "/items/", hello, 0 },
     { "GET", "/slow", slow, 0 },
@@ -185,6 +198,49 @@ static void test_slow_handler_does_not_block(void **state)
     free(slow_body);
 }
 
+/* A form body reaches the handler; one larger than 64 KiB gets a 413. */
+static void test_post_body(void **state)
+{
+    char *out = NULL, cmd[512];
+    int rc;
+
+    rc = testutil_run(&out, 0,
+                      "curl -s -d 'verb=Identify&x=%%C3%%A9' "
+                      "'http://127.0.0.1:%u/echo'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    snprintf(cmd, sizeof(cmd),
+             "{\"host\":\"127.0.0.1:%u\",\"type\":"
+             "\"application/x-www-form-urlencoded\",\"body\":"
+             "\"verb=Identify&x=%%C3%%A9\",\"len\":22}",
+             http_port(server));
+    assert_string_equal(out, cmd);
+    free(out);
+
+    rc = testutil_run(&out, 0,
+                      "head -c 70000 /dev/zero | tr '\\0' a | "
+                      "curl -s -w '\\n%%{http_code}' --data-binary @- "
+                      "'http://127.0.0.1:%u/echo'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"code\":\"body_too_large\""));
+    assert_non_null(strstr(out, "\n413"));
+    free(out);
+
+    rc = testutil_run(&out, 0,
+                      "head -c 65536 /dev/zero | tr '\\0' a | "
+                      "curl -s --data-binary @- "
+                      "'http://127.0.0.1:%u/echo'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"len\":65536"));
+    free(out);
+
+    assert_int_equal(get(&out, "GET", "/echo"), 200);
+    assert_non_null(strstr(out, "\"type\":\"\",\"body\":\"\",\"len\":0"));
+    free(out);
+}
+
 static void test_parse_addr(void **state)
 {
     struct sockaddr_storage sa;
@@ -206,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_prefix_route_rest),
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_slow_handler_does_not_block),
+        cmocka_unit_test(test_post_body),
         cmocka_unit_test(test_parse_addr),
     };
 
