@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "node/dc.h"
 #include "node/error.h"
 #include "node/import.h"
 #include "node/metadata.h"
@@ -369,10 +370,9 @@ static void on_import_report(const char *where, const char *reason,
 /* The readers of `import`, by format name. */
 static const struct {
     const char *format;
-    int (*import)(struct import_summary *out,
-                  const struct import_options *opt, char *const *paths,
-                  size_t count);
-} importers[] = {{"lom", import_lom}};
+    int (*import)(struct import_summary *out, const struct import_options *opt,
+                  char *const *paths, size_t count);
+} importers[] = {{"lom", import_lom}, {"dc", dc_import}};
 
 static int run_import(struct cli *cli, int argc, char **argv)
 {
@@ -392,7 +392,7 @@ static int run_import(struct cli *cli, int argc, char **argv)
     }
     if (argc - optind < 2 || i == n)
         return cli_fail(cli, CLI_USAGE,
-                        "usage: oernode import [--dry-run] lom "
+                        "usage: oernode import [--dry-run] lom|dc "
                         "FILE|DIR...");
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
