@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "node/dc.h"
+#include "node/bulk.h"
 #include "node/error.h"
 #include "node/import.h"
 #include "node/metadata.h"
@@ -16,7 +17,7 @@
 /* Options shared by this module's commands; 0 means "not given". */
 struct args {
     int raw, all, dry_run;
-    const char *origin, *reason;
+    const char *origin, *reason, *map;
 };
 
 static int parse(struct args *a, struct cli *cli, int argc, char **argv)
@@ -27,6 +28,7 @@ static int parse(struct args *a, struct cli *cli, int argc, char **argv)
         {"origin", required_argument, NULL, 'o'},
         {"reason", required_argument, NULL, 'R'},
         {"dry-run", no_argument, NULL, 'n'},
+        {"map", required_argument, NULL, 'm'},
         CLI_COMMON_OPTIONS,
         {0}};
     int opt, code;
@@ -43,7 +45,10 @@ static int parse(struct args *a, struct cli *cli, int argc, char **argv)
             a->reason = optarg;
         else if (opt == 'n')
             a->dry_run = 1;
-        if (opt == 'r' || opt == 'a' || opt == 'o' || opt == 'R' || opt == 'n')
+        else if (opt == 'm')
+            a->map = optarg;
+        if (opt == 'r' || opt == 'a' || opt == 'o' || opt == 'R' ||
+            opt == 'n' || opt == 'm')
             continue;
         code = cli_option(cli, opt, optarg);
         if (code >= 0)
@@ -80,6 +85,8 @@ static int command_line(struct args *a, struct cli *cli, int argc, char **argv,
         code = refuse(cli, a->reason && !strchr(allowed, 'R'), "--reason");
     if (code < 0)
         code = refuse(cli, a->dry_run && !strchr(allowed, 'n'), "--dry-run");
+    if (code < 0)
+        code = refuse(cli, a->map && !strchr(allowed, 'm'), "--map");
     if (code < 0 && operands >= 0 && argc - optind != operands)
         code = cli_fail(cli, CLI_USAGE, "usage: oernode %s %s", cli->command,
                         operands ? "ID" : "(no operands)");
@@ -374,6 +381,64 @@ static const struct {
                   char *const *paths, size_t count);
 } importers[] = {{"lom", import_lom}, {"dc", dc_import}};
 
+static int report_mapping(struct cli *cli, int err,
+                          const struct mapping_error *merr)
+{
+    if (err == OER_ENOMEM)
+        return cli_fail(cli, CLI_FAILURE, "out of memory");
+    if (merr->line > 0)
+        return cli_fail(cli, CLI_INVALID, "%s:%u: %s%s%s", merr->file,
+                        merr->line, merr->key, merr->key[0] ? ": " : "",
+                        merr->detail);
+    return cli_fail(cli, CLI_INVALID, "%s: %s%s%s", merr->file, merr->key,
+                    merr->key[0] ? ": " : "", merr->detail);
+}
+
+/* import table|json --map MAP FILE|DIR...: node/bulk.h */
+static int run_import_mapped(struct cli *cli, const struct args *a, int argc,
+                             char **argv)
+{
+    struct import_summary sum;
+    struct import_options opt = {.report = on_import_report, .progress = 1};
+    struct mapping_error merr = {0};
+    struct cli_node node;
+    int json = strcmp(argv[optind], "json") == 0, err, code;
+
+    if (argc - optind < 2 || a->map == NULL)
+        return cli_fail(cli, CLI_USAGE,
+                        "usage: oernode import [--dry-run] %s --map MAP "
+                        "FILE|DIR...",
+                        argv[optind]);
+    code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
+    if (code != CLI_OK)
+        goto out;
+
+    opt.store = node.store;
+    opt.key = node.key;
+    opt.origin = node.id;
+    opt.label = json ? "import json" : "import table";
+    opt.dry_run = a->dry_run;
+    err = (json ? bulk_import_json : bulk_import_table)(
+        &sum, &opt, a->map, argv + optind + 1, (size_t)(argc - optind - 1),
+        &merr);
+    if (merr.detail[0] != '\0') {
+        code = report_mapping(cli, err, &merr);
+        goto out;
+    }
+    import_summary_print(stdout, &sum);
+    if (err < 0)
+        code = cli_fail(cli, CLI_FAILURE,
+                        "import stopped (%s); the %zu "
+                        "commits before stay, the rest is not written",
+                        error_name(err), sum.commits);
+    else if (sum.skipped > 0 || sum.bad_files > 0)
+        code = CLI_INVALID;
+
+out:
+    cli_node_close(&node);
+    return code;
+}
+
 static int run_import(struct cli *cli, int argc, char **argv)
 {
     struct import_summary sum;
@@ -382,10 +447,16 @@ static int run_import(struct cli *cli, int argc, char **argv)
     struct args a;
     char label[32];
     size_t i, n = sizeof(importers) / sizeof(importers[0]);
-    int err, code = command_line(&a, cli, argc, argv, "n", -1);
+    int err, code = command_line(&a, cli, argc, argv, "nm", -1);
 
     if (code >= 0)
         return code;
+    if (argc - optind >= 1 && (strcmp(argv[optind], "table") == 0 ||
+                               strcmp(argv[optind], "json") == 0))
+        return run_import_mapped(cli, &a, argc, argv);
+    if (a.map != NULL)
+        return cli_fail(cli, CLI_USAGE,
+                        "--map is an option of import table and import json");
     for (i = 0; argc - optind >= 2 && i < n; i++) {
         if (strcmp(argv[optind], importers[i].format) == 0)
             break;
@@ -457,7 +528,11 @@ const struct cli_command cmd_store_commands[] = {
      "records each.  A record that cannot be imported is reported with\n"
      "its source identifier and reason, and the others are imported;\n"
      "then the exit code is 3.  Prints a summary: new, updated,\n"
-     "unchanged, withdrawn, skipped.\n"},
+     "unchanged, withdrawn, skipped.\n\n"
+     "import table --map MAP FILE|DIR... reads CSV and TSV files (folders:\n"
+     "*.csv, *.tsv), import json --map MAP FILE|DIR... JSON arrays and JSON\n"
+     "lines (*.json, *.jsonl, *.ndjson), through the mapping MAP of\n"
+     "docs/MAPPING.md; rows with the same source id merge into one record.\n"}
     {"fsck", run_fsck, "fsck", "check the repository and its signatures",
      "Check every catalogue: commits signed by the origin's key (this\n"
      "node's own key for its own catalogue), documents valid and where\n"
