@@ -518,7 +518,7 @@ const struct cli_command cmd_store_commands[] = {
      "message.\n\n"
      "Options:\n"
      "  --origin ORIGIN  the catalogue of another origin held here\n"},
-    {"import", run_import, "import lom FILE|DIR...",
+    {"import", run_import, "import lom|table|json [--map MAP] FILE|DIR...",
      "import LOM records and OAI-PMH responses",
      "Read IEEE LOM or IMS LOM 1.2 records, alone or in OAI-PMH responses\n"
      "(folders are searched recursively for *.xml), and publish each one\n"
@@ -532,7 +532,7 @@ const struct cli_command cmd_store_commands[] = {
      "import table --map MAP FILE|DIR... reads CSV and TSV files (folders:\n"
      "*.csv, *.tsv), import json --map MAP FILE|DIR... JSON arrays and JSON\n"
      "lines (*.json, *.jsonl, *.ndjson), through the mapping MAP of\n"
-     "docs/MAPPING.md; rows with the same source id merge into one record.\n"}
+     "docs/MAPPING.md; rows with the same source id merge into one record.\n"},
     {"fsck", run_fsck, "fsck", "check the repository and its signatures",
      "Check every catalogue: commits signed by the origin's key (this\n"
      "node's own key for its own catalogue), documents valid and where\n"
