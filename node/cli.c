@@ -12,6 +12,7 @@
 #include "node/cmd_node.h"
 #include "node/cmd_peer.h"
 #include "node/cmd_serve.h"
+#include "node/cmd_status.h"
 #include "node/cmd_store.h"
 #include "node/error.h"
 #include "node/log.h"
@@ -25,8 +26,9 @@ static const struct cli_command help_commands[] = {
     {NULL, NULL, NULL, NULL, NULL}};
 
 static const struct cli_command *const tables[] = {
-    cmd_node_commands, cmd_add_commands, cmd_store_commands,
-    cmd_serve_commands, cmd_peer_commands, help_commands};
+    cmd_node_commands,  cmd_add_commands,    cmd_store_commands,
+    cmd_serve_commands, cmd_status_commands, cmd_peer_commands,
+    help_commands};
 
 #define TABLE_COUNT (sizeof(tables) / sizeof(tables[0]))
 

@@ -8,11 +8,66 @@
 
 #include "node/server.h"
 
+#define MS_MAX 86400000UL
+
+/* A time option in milliseconds, 1 to a day, into *out. */
+static int parse_ms(unsigned *out, const char *text)
+{
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+
+    if (*text < '0' || *text > '9' || *end != '\0' || v == 0 || v > MS_MAX)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* The peer options of serve: 1 when opt was one, -1 when its value is
+ * wrong, 0 when opt is not a peer option. */
+static int peer_option(struct server_options *so, int opt, const char *arg)
+{
+    unsigned *ms = NULL;
+
+    switch (opt) {
+    case 'L':
+        so->peer.listen = arg;
+        return 1;
+    case 'F':
+        so->peer_port_file = arg;
+        return 1;
+    case 'i':
+        ms = &so->peer.ping_ms;
+        break;
+    case 's':
+        ms = &so->peer.silence_ms;
+        break;
+    case 't':
+        ms = &so->peer.handshake_ms;
+        break;
+    case 'r':
+        ms = &so->peer.retry_min_ms;
+        break;
+    case 'R':
+        ms = &so->peer.retry_max_ms;
+        break;
+    default:
+        return 0;
+    }
+    return parse_ms(ms, arg) == 0 ? 1 : -1;
+}
+
 static int run_serve(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"http", required_argument, NULL, 'H'},
         {"port-file", required_argument, NULL, 'P'},
+        {"peer", required_argument, NULL, 'L'},
+        {"peer-port-file", required_argument, NULL, 'F'},
+        {"ping-interval", required_argument, NULL, 'i'},
+        {"silence-limit", required_argument, NULL, 's'},
+        {"handshake-timeout", required_argument, NULL, 't'},
+        {"retry-min", required_argument, NULL, 'r'},
+        {"retry-max", required_argument, NULL, 'R'},
         CLI_COMMON_OPTIONS,
         {0}};
     struct server_options so = {0};
@@ -27,6 +82,12 @@ static int run_serve(struct cli *cli, int argc, char **argv)
             *(opt == 'H' ? &so.http_listen : &so.port_file) = optarg;
             continue;
         }
+        code = peer_option(&so, opt, optarg);
+        if (code < 0)
+            return cli_fail(cli, CLI_USAGE, "%s takes milliseconds, 1 to %lu",
+                            argv[optind - 1], MS_MAX);
+        if (code > 0)
+            continue;
         code = cli_option(cli, opt, optarg);
         if (code >= 0)
             return code;
@@ -34,7 +95,7 @@ static int run_serve(struct cli *cli, int argc, char **argv)
     if (optind < argc)
         return cli_fail(cli, CLI_USAGE,
                         "usage: oernode serve [--http ADDR] "
-                        "[--port-file FILE]");
+                        "[--port-file FILE] [--peer ADDR] [...]");
 
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
@@ -51,6 +112,8 @@ static int run_serve(struct cli *cli, int argc, char **argv)
     so.fingerprint = fingerprint;
     if (so.http_listen == NULL)
         so.http_listen = node.config->listen_http;
+    so.peer.config = node.config;
+    so.peer.key = node.key;
     if (server_run(&so) != 0)
         code = CLI_FAILURE;
 out:
@@ -60,16 +123,31 @@ out:
 }
 
 const struct cli_command cmd_serve_commands[] = {
-    {"serve", run_serve, "serve [--http ADDR] [--port-file FILE]",
-     "run the node: the HTTP API, until SIGINT or SIGTERM",
+    {"serve", run_serve,
+     "serve [--http ADDR] [--port-file FILE] [--peer ADDR] [PEER OPTIONS]",
+     "run the node: the HTTP API and the peers, until SIGINT or SIGTERM",
      "Run the node's daemon on one event loop until SIGINT or SIGTERM.\n"
      "It serves, read-only, over HTTP on listen.http (127.0.0.1:8080 by\n"
      "default; put a reverse proxy in front for public TLS):\n"
      "  GET /api/status                  node id, fingerprint, catalogues\n"
      "  GET /api/resources[?origin=O&limit=N&offset=N&deleted=1]\n"
      "  GET /api/resources/ORIGIN/LOCAL  one resource document\n"
-     "Errors are JSON: {\"error\": {\"code\": ..., \"message\": ...}}.\n\n"
+     "  GET /api/peers                   the peers and their connections\n"
+     "Errors are JSON: {\"error\": {\"code\": ..., \"message\": ...}}.\n"
+     "It listens for peers on listen.peer (TLS 1.3, pinned keys) and dials\n"
+     "every configured peer, again after a failure with growing delays.\n\n"
      "Options:\n"
      "  --http ADDR       listen there instead (port 0: any free port)\n"
-     "  --port-file FILE  write the HTTP port there once listening\n"},
+     "  --port-file FILE  write the HTTP port there once listening\n"
+     "  --peer ADDR       listen for peers there instead of listen.peer\n"
+     "  --peer-port-file FILE  write the peer port there once listening\n"
+     "Peer times, in milliseconds (for tests and tuning):\n"
+     "  --ping-interval MS      PING after this long without a frame "
+     "(30000)\n"
+     "  --silence-limit MS      close after this long without a frame "
+     "(90000)\n"
+     "  --handshake-timeout MS  TLS handshake, then HELLO (10000)\n"
+     "  --retry-min MS          first redial delay, doubled each time "
+     "(1000)\n"
+     "  --retry-max MS          the cap of that delay (300000)\n"},
     {NULL, NULL, NULL, NULL, NULL}};

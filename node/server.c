@@ -25,6 +25,7 @@ struct server {
     uv_signal_t sigint;
     uv_signal_t sigterm;
     struct http_server *http;
+    struct peer_table *peers;
 };
 
 /* The store is opened per request: a repository handle is not shared
@@ -178,8 +179,23 @@ static void get_resource(struct http_response *res,
     store_free(s);
 }
 
+static void get_peers(struct http_response *res,
+                      const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+    json_t *doc = srv->peers ? peer_table_json(srv->peers) : NULL;
+
+    if (srv->peers == NULL)
+        http_response_error(res, 503, "stopping", "the node is stopping");
+    else if (doc == NULL)
+        http_response_error(res, 500, "no_memory", "out of memory");
+    else
+        http_response_json(res, 200, doc);
+}
+
 static const struct http_route routes[] = {
     { "GET", "/api/status", get_status, 0 },
+    { "GET", "/api/peers", get_peers, 1 },
     { "GET", "/api/resources", get_resources, 0 },
     { "GET", "/api/resources/", get_resource, 0 },
     { NULL, NULL, NULL, 0 },
@@ -194,6 +210,8 @@ static void on_signal(uv_signal_t *sig, int signum)
              NULL);
     http_stop(srv->http);
     srv->http = NULL;
+    peer_table_stop(srv->peers);
+    srv->peers = NULL;
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
 }
@@ -221,10 +239,15 @@ int server_run(const struct server_options *opt)
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&srv.loop);
     err = http_start(&srv.http, &srv.loop, opt->http_listen, routes, &srv);
+    if (err == 0)
+        err = peer_table_start(&srv.peers, &srv.loop, &opt->peer);
+    if (err == 0 && opt->peer_port_file != NULL)
+        err = write_port(opt->peer_port_file, peer_table_port(srv.peers));
     if (err == 0 && opt->port_file != NULL)
         err = write_port(opt->port_file, http_port(srv.http));
     if (err != 0) {
         http_stop(srv.http);
+        peer_table_stop(srv.peers);
         uv_run(&srv.loop, UV_RUN_DEFAULT);
         uv_loop_close(&srv.loop);
         return err;
