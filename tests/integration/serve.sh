@@ -12,7 +12,7 @@ id=$("$OERNODE" -q add --title "nl:Breuken oefenen" --language nl \
     --licence "CC BY-SA 4.0")
 
 "$OERNODE" serve --http 127.0.0.1:0 --port-file "$work/port" \
-    2>"$work/serve.log" &
+    --peer 127.0.0.1:0 2>"$work/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
