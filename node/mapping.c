@@ -123,10 +123,15 @@ static const char *trim_span(const char *s, const char *end, size_t *len)
         s++;
     while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
         end--;
-    if (end - s >= 2 && *s == '"' && end[-1] == '"') {
+    /* a quoted value, or one half of it around "=>" */
+    if (s < end && *s == '"')
         s++;
+    if (end > s && end[-1] == '"')
         end--;
-    }
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
     *len = (size_t)(end - s);
     return s;
 }
@@ -670,6 +675,7 @@ int mapping_timestamp(char *out, const char *text)
     struct tm tm;
     const char *s;
     long long ms;
+    long offset;
     char *end;
     time_t t;
 
@@ -702,7 +708,8 @@ int mapping_timestamp(char *out, const char *text)
         s++;
     if (*s != '\0')
         return OER_EINVAL;
-    t = timegm(&tm) - tm.tm_gmtoff;
+    offset = tm.tm_gmtoff;
+    t = timegm(&tm) - offset;
     if (gmtime_r(&t, &tm) == NULL || tm.tm_year > 8099)
         return OER_EINVAL;
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -910,7 +917,9 @@ static int set_licence(json_t *doc, const char *text)
         return OER_ENOMEM;
     if (json_object_set_new(doc, "licence", json_string(lic.id)) < 0)
         return OER_ENOMEM;
-    if (strcmp(text, lic.id) != 0 && json_object_get(doc, "rights") == NULL &&
+    /* the statement is kept when it says more than the id */
+    if ((lic.flags != 0 || strcmp(lic.id, LICENCE_UNKNOWN) == 0) &&
+        json_object_get(doc, "rights") == NULL &&
         json_object_set_new(doc, "rights", json_string(text)) < 0)
         return OER_ENOMEM;
     n = licence_flag_names(names, 8, lic.flags);
