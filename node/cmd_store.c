@@ -418,9 +418,9 @@ static int run_import_mapped(struct cli *cli, const struct args *a, int argc,
     opt.origin = node.id;
     opt.label = json ? "import json" : "import table";
     opt.dry_run = a->dry_run;
-    err = (json ? bulk_import_json : bulk_import_table)(
-        &sum, &opt, a->map, argv + optind + 1, (size_t)(argc - optind - 1),
-        &merr);
+    err = (json ? bulk_import_json
+                : bulk_import_table)(&sum, &opt, a->map, argv + optind + 1,
+                                     (size_t)(argc - optind - 1), &merr);
     if (merr.detail[0] != '\0') {
         code = report_mapping(cli, err, &merr);
         goto out;
@@ -518,21 +518,24 @@ const struct cli_command cmd_store_commands[] = {
      "message.\n\n"
      "Options:\n"
      "  --origin ORIGIN  the catalogue of another origin held here\n"},
-    {"import", run_import, "import lom|table|json [--map MAP] FILE|DIR...",
-     "import LOM records and OAI-PMH responses",
-     "Read IEEE LOM or IMS LOM 1.2 records, alone or in OAI-PMH responses\n"
-     "(folders are searched recursively for *.xml), and publish each one\n"
-     "as <this node>/<id derived from its source identifier>, so that a\n"
-     "second import of a record updates it.  A record deleted at the\n"
-     "source becomes a tombstone.  Commits are signed, at most 1,000\n"
-     "records each.  A record that cannot be imported is reported with\n"
-     "its source identifier and reason, and the others are imported;\n"
-     "then the exit code is 3.  Prints a summary: new, updated,\n"
-     "unchanged, withdrawn, skipped.\n\n"
-     "import table --map MAP FILE|DIR... reads CSV and TSV files (folders:\n"
-     "*.csv, *.tsv), import json --map MAP FILE|DIR... JSON arrays and JSON\n"
-     "lines (*.json, *.jsonl, *.ndjson), through the mapping MAP of\n"
-     "docs/MAPPING.md; rows with the same source id merge into one record.\n"},
+    {"import", run_import, "import [--dry-run] lom|dc FILE|DIR...",
+     "import LOM or Dublin Core records and OAI-PMH responses",
+     "Read records of another system and publish each one as\n"
+     "<this node>/<id derived from its source identifier>, so that a\n"
+     "second import of a record updates it and an unchanged one commits\n"
+     "nothing.  lom: IEEE LOM or IMS LOM 1.2 records; dc: oai_dc,\n"
+     "qualified DC or NSDL-DC records; alone, in OAI-PMH responses or\n"
+     "(dc) in Learning Registry JSON envelopes.  Folders are searched\n"
+     "recursively (*.xml; for dc *.json too).  Records of one source id\n"
+     "merge; a record deleted at the source becomes a tombstone.\n"
+     "Commits are signed, at most 1,000 records each.  A record that\n"
+     "cannot be imported is reported with its source identifier and\n"
+     "reason, and the others are imported; then the exit code is 3.\n"
+     "Prints a summary: new, updated, unchanged, withdrawn, gone,\n"
+     "merged, skipped, and the skipped ones by reason.\n\n"
+     "Options:\n"
+     "  --dry-run  read and validate, write nothing, report what would\n"
+     "             change\n"},
     {"fsck", run_fsck, "fsck", "check the repository and its signatures",
      "Check every catalogue: commits signed by the origin's key (this\n"
      "node's own key for its own catalogue), documents valid and where\n"

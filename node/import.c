@@ -62,7 +62,7 @@ static void count_reason(struct import_summary *sum, const char *reason)
     r->count++;
 }
 
-static void progress(struct import_run *run, int force)
+static void progress(struct import_run *run)
 {
     struct timespec now;
     long long ms;
@@ -72,7 +72,7 @@ static void progress(struct import_run *run, int force)
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (now.tv_sec - run->last.tv_sec) * 1000LL +
          (now.tv_nsec - run->last.tv_nsec) / 1000000;
-    if (!force && run->shown && ms < 250)
+    if (run->last.tv_sec != 0 && ms < 250)
         return;
     run->last = now;
     run->shown = 1;
@@ -94,9 +94,20 @@ static const char *name_item(char *buf, size_t cap,
     return buf;
 }
 
+/* Erase the progress line, so that other output starts on a clean one. */
+static void progress_clear(struct import_run *run)
+{
+    if (!run->shown)
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    run->shown = 0;
+}
+
 static void report(struct import_run *run, const char *where,
                    const char *reason, const char *detail)
 {
+    progress_clear(run);
     if (run->opt.report != NULL)
         run->opt.report(where, reason, detail, run->opt.report_arg);
 }
@@ -108,7 +119,7 @@ static void skip(struct import_run *run, const char *where, const char *reason,
     report(run, where, reason, detail);
     run->sum.skipped++;
     count_reason(&run->sum, reason);
-    progress(run, 0);
+    progress(run);
 }
 
 void import_skip(struct import_run *run, const char *where, const char *reason,
@@ -517,7 +528,7 @@ int import_put(struct import_run *run, const json_t *doc, const char *where)
         err = keep(run, copy, local, where);
     else
         json_decref(copy);
-    progress(run, 0);
+    progress(run);
     run->err = err;
     return err;
 }
@@ -553,7 +564,7 @@ int import_withdraw(struct import_run *run, const char *source_id,
     if (err == 0 && json_object_size(run->pending) >= IMPORT_PENDING_MAX)
         err = flush(run);
     run->accepted++;
-    progress(run, 0);
+    progress(run);
     return run->err = err;
 }
 
@@ -567,10 +578,7 @@ int import_finish(struct import_summary *out, struct import_run *run)
     err = run->err;
     if (err == 0)
         err = flush(run);
-    if (run->shown) {
-        fputs("\r\033[K", stderr);
-        fflush(stderr);
-    }
+    progress_clear(run);
     *out = run->sum;
     run_free(run);
     return err;
