@@ -25,7 +25,9 @@ enum key_kind {
     KEY_ADDRESS,
     KEY_LEVEL,
     KEY_BOOL,
-    KEY_ORIGINS
+    KEY_ORIGINS,
+    KEY_EMAIL,
+    KEY_PAGE
 };
 
 struct key {
@@ -37,6 +39,8 @@ struct key {
 static const struct key keys[] = {
     {"node.id", KEY_ID, offsetof(struct config, node_id)},
     {"node.data", KEY_PATH, offsetof(struct config, data_dir)},
+    {"node.admin-email", KEY_EMAIL, offsetof(struct config, admin_email)},
+    {"oai.page-size", KEY_PAGE, offsetof(struct config, oai_page_size)},
     {"listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer)},
     {"listen.http", KEY_ADDRESS, offsetof(struct config, listen_http)},
     {"log.level", KEY_LEVEL, offsetof(struct config, log_level)},
@@ -196,6 +200,38 @@ static int append_origin(struct config_origins *list, const char *value)
     return 0;
 }
 
+/* An e-mail address as OAI-PMH's adminEmail: local@domain, printable
+ * ASCII without spaces, at most 254 characters. */
+static int valid_email(const char *value)
+{
+    const char *at = strchr(value, '@');
+    size_t n = strlen(value);
+
+    if (n > 254 || at == NULL || at == value || at[1] == '\0' ||
+        strchr(at + 1, '@') != NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (value[i] <= ' ' || value[i] > '~' || strchr("<>\"", value[i]))
+            return 0;
+    }
+    return 1;
+}
+
+static int set_page(struct load *l, const struct key *k, unsigned *field,
+                    const char *value)
+{
+    unsigned long n;
+    char *end;
+
+    n = strtoul(value, &end, 10);
+    if (*value < '0' || *value > '9' || *end != '\0' || n < 1 ||
+        n > CONFIG_OAI_PAGE_MAX)
+        return fail(l, k->name, "bad value '%.80s': expected 1 to %d",
+                    value, CONFIG_OAI_PAGE_MAX);
+    *field = (unsigned)n;
+    return 0;
+}
+
 static int set_key(struct load *l, const struct key *k, const char *value)
 {
     char *field = (char *)l->c + k->off;
@@ -242,6 +278,14 @@ static int set_key(struct load *l, const struct key *k, const char *value)
             return fail(l, k->name, "bad origin '%.80s': a node id or *",
                         value);
         return append_origin((struct config_origins *)(void *)field, value);
+    case KEY_EMAIL:
+        if (!valid_email(value))
+            return fail(l, k->name,
+                        "bad address '%.80s': expected name@domain",
+                        value);
+        return set_string((char **)field, value);
+    case KEY_PAGE:
+        return set_page(l, k, (unsigned *)(void *)field, value);
     }
     return fail(l, k->name, "unknown key");
 }
@@ -403,6 +447,8 @@ static int finish(struct load *l)
          set_string(&c->listen_peer, CONFIG_PEER_PORT) != 0) ||
         (c->listen_http == NULL &&
          set_string(&c->listen_http, CONFIG_HTTP_PORT) != 0) ||
+        (c->admin_email == NULL &&
+         set_string(&c->admin_email, CONFIG_ADMIN_EMAIL) != 0) ||
         (c->policy.accept.count == 0 &&
          append_origin(&c->policy.accept, "*") != 0) ||
         (c->policy.offer.count == 0 &&
@@ -424,6 +470,7 @@ static struct config *config_new(const char *path)
         return NULL;
     }
     c->log_level = LOG_LEVEL_INFO;
+    c->oai_page_size = CONFIG_OAI_PAGE;
     c->policy.relay = 1;
     return c;
 }
@@ -503,6 +550,7 @@ void config_free(struct config *c)
     free(c->data_dir);
     free(c->listen_peer);
     free(c->listen_http);
+    free(c->admin_email);
     free(c);
 }
 
@@ -523,10 +571,12 @@ void config_print(FILE *f, const struct config *c)
     static const char *const levels[] = {"error", "warn", "info", "debug"};
 
     fprintf(f, "# %s, with defaults\n", c->path);
-    fprintf(f, "[node]\n\tid = %s\n\tdata = %s\n", c->node_id, c->data_dir);
+    fprintf(f, "[node]\n\tid = %s\n\tdata = %s\n\tadmin-email = %s\n",
+            c->node_id, c->data_dir, c->admin_email);
     fprintf(f, "[listen]\n\tpeer = %s\n\thttp = %s\n", c->listen_peer,
             c->listen_http);
     fprintf(f, "[log]\n\tlevel = %s\n", levels[c->log_level]);
+    fprintf(f, "[oai]\n\tpage-size = %u\n", c->oai_page_size);
     fprintf(f, "[policy]\n");
     print_origins(f, "accept", &c->policy.accept);
     print_origins(f, "offer", &c->policy.offer);
@@ -544,11 +594,14 @@ static const char config_template[] =
     "[node]\n"
     "\tid = %s\n"
     "# The defaults:\n"
+    "#\tadmin-email = " CONFIG_ADMIN_EMAIL "\n"
     "# [listen]\n"
     "#\tpeer = " CONFIG_PEER_PORT "\n"
     "#\thttp = " CONFIG_HTTP_PORT "\n"
     "# [log]\n"
     "#\tlevel = info\n"
+    "# [oai]\n"
+    "#\tpage-size = 100\n"
     "# [policy]\n"
     "#\taccept = *\n"
     "#\toffer = *\n"

@@ -19,6 +19,10 @@
 
 #define CONFIG_PEER_PORT "127.0.0.1:7440"
 #define CONFIG_HTTP_PORT "127.0.0.1:8080"
+/* node.admin-email until one is set: says so, and delivers nowhere */
+#define CONFIG_ADMIN_EMAIL "admin-email-not-configured@example.invalid"
+#define CONFIG_OAI_PAGE 100 /* oai.page-size: records an OAI-PMH page */
+#define CONFIG_OAI_PAGE_MAX 1000
 
 /* A peer: [peer "NAME"] with its address and key fingerprint. */
 struct config_peer {
@@ -48,6 +52,8 @@ struct config {
     char *data_dir;    /* node.data, by default the folder of the file */
     char *listen_peer; /* listen.peer, default CONFIG_PEER_PORT */
     char *listen_http; /* listen.http, default CONFIG_HTTP_PORT */
+    char *admin_email; /* node.admin-email, default CONFIG_ADMIN_EMAIL */
+    unsigned oai_page_size; /* oai.page-size, 1 to CONFIG_OAI_PAGE_MAX */
     enum log_level log_level;
     struct config_peer *peers;
     size_t peer_count;

@@ -60,6 +60,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->policy.relay, 1);
     assert_int_equal(c->policy.commercial, 0);
     assert_int_equal(c->policy.adapts, 0);
+    assert_string_equal(c->admin_email, CONFIG_ADMIN_EMAIL);
+    assert_int_equal(c->oai_page_size, CONFIG_OAI_PAGE);
 
     f = open_memstream(&printed, &len);
     config_print(f, c);
@@ -75,6 +77,7 @@ static void test_defaults(void **state)
 
 static const char full[] =
     "[node]\n\tid = nl-school\n\tdata = store\n"
+    "\tadmin-email = oai@school.example.org\n[oai]\n\tpage-size = 7\n"
     "[listen]\n\tpeer = [::1]:7441\n\thttp = 0.0.0.0:0\n"
     "[log]\n\tlevel = debug\n"
     "[policy]\n\taccept = be-vl\n\taccept = nl-edurep\n\trelay = no\n"
@@ -95,6 +98,8 @@ static void test_everything_set(void **state)
     assert_string_equal(c->listen_peer, "[::1]:7441");
     assert_string_equal(c->listen_http, "0.0.0.0:0");
     assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
+    assert_string_equal(c->admin_email, "oai@school.example.org");
+    assert_int_equal(c->oai_page_size, 7);
     assert_int_equal(c->policy.accept.count, 2);
     assert_string_equal(c->policy.accept.names[1], "nl-edurep");
     assert_int_equal(c->policy.relay, 0);
@@ -114,6 +119,10 @@ static void test_errors_name_file_and_key(void **state)
 {
     refused("[listen]\n\tpeer = 127.0.0.1:7440\n", "node.id", "missing");
     refused("[node]\n\tid = Be_VL\n", "node.id", "bad node id");
+    refused("[node]\n\tid = be-vl\n\tadmin-email = nobody\n",
+            "node.admin-email", "bad address");
+    refused("[node]\n\tid = be-vl\n[oai]\n\tpage-size = 0\n",
+            "oai.page-size", "expected 1 to 1000");
     refused("[node]\n\tid = be-vl\n\tcolour = red\n", "node.colour",
             "unknown key");
     refused("[node]\n\tid = be-vl\n[server]\n\tport = 1\n", "server.port",
