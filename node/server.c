@@ -14,6 +14,7 @@
 #include "node/http.h"
 #include "node/log.h"
 #include "node/metadata.h"
+#include "node/oai.h"
 #include "node/store.h"
 
 #define LIST_DEFAULT 50
@@ -193,11 +194,32 @@ static void get_peers(struct http_response *res,
         http_response_json(res, 200, doc);
 }
 
+/* OAI-PMH at /oai (node/oai.h), GET and POST. */
+static void serve_oai(struct http_response *res,
+                      const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+    const struct config *c = srv->opt->peer.config;
+    struct oai_options o = {
+        .node_id = srv->opt->node_id,
+        .admin_email = c != NULL ? c->admin_email : CONFIG_ADMIN_EMAIL,
+        .page_size = c != NULL ? c->oai_page_size : OAI_PAGE_DEFAULT,
+    };
+    struct store *s = open_store(res, srv);
+
+    if (s == NULL)
+        return;
+    oai_serve(res, req, s, &o);
+    store_free(s);
+}
+
 static const struct http_route routes[] = {
     { "GET", "/api/status", get_status, 0 },
     { "GET", "/api/peers", get_peers, 1 },
     { "GET", "/api/resources", get_resources, 0 },
     { "GET", "/api/resources/", get_resource, 0 },
+    { "GET", "/oai", serve_oai, 0 },
+    { "POST", "/oai", serve_oai, 0 },
     { NULL, NULL, NULL, 0 },
 };
 
