@@ -463,12 +463,15 @@ static int on_entry(const git_config_entry *entry, void *arg)
     struct load *l = arg;
     const char *name = entry->name, *value = entry->value;
     const char *dot = strchr(name, '.'), *last = strrchr(name, '.');
-    const char *sub = dot + 1, *var = last + 1;
+    const char *sub = dot != NULL ? dot + 1 : name;
+    const char *var = last != NULL ? last + 1 : name;
     size_t sublen = last > dot ? (size_t)(last - dot - 1) : 0;
 
     if (value == NULL)
         value = "";
-    if (strncmp(name, "source.", 7) == 0 && last == dot)
+    if (dot == NULL)
+        fail(l, 0, name, "unknown key");
+    else if (strncmp(name, "source.", 7) == 0 && last == dot)
         set_source_key(l, name, var, value);
     else if (strncmp(name, "field.", 6) == 0 && sublen > 0)
         set_field_key(l, name, sub, sublen, var, value);

@@ -25,7 +25,8 @@ struct reader {
     size_t len;
     char **fields;
     size_t count, cap;
-    size_t line, line_off; /* the line being fed, and its offset */
+    size_t line;             /* the next line to feed */
+    size_t fed, line_off;    /* the line fed last, and its offset */
     size_t start, start_off; /* where the pending row starts; 0: none */
     int bad;  /* the pending row holds a NUL byte */
     int stop; /* a callback's non-zero return */
@@ -53,8 +54,9 @@ static void on_field(void *s, size_t len, void *arg)
 
     if (r->stop != 0 || r->rc != 0)
         return;
+    /* a row that starts after a lone CR, within the line */
     if (r->start == 0) {
-        r->start = r->line;
+        r->start = r->fed;
         r->start_off = r->line_off;
     }
     if (r->count == r->cap) {
@@ -102,9 +104,16 @@ static int reset(struct reader *r)
  * first with a new parser.  Returns the offset to go on from. */
 static size_t skip_row(struct reader *r, const char *why)
 {
-    const char *nl = memchr(r->buf + r->start_off, '\n',
-                            r->len - r->start_off);
-    size_t line = r->start;
+    const char *nl;
+    size_t line;
+
+    /* a row that began after a lone CR and has no field yet */
+    if (r->start == 0) {
+        r->start = r->fed;
+        r->start_off = r->line_off;
+    }
+    nl = memchr(r->buf + r->start_off, '\n', r->len - r->start_off);
+    line = r->start;
 
     if (r->on_error != NULL)
         r->on_error(line, why, r->arg);
@@ -142,6 +151,7 @@ static size_t feed(struct reader *r, size_t pos)
             r->start = r->line;
             r->start_off = pos;
         }
+        r->fed = r->line;
         r->line_off = pos;
         if (csv_parse(&r->p, r->buf + pos, next - pos, on_field, on_row, r) !=
             next - pos) {
@@ -172,7 +182,7 @@ static int run(struct reader *r, size_t pos)
                                   : bad_quote);
             continue;
         }
-        if (csv_fini(&r->p, on_field, on_row, r) == 0 || r->start == 0)
+        if (csv_fini(&r->p, on_field, on_row, r) == 0)
             break;
         pos = skip_row(r, bad_quote);
     }
