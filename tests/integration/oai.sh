@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# OAI-PMH end to end: a node with 24 records (3 withdrawn) and a page
+# size of 4 is harvested completely by a real OAI-PMH client (Debian's
+# HTTP::OAI, tests/integration/oai_harvest.pl) across several pages, in
+# oai_dc and lom, whole and by set; the harvest is compared record by
+# record with the store, and every response is checked with xmllint.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.bash"
+here=$(cd "$(dirname "$0")" && pwd)
+command -v curl >/dev/null || { echo "skipped: no curl"; exit 77; }
+command -v xmllint >/dev/null || { echo "skipped: no xmllint"; exit 77; }
+perl -MHTTP::OAI -e 1 2>/dev/null ||
+    { echo "skipped: no HTTP::OAI (libhttp-oai-perl)"; exit 77; }
+
+export OERNODE_DATA=$work/data
+"$OERNODE" -q init --id nl-test >/dev/null
+printf '[oai]\n\tpage-size = 4\n[node]\n\tadmin-email = oai@example.org\n' \
+    >>"$OERNODE_DATA/config"
+
+# 24 records; every third in subject math, every fourth in math:algebra
+: >"$work/math"
+for i in $(seq 1 24); do
+    extra=()
+    if [ $((i % 3)) = 0 ]; then extra+=(--subject math); fi
+    if [ $((i % 4)) = 0 ]; then extra+=(--subject "math:Algebra"); fi
+    if [ $((i % 5)) = 0 ]; then extra+=(--level "isced-2"); fi
+    id=$("$OERNODE" -q add --title "nl:Les $i <&> é" --language nl \
+        --licence "CC BY 4.0" "${extra[@]}")
+    echo "$id" >>"$work/ids"
+    if [ $((i % 3)) = 0 ] || [ $((i % 4)) = 0 ]; then
+        echo "oai:nl-test:$id" >>"$work/math"
+    fi
+done
+for n in 2 12 16; do
+    "$OERNODE" -q withdraw "$(sed -n "${n}p" "$work/ids")" \
+        --reason "test withdrawal" >/dev/null
+done
+
+"$OERNODE" serve --http 127.0.0.1:0 --port-file "$work/port" \
+    --peer 127.0.0.1:0 2>"$work/serve.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    [ -s "$work/port" ] && break
+    sleep 0.1
+done
+[ -s "$work/port" ] || { cat "$work/serve.log" >&2; fail "serve did not start"; }
+base=http://127.0.0.1:$(cat "$work/port")/oai
+
+# ---- every response well-formed, tokens followed by hand -------------
+n=0
+wellformed() { # wellformed FILE
+    xmllint --noout "$1" || fail "not well-formed: $1"
+}
+walk() { # walk QUERY: follow the list with curl, checking each page
+    local q=$1 verb token
+    verb=$(sed 's/^verb=\([^&]*\).*/\1/' <<<"$q")
+    while :; do
+        n=$((n + 1))
+        curl -s -o "$work/page$n.xml" "$base?$q"
+        wellformed "$work/page$n.xml"
+        token=$(sed -n 's/.*<resumptionToken[^>/]*>\([^<]*\)<.*/\1/p' \
+            "$work/page$n.xml")
+        [ -n "$token" ] || break
+        q="verb=$verb&resumptionToken=$token"
+    done
+}
+walk "verb=ListRecords&metadataPrefix=oai_dc"
+walk "verb=ListRecords&metadataPrefix=lom"
+walk "verb=ListIdentifiers&metadataPrefix=oai_dc&set=subject:math"
+for q in "verb=Identify" "verb=ListSets" "verb=ListMetadataFormats" \
+    "verb=GetRecord&metadataPrefix=lom&identifier=oai:nl-test:$(head -1 "$work/ids")" \
+    "verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:nl-test:$(sed -n 2p "$work/ids")" \
+    "verb=Nope" "verb=ListRecords&metadataPrefix=oai_dc&set=" \
+    "verb=ListRecords&resumptionToken=bad"; do
+    n=$((n + 1))
+    curl -s -o "$work/page$n.xml" "$base?$q"
+    wellformed "$work/page$n.xml"
+done
+contains "$work/page$n.xml" 'code="badResumptionToken"'
+curl -s -D "$work/headers" -o "$work/post.xml" \
+    --data 'verb=Identify' "$base"
+wellformed "$work/post.xml"
+contains "$work/headers" 'Content-Type: text/xml; charset=utf-8'
+contains "$work/post.xml" '<deletedRecord>persistent</deletedRecord>'
+contains "$work/post.xml" '<adminEmail>oai@example.org</adminEmail>'
+contains "$work/post.xml" "<baseURL>$base</baseURL>"
+
+# ---- a real client harvests everything --------------------------------
+perl "$here/oai_harvest.pl" "$base" ListRecords oai_dc \
+    >"$work/harvest" 2>"$work/harvest.err" ||
+    { cat "$work/harvest.err" >&2; fail "harvest failed"; }
+contains "$work/harvest.err" "pages 6"
+check "24 records harvested" test "$(wc -l <"$work/harvest")" = 24
+check "3 deleted" test "$(grep -c "	deleted	" "$work/harvest")" = 3
+check "each record once" test \
+    "$(cut -f1 "$work/harvest" | sort -u | wc -l)" = 24
+
+# the store's view, record by record: id, status and title
+curl -s -o "$work/api.json" \
+    "http://127.0.0.1:$(cat "$work/port")/api/resources?deleted=1&limit=1000"
+perl -MJSON::PP -e '
+    local $/; my $d = decode_json(<STDIN>);
+    for my $r (@{$d->{items}}) {
+        print join("\t", "oai:nl-test:$r->{id}",
+                   $r->{deleted} ? "deleted" : "record",
+                   $r->{deleted} ? "" : $r->{title}{nl}), "\n";
+    }' <"$work/api.json" | LC_ALL=C sort >"$work/want"
+cut -f1,3,5 "$work/harvest" | LC_ALL=C sort >"$work/got"
+diff -u "$work/want" "$work/got" || fail "harvest differs from the store"
+
+# each datestamp: the committer time of the commit that last changed it
+while IFS=$'\t' read -r oaiid stamp _; do
+    local_id=${oaiid##*/}
+    want=$(TZ=UTC git -C "$OERNODE_DATA/repo.git" log -1 \
+        --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd \
+        refs/catalog/nl-test -- "${local_id:0:2}/$local_id.json")
+    [ "$stamp" = "$want" ] || fail "datestamp of $oaiid: $stamp, want $want"
+done <"$work/harvest"
+
+# lom, and a set: records of subject:math and subject:math:algebra,
+# withdrawn ones included through their former sets
+perl "$here/oai_harvest.pl" "$base" ListRecords lom \
+    >"$work/harvest.lom" 2>"$work/harvest.err" ||
+    { cat "$work/harvest.err" >&2; fail "lom harvest failed"; }
+check "24 lom records" test "$(wc -l <"$work/harvest.lom")" = 24
+perl "$here/oai_harvest.pl" "$base" ListIdentifiers oai_dc subject:math \
+    >"$work/harvest.set" 2>"$work/harvest.err" ||
+    { cat "$work/harvest.err" >&2; fail "set harvest failed"; }
+cut -f1 "$work/harvest.set" | LC_ALL=C sort >"$work/got"
+LC_ALL=C sort "$work/math" >"$work/want"
+diff -u "$work/want" "$work/got" || fail "set harvest differs"
+grep -q "	deleted	" "$work/harvest.set" ||
+    fail "a withdrawn record of the set is missing"
+
+# an incremental harvest from tomorrow has nothing, and is no error
+perl "$here/oai_harvest.pl" "$base" ListIdentifiers oai_dc - \
+    "$(date -u -d tomorrow +%Y-%m-%d)" >"$work/harvest.none" \
+    2>"$work/harvest.err" || fail "empty harvest failed"
+check "nothing from tomorrow" test ! -s "$work/harvest.none"
+
+kill -TERM $pid
+wait $pid || fail "serve exited $? after SIGTERM"
+trap - EXIT
+echo "oai: all checks passed"
