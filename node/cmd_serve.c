@@ -132,6 +132,7 @@ const struct cli_command cmd_serve_commands[] = {
      "  GET /api/status                  node id, fingerprint, catalogues\n"
      "  GET /api/resources[?origin=O&limit=N&offset=N&deleted=1]\n"
      "  GET /api/resources/ORIGIN/LOCAL  one resource document\n"
+     "  GET, POST /oai                   OAI-PMH 2.0 (docs/OAI.md)\n"
      "  GET /api/peers                   the peers and their connections\n"
      "Errors are JSON: {\"error\": {\"code\": ..., \"message\": ...}}.\n"
      "It listens for peers on listen.peer (TLS 1.3, pinned keys) and dials\n"
