@@ -53,7 +53,8 @@ struct config {
     char *listen_peer; /* listen.peer, default CONFIG_PEER_PORT */
     char *listen_http; /* listen.http, default CONFIG_HTTP_PORT */
     char *admin_email; /* node.admin-email, default CONFIG_ADMIN_EMAIL */
-    unsigned oai_page_size; /* oai.page-size, 1 to CONFIG_OAI_PAGE_MAX */
+    /* oai.page-size, 1 to CONFIG_OAI_PAGE_MAX, default CONFIG_OAI_PAGE */
+    unsigned oai_page_size;
     enum log_level log_level;
     struct config_peer *peers;
     size_t peer_count;
