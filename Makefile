@@ -33,6 +33,9 @@ run: build
 	@scripts/demo.sh build/oernode
 
 test: build-test build-fuzz
+	@[ -d ../shared/data ] || echo "note: ../shared is absent (a user's" \
+	    "clone): the tests that read its sample records are skipped;" \
+	    "ctest -V in build-test names them"
 	cd build-test && ASAN_OPTIONS=detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS)

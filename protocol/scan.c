@@ -218,7 +218,7 @@ static int scan_object(struct scanner *s, enum role role)
 {
     size_t at = s->pos;
     enum kind kind;
-    uint64_t n;
+    uint64_t n = 0;
     int rc;
 
     if (++s->elements > LIMIT_ELEMENTS)
