@@ -138,7 +138,12 @@ static int run_init(struct cli *cli, int argc, char **argv)
             return code;
     }
     code = CLI_OK;
-    if (id == NULL || optind < argc)
+    cli_log_level(cli, NULL);
+    if (id == NULL)
+        return cli_fail(cli, CLI_USAGE,
+                        "the node id is missing: oernode init --id ID "
+                        "[--data DIR]");
+    if (optind < argc)
         return cli_fail(cli, CLI_USAGE,
                         "usage: oernode init --id ID "
                         "[--data DIR]");

@@ -25,6 +25,10 @@ check "bare repository" test -f "$data/repo.git/HEAD"
 expect_exit 1 "$OERNODE" init --id be-vl
 contains "$work/err" "exists"
 expect_exit 2 "$OERNODE" init
+contains "$work/err" "the node id is missing"
+expect_exit 0 "$OERNODE" init --id quiet-node --data "$work/quiet" -q
+check "-q after the command silences init's log" \
+    test "$(grep -c 'level=info' "$work/err")" = 0
 expect_exit 3 "$OERNODE" init --id Bad_Id --data "$work/other"
 check "a refused init leaves nothing" test ! -e "$work/other"
 
