@@ -231,6 +231,12 @@ int cli_node_open(struct cli_node *node, struct cli *cli, unsigned need)
                         "file); create one with: oernode init --id ID "
                         "--data %s",
                         dir, path, dir);
+    else if (err < 0 && strncmp(cerr.key, "core.", 5) == 0)
+        code = cli_fail(cli, CLI_INVALID,
+                        "%s is a git repository's config, not a node's: "
+                        "give the node's data folder (the one holding "
+                        "config, node.key and repo.git)",
+                        cerr.file);
     else if (err < 0 && cerr.key[0] != '\0')
         code = cli_fail(cli, CLI_INVALID, "%s: %s: %s", cerr.file, cerr.key,
                         cerr.detail);

@@ -29,6 +29,8 @@ contains "$work/err" "the node id is missing"
 expect_exit 0 "$OERNODE" init --id quiet-node --data "$work/quiet" -q
 check "-q after the command silences init's log" \
     test "$(grep -c 'level=info' "$work/err")" = 0
+expect_exit 3 "$OERNODE" --data "$data/repo.git" id
+contains "$work/err" "is a git repository's config, not a node's"
 expect_exit 3 "$OERNODE" init --id Bad_Id --data "$work/other"
 check "a refused init leaves nothing" test ! -e "$work/other"
 
