@@ -9,7 +9,7 @@ packages=(
     libjansson-dev libxml2-dev libmicrohttpd-dev libcmocka-dev
     libutf8proc-dev libxml2-utils curl python3-msgpack libcsv-dev
     clang libclang-rt-14-dev
-    libhttp-oai-perl
+    libhttp-oai-perl libcurl4-openssl-dev
 )
 
 missing=()
