@@ -277,6 +277,10 @@ static int set_licence(struct cli *cli, json_t *doc, const char *text)
 
     if (text == NULL)
         return -1;
+    if (*text == '\0')
+        return cli_fail(cli, CLI_INVALID, "--licence is empty: give an SPDX "
+                        "id, a Creative Commons URL or name, or \"all "
+                        "rights reserved\"");
     licence_normalise(&lic, text);
     json_object_set_new(doc, "licence", json_string(lic.id));
     if (strcmp(lic.id, LICENCE_UNKNOWN) == 0)
@@ -344,6 +348,9 @@ static int from_json(json_t **out, struct cli *cli, const char *path)
         doc = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
     else
         doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL && jerr.line < 0)
+        return cli_fail(cli, CLI_FAILURE, "cannot read %s: %s", path,
+                        jerr.text);
     if (doc == NULL)
         return cli_fail(cli, CLI_INVALID, "%s:%d:%d: %s", path, jerr.line,
                         jerr.column, jerr.text);
@@ -396,8 +403,21 @@ static int file_entries(size_t *first, json_t *doc, struct cli *cli,
     return -1;
 }
 
-static int report_invalid(struct cli *cli, const struct metadata_error *e)
+static int report_invalid(struct cli *cli, const struct metadata_error *e,
+                          const json_t *doc)
 {
+    const char *text = json_string_value(json_object_get(doc, "licence"));
+    struct licence lic;
+
+    /* A licence written the way people write it: name the id to use. */
+    if (strcmp(e->field, "licence") == 0 && text != NULL &&
+        licence_normalise(&lic, text) == 0 &&
+        strcmp(lic.id, LICENCE_UNKNOWN) != 0)
+        return cli_fail(cli, CLI_INVALID,
+                        "invalid metadata: licence: '%s' is not an id; "
+                        "write \"%s\" (or give it to --licence, which "
+                        "reads names and URLs)",
+                        text, lic.id);
     return cli_fail(cli, CLI_INVALID, "invalid metadata: %s: %s (%s)", e->field,
                     e->detail, metadata_problem_name(e->problem));
 }
@@ -407,6 +427,8 @@ static int report_invalid(struct cli *cli, const struct metadata_error *e)
 static int name_doc(json_t *doc, struct cli *cli, const char *origin)
 {
     const char *id = json_string_value(json_object_get(doc, "id"));
+    const char *source_id =
+        json_string_value(json_object_get(doc, "source_id"));
     size_t n = strlen(origin);
     char local[16], full[96], now[24];
 
@@ -416,7 +438,9 @@ static int name_doc(json_t *doc, struct cli *cli, const char *origin)
                         "of this node (%s)",
                         id, origin);
     if (id == NULL) {
-        if (metadata_local_id(local, NULL) < 0)
+        /* A record with a source id names the same resource as an
+         * import of that source id would: adding it again updates it. */
+        if (metadata_local_id(local, source_id) < 0)
             return cli_fail(cli, CLI_FAILURE, "no randomness for an id");
         snprintf(full, sizeof(full), "%s/%s", origin, local);
         json_object_set_new(doc, "id", json_string(full));
@@ -463,11 +487,11 @@ static int build(json_t **out, size_t *first, struct cli *cli,
         code = file_entries(first, doc, cli, &a->files);
     if (code < 0 && metadata_validate(
                         doc, METADATA_STRICT | METADATA_SUBMISSION, &merr) < 0)
-        code = report_invalid(cli, &merr);
+        code = report_invalid(cli, &merr, doc);
     if (code < 0)
         code = name_doc(doc, cli, origin);
     if (code < 0 && metadata_validate(doc, METADATA_STRICT, &merr) < 0)
-        code = report_invalid(cli, &merr);
+        code = report_invalid(cli, &merr, doc);
     if (code >= 0) {
         json_decref(doc);
         return code;
@@ -546,7 +570,11 @@ const struct cli_command cmd_add_commands[] = {
      "  --json FILE                the document, checked as a "
      "submission;\n"
      "                             \"-\" reads stdin; no other metadata "
-     "options\n\n"
+     "options;\n"
+     "                             with a \"source_id\", adding it again "
+     "updates\n"
+     "                             the same resource (as an import "
+     "would)\n\n"
      "LANG: is taken as a language only when it looks like one (2 or 3\n"
      "letters, optional subtags); write und:TEXT to keep a colon.\n"},
     {NULL, NULL, NULL, NULL, NULL}};

@@ -173,6 +173,26 @@ else
     echo "import lom: skipped, the shared sample folder is absent"
 fi
 
+# add --json: a source id names the resource (adding again updates it);
+# a licence written as a name gets the id to use; a missing file fails
+cat >"$work/src.json" <<'JSON'
+{"schema": 1, "title": {"en": "Cells"}, "languages": ["en"],
+ "licence": "CC-BY-4.0", "source_id": "mine:42"}
+JSON
+first=$(node add --json "$work/src.json")
+sed -i 's/"Cells"/"Cells and tissues"/' "$work/src.json"
+check "same source id, same resource" \
+    test "$(node add --json "$work/src.json")" = "$first"
+node show "$first" >"$work/show"
+contains "$work/show" "Cells and tissues"
+sed -i 's/"CC-BY-4.0"/"CC BY 4.0"/' "$work/src.json"
+expect_exit 3 "$OERNODE" add --json "$work/src.json"
+contains "$work/err" "write \"CC-BY-4.0\""
+expect_exit 1 "$OERNODE" add --json "$work/nosuch.json"
+contains "$work/err" "cannot read"
+expect_exit 3 "$OERNODE" add --title x --language en --licence ""
+contains "$work/err" "--licence is empty"
+
 # --help of every command, and help COMMAND
 expect_exit 0 "$OERNODE" --help
 contains "$work/out" "Exit codes:"
