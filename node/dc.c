@@ -32,6 +32,8 @@ struct reader {
   void *arg;
   size_t index; /* records reported */
   int stop;     /* cb's non-zero return */
+  struct lom_page *page; /* filled from an OAI-PMH envelope, or NULL */
+  const char *datestamp; /* of the OAI record being read, or NULL */
 };
 
 /* ---- XML --------------------------------------------------------------- */
@@ -641,7 +643,8 @@ static int conv_record(json_t **out, const char **reason, const xmlNode *record,
 
 static int emit(struct reader *r, const char *source_id, json_t *doc,
                 int deleted, const char *reason, const char *detail) {
-  struct dc_record rec = {source_id, doc, deleted, reason, detail, ++r->index};
+  struct dc_record rec = {source_id, doc,         deleted,     reason,
+                          detail,    ++r->index, r->datestamp};
 
   if (r->stop != 0)
     return r->stop;
@@ -676,10 +679,13 @@ static int read_oai_record(struct reader *r, const xmlNode *record,
   xmlChar *status =
       header != NULL ? xmlGetProp(header, BAD_CAST "status") : NULL;
   char *id = idn != NULL ? text_of(idn, STRING_MAX) : NULL;
+  xmlNode *stamp = child_el(header, NS_OAI, "datestamp");
+  char *datestamp = stamp != NULL ? text_of(stamp, 64) : NULL;
   xmlNode *payload = meta != NULL ? first_el(meta) : NULL;
   char detail[200];
   int err;
 
+  r->datestamp = datestamp;
   if (status != NULL && xmlStrcmp(status, BAD_CAST "deleted") == 0)
     err = emit(r, id, NULL, id != NULL, id != NULL ? NULL : "no identifier",
                NULL);
@@ -693,9 +699,55 @@ static int read_oai_record(struct reader *r, const xmlNode *record,
                  : "no namespace");
     err = emit(r, id, NULL, 0, "not Dublin Core", detail);
   }
+  r->datestamp = NULL;
   xmlFree(status);
   free(id);
+  free(datestamp);
   return err;
+}
+
+static long long attr_number(const xmlNode *n, const char *name) {
+  xmlChar *v = xmlGetProp(n, BAD_CAST name);
+  char *end = NULL;
+  long long num = v != NULL ? strtoll((const char *)v, &end, 10) : -1;
+
+  if (v != NULL && (end == (char *)v || *end != '\0' || num < 0))
+    num = -1;
+  xmlFree(v);
+  return num;
+}
+
+/* What the envelope holds besides records, for dc_read_page. */
+static int read_envelope_page(struct lom_page *page, const xmlNode *root,
+                              const xmlNode *list, const xmlNode *error) {
+  xmlNode *date = child_el(root, NS_OAI, "responseDate");
+  xmlNode *request = child_el(root, NS_OAI, "request");
+  xmlNode *token = child_el(list, NS_OAI, "resumptionToken");
+  xmlChar *v;
+
+  page->oai = 1;
+  page->response_date = date != NULL ? text_of(date, 64) : NULL;
+  v = request != NULL ? xmlGetProp(request, BAD_CAST "verb") : NULL;
+  page->verb = v != NULL ? strdup((const char *)v) : NULL;
+  xmlFree(v);
+  if (error != NULL) {
+    v = xmlGetProp(error, BAD_CAST "code");
+    page->error_code = strdup(v != NULL ? (const char *)v : "");
+    page->error_message = text_of(error, 200);
+    xmlFree(v);
+    if (page->error_code == NULL)
+      return OER_ENOMEM;
+  }
+  if (token != NULL) {
+    page->resumption_token = text_of(token, 4096);
+    if (page->resumption_token == NULL)
+      page->resumption_token = strdup("");
+    if (page->resumption_token == NULL)
+      return OER_ENOMEM;
+    page->complete_list_size = attr_number(token, "completeListSize");
+    page->cursor = attr_number(token, "cursor");
+  }
+  return 0;
 }
 
 static int read_oai(struct reader *r, const xmlNode *root, int repaired,
@@ -708,12 +760,14 @@ static int read_oai(struct reader *r, const xmlNode *root, int repaired,
   list = child_el(root, NS_OAI, "ListRecords");
   if (list == NULL)
     list = child_el(root, NS_OAI, "GetRecord");
-  if (error != NULL &&
+  if (r->page != NULL)
+    err = read_envelope_page(r->page, root, list, error);
+  if (err == 0 && error != NULL &&
       (code == NULL || xmlStrcmp(code, BAD_CAST "noRecordsMatch") != 0)) {
     snprintf(why, cap, "OAI-PMH error %s: %s",
              code != NULL ? (const char *)code : "?", msg != NULL ? msg : "");
     err = OER_EPROTO;
-  } else if (error == NULL && list == NULL) {
+  } else if (err == 0 && error == NULL && list == NULL) {
     snprintf(why, cap,
              "an OAI-PMH response of another verb holds no "
              "records");
@@ -916,10 +970,21 @@ static int read_json(struct reader *r, const char *buf, size_t len, char *why,
 
 int dc_read_memory(const char *buf, size_t len, const char *name,
                    dc_record_cb cb, void *arg, char *why, size_t cap) {
-  struct reader r = {name != NULL ? name : "(memory)", cb, arg, 0, 0};
+  return dc_read_page(NULL, buf, len, name, cb, arg, why, cap);
+}
+
+int dc_read_page(struct lom_page *page, const char *buf, size_t len,
+                 const char *name, dc_record_cb cb, void *arg, char *why,
+                 size_t cap) {
+  struct reader r = {name != NULL ? name : "(memory)", cb, arg, 0, 0, page,
+                     NULL};
   size_t i = 0;
   int err;
 
+  if (page != NULL) {
+    memset(page, 0, sizeof(*page));
+    page->complete_list_size = page->cursor = -1;
+  }
   why[0] = '\0';
   if (buf == NULL || len > DC_INPUT_MAX) {
     snprintf(why, cap, "%s", buf == NULL ? "no input" : "input too large");

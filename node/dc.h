@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "node/import.h"
+#include "node/lom.h"
 
 /* Largest input read, in bytes. */
 #define DC_INPUT_MAX (64u * 1024 * 1024)
@@ -57,6 +58,9 @@ struct dc_record {
     const char *detail;
     /* Position of the record in the input, from 1. */
     size_t index;
+    /* The OAI header datestamp as given (trimmed), or NULL (none, or not
+     * an OAI-PMH record). */
+    const char *datestamp;
 };
 
 /* Called once for each record, in input order; a non-zero return stops
@@ -78,6 +82,16 @@ typedef int (*dc_record_cb)(const struct dc_record *rec, void *arg);
  */
 int dc_read_memory(const char *buf, size_t len, const char *name,
                    dc_record_cb cb, void *arg, char *why, size_t cap);
+
+/*
+ * dc_read_memory that also fills page (when not NULL) with what an
+ * OAI-PMH response held besides its records (node/lom.h: responseDate,
+ * resumptionToken, error code); release it with lom_page_release even
+ * on error.  For the OAI-PMH harvester.
+ */
+int dc_read_page(struct lom_page *page, const char *buf, size_t len,
+                 const char *name, dc_record_cb cb, void *arg, char *why,
+                 size_t cap);
 
 /*
  * Import every Dublin Core input in paths (folders: *.xml and *.json)
