@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "node/error.h"
 #include "node/server.h"
 
 #define MS_MAX 86400000UL
@@ -75,7 +76,7 @@ static int run_serve(struct cli *cli, int argc, char **argv)
     char *repo = NULL;
     char fingerprint[64];
     struct identity_pub pub;
-    int opt, code;
+    int opt, code, err;
 
     while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
         if (opt == 'H' || opt == 'P') {
@@ -114,8 +115,18 @@ static int run_serve(struct cli *cli, int argc, char **argv)
         so.http_listen = node.config->listen_http;
     so.peer.config = node.config;
     so.peer.key = node.key;
-    if (server_run(&so) != 0)
-        code = CLI_FAILURE;
+    err = server_run(&so);
+    if (err == OER_EINVAL)
+        code = cli_fail(cli, CLI_INVALID,
+                        "bad listen address '%s': HOST:PORT, such as "
+                        "127.0.0.1:8080 or [::1]:8080",
+                        so.http_listen);
+    else if (err != 0)
+        code = cli_fail(cli, CLI_FAILURE,
+                        "the node could not start (%s): see the log above; "
+                        "a port in use or an address not of this machine "
+                        "is the usual cause",
+                        error_name(err));
 out:
     free(repo);
     cli_node_close(&node);

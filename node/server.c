@@ -112,16 +112,19 @@ static void get_resources(struct http_response *res,
     const char *origin = http_request_arg(req, "origin");
     struct page p = { .limit = LIST_DEFAULT };
     char head[STORE_OID_HEX];
+    const char *bad = NULL;
     struct store *s;
 
     if (origin == NULL)
         origin = srv->opt->node_id;
-    if (!metadata_valid_origin(origin) ||
-        parse_count(&p.limit, http_request_arg(req, "limit"), LIST_MAX) ||
-        parse_count(&p.skip, http_request_arg(req, "offset"), 1L << 40)) {
-        http_response_error(res, 400, "bad_argument",
-                            "origin must be a node id; limit 0 to 1000 "
-                            "and offset at least 0");
+    if (!metadata_valid_origin(origin))
+        bad = "origin: not a node id";
+    else if (parse_count(&p.limit, http_request_arg(req, "limit"), LIST_MAX))
+        bad = "limit: a whole number from 0 to 1000";
+    else if (parse_count(&p.skip, http_request_arg(req, "offset"), 1L << 40))
+        bad = "offset: a whole number, 0 or more";
+    if (bad != NULL) {
+        http_response_error(res, 400, "bad_argument", bad);
         return;
     }
     p.deleted = http_request_arg(req, "deleted") != NULL;
@@ -129,8 +132,11 @@ static void get_resources(struct http_response *res,
     if (s == NULL)
         return;
     p.items = json_array();
-    if (store_foreach(s, origin, on_doc, &p) != 0 &&
-        store_head(head, s, origin) != OER_ENOTFOUND) {
+    if (store_head(head, s, origin) == OER_ENOTFOUND) {
+        http_response_error(res, 404, "not_found",
+                            "this node holds no catalogue of that origin");
+        json_decref(p.items);
+    } else if (store_foreach(s, origin, on_doc, &p) != 0) {
         http_response_error(res, 500, "store_error",
                             "the catalogue cannot be read");
         json_decref(p.items);

@@ -46,6 +46,10 @@ contains "$work/body" '{"error":{"code":"not_found"'
 check "bad id 400" test "$(get /api/resources/NL/..)" = 400
 contains "$work/body" '"code":"bad_id"'
 check "bad limit 400" test "$(get '/api/resources?limit=-1')" = 400
+contains "$work/body" '"message":"limit: a whole number from 0 to 1000"'
+check "unknown origin 404" test "$(get '/api/resources?origin=nl-other')" = 404
+contains "$work/body" '"code":"not_found"'
+
 check "unknown path 404" test "$(get /nothing)" = 404
 
 kill -TERM $pid
