@@ -6,6 +6,7 @@
 #include "node/import.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -653,19 +654,46 @@ static int walk_path(struct walk *w, const char *path)
 {
     struct stat st;
 
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    if (stat(path, &st) != 0) {
+        import_bad_file(w->run, path, "cannot read it", strerror(errno));
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode))
         return walk_folder(w, path);
     return w->read(w->run, path, w->arg);
+}
+
+/* A folder the user named that held no file of the kind looked for:
+ * most likely the wrong folder, so it is reported, not passed over. */
+static void report_empty(struct walk *w, const char *path, size_t before)
+{
+    char suffixes[128] = "";
+    size_t len = 0;
+    struct stat st;
+
+    if (w->run->sum.files + w->run->sum.bad_files != before ||
+        stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return;
+    for (size_t i = 0; w->suffixes != NULL && w->suffixes[i] != NULL; i++)
+        len += (size_t)snprintf(suffixes + len, sizeof(suffixes) - len,
+                                "%s*%s", i > 0 ? " " : "", w->suffixes[i]);
+    import_bad_file(w->run, path, "no file to import in this folder",
+                    suffixes);
 }
 
 int import_walk(struct import_run *run, char *const *paths, size_t count,
                 const char *const *suffixes, import_file_cb read, void *arg)
 {
     struct walk w = {run, suffixes, read, arg};
+    size_t before;
     int err = 0;
 
-    for (size_t i = 0; err == 0 && i < count; i++)
+    for (size_t i = 0; err == 0 && i < count; i++) {
+        before = run->sum.files + run->sum.bad_files;
         err = walk_path(&w, paths[i]);
+        if (err == 0)
+            report_empty(&w, paths[i], before);
+    }
     return err;
 }
 

@@ -193,6 +193,13 @@ contains "$work/err" "cannot read"
 expect_exit 3 "$OERNODE" add --title x --language en --licence ""
 contains "$work/err" "--licence is empty"
 
+# import: a folder with nothing to import and a path that does not exist
+# are reported, not passed over as a success
+mkdir -p "$work/noxml" && touch "$work/noxml/notes.txt"
+expect_exit 3 "$OERNODE" import lom "$work/noxml" "$work/nosuch"
+contains "$work/err" "no file to import in this folder: *.xml"
+contains "$work/err" "nosuch: cannot read it: No such file or directory"
+
 # --help of every command, and help COMMAND
 expect_exit 0 "$OERNODE" --help
 contains "$work/out" "Exit codes:"
