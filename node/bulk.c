@@ -19,11 +19,10 @@ struct bulk {
     char **header; /* a table's column names */
     size_t columns;
     int array; /* a JSON file holds one array */
-    int err; /* a fatal error of the sink */
+    int err;   /* a fatal error of the sink */
 };
 
-static void where_line(char *buf, size_t cap, const struct bulk *b,
-                       size_t line)
+static void where_line(char *buf, size_t cap, const struct bulk *b, size_t line)
 {
     snprintf(buf, cap, "%s line %zu", b->path, line);
 }
@@ -33,8 +32,8 @@ static int put(struct bulk *b, const json_t *record, const char *where)
 {
     char reason[200], *source_id = NULL;
     json_t *doc = NULL;
-    int err = mapping_apply(&doc, &source_id, b->map, record, reason,
-                            sizeof(reason));
+    int err =
+        mapping_apply(&doc, &source_id, b->map, record, reason, sizeof(reason));
 
     if (err == OER_EINVAL)
         import_skip(b->run, where, "no source identifier", reason);
@@ -74,8 +73,9 @@ static int take_header(struct bulk *b, const struct table_row *row)
         return 0;
     snprintf(detail, sizeof(detail), "line %u: %s: %s", merr.line, merr.key,
              merr.detail);
-    import_bad_file(b->run, b->path, "the mapping names a column the "
-                                     "table lacks",
+    import_bad_file(b->run, b->path,
+                    "the mapping names a column the "
+                    "table lacks",
                     detail);
     return 2;
 }
@@ -231,8 +231,8 @@ static int read_json(struct import_run *run, const char *path, void *arg)
 /* ---- runs ---- */
 
 static int run(struct import_summary *out, const struct import_options *opt,
-               const char *map_path, enum mapping_kind kind,
-               char *const *paths, size_t count, struct mapping_error *merr)
+               const char *map_path, enum mapping_kind kind, char *const *paths,
+               size_t count, struct mapping_error *merr)
 {
     static const char *const tables[] = {".csv", ".tsv", NULL};
     static const char *const jsons[] = {".json", ".jsonl", ".ndjson", NULL};
@@ -246,9 +246,9 @@ static int run(struct import_summary *out, const struct import_options *opt,
         return err;
     err = import_begin(&r, opt);
     if (err == 0)
-        err = import_walk(r, paths, count,
-                          kind == MAPPING_TABLE ? tables : jsons,
-                          kind == MAPPING_TABLE ? read_table : read_json, map);
+        err =
+            import_walk(r, paths, count, kind == MAPPING_TABLE ? tables : jsons,
+                        kind == MAPPING_TABLE ? read_table : read_json, map);
     if (r != NULL) {
         int fin = import_finish(out, r);
 

@@ -24,9 +24,8 @@ static int read_array(const char *buf, size_t len, jsonl_record_cb cb,
             on_error((size_t)(jerr.line > 0 ? jerr.line : 0),
                      (size_t)(jerr.column > 0 ? jerr.column : 0), jerr.text,
                      arg);
-        return json_error_code(&jerr) == json_error_out_of_memory
-                   ? OER_ENOMEM
-                   : OER_EINVAL;
+        return json_error_code(&jerr) == json_error_out_of_memory ? OER_ENOMEM
+                                                                  : OER_EINVAL;
     }
     json_array_foreach(all, i, v)
     {

@@ -41,13 +41,13 @@ static const struct field_def {
     const char *name;
     enum field_kind kind;
 } field_defs[] = {
-    {"title", F_LANGMAP},      {"description", F_LANGMAP},
-    {"keywords", F_LANGLIST},  {"languages", F_TAGS},
-    {"levels", F_TERMS},       {"subjects", F_TERMS},
+    {"title", F_LANGMAP},        {"description", F_LANGMAP},
+    {"keywords", F_LANGLIST},    {"languages", F_TAGS},
+    {"levels", F_TERMS},         {"subjects", F_TERMS},
     {"resource_types", F_TERMS}, {"audience", F_TERMS},
-    {"age_range", F_STRING},   {"contributors", F_CONTRIB},
-    {"licence", F_LICENCE},    {"rights", F_STRING},
-    {"source_url", F_STRING},  {"created", F_TIME},
+    {"age_range", F_STRING},     {"contributors", F_CONTRIB},
+    {"licence", F_LICENCE},      {"rights", F_STRING},
+    {"source_url", F_STRING},    {"created", F_TIME},
 };
 #define FIELD_COUNT (sizeof(field_defs) / sizeof(field_defs[0]))
 
@@ -97,11 +97,11 @@ struct load {
     int rc;
 };
 
-static int fail(struct load *l, unsigned line, const char *key,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(struct load *l, unsigned line, const char *key, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
 
-static int fail(struct load *l, unsigned line, const char *key,
-                const char *fmt, ...)
+static int fail(struct load *l, unsigned line, const char *key, const char *fmt,
+                ...)
 {
     va_list ap;
 
@@ -156,9 +156,8 @@ static unsigned line_of(const char *text, const char *var, const char *value,
         eq = memchr(s, '=', (size_t)(stop - s));
         if (eq != NULL && strncasecmp(s, var, vn) == 0 &&
             trim_span(s, eq, &n) != NULL && n == vn) {
-            const char *arrow = strcmp(var, "map") == 0
-                                    ? strstr(eq + 1, "=>")
-                                    : NULL;
+            const char *arrow =
+                strcmp(var, "map") == 0 ? strstr(eq + 1, "=>") : NULL;
 
             v = trim_span(eq + 1, arrow != NULL && arrow < stop ? arrow : stop,
                           &n);
@@ -209,7 +208,8 @@ static int compile_source(struct source *src, const char *text,
         src->steps[0].key = strdup(text);
         src->steps[0].index = INDEX_NONE;
         src->count = 1;
-        return src->steps[0].key == NULL ? OER_ENOMEM : (*text ? 0 : OER_EINVAL);
+        return src->steps[0].key == NULL ? OER_ENOMEM
+                                         : (*text ? 0 : OER_EINVAL);
     }
     while (*s != '\0') {
         struct step *st = &src->steps[src->count];
@@ -361,8 +361,8 @@ static int set_separator(struct load *l, const char *key, const char *value)
     static const struct {
         const char *name;
         char ch;
-    } names[] = {{"tab", '\t'}, {"comma", ','}, {"semicolon", ';'},
-                 {"pipe", '|'}};
+    } names[] = {
+        {"tab", '\t'}, {"comma", ','}, {"semicolon", ';'}, {"pipe", '|'}};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcasecmp(value, names[i].name) == 0) {
@@ -565,8 +565,8 @@ static int read_config(struct load *l, const char *path)
     return l->rc;
 }
 
-int mapping_load(struct mapping **out, const char *path,
-                 enum mapping_kind kind, struct mapping_error *err)
+int mapping_load(struct mapping **out, const char *path, enum mapping_kind kind,
+                 struct mapping_error *err)
 {
     struct load l = {.err = err};
     int rc;
@@ -723,12 +723,11 @@ int mapping_timestamp(char *out, const char *text)
 static const json_t *unwrap(const json_t *v, int *is_date)
 {
     static const char *const wrappers[] = {
-        "$oid", "$date", "$numberLong", "$numberInt", "$numberDouble",
-        "$numberDecimal", "$uuid", "$symbol", NULL};
+        "$oid",           "$date", "$numberLong", "$numberInt", "$numberDouble",
+        "$numberDecimal", "$uuid", "$symbol",     NULL};
 
-    for (int depth = 0; depth < 3 && json_is_object(v) &&
-                        json_object_size(v) == 1;
-         depth++) {
+    for (int depth = 0;
+         depth < 3 && json_is_object(v) && json_object_size(v) == 1; depth++) {
         const char *key = json_object_iter_key(json_object_iter((json_t *)v));
         size_t i = 0;
 
@@ -767,8 +766,7 @@ static int add_leaf(json_t *list, const json_t *v)
         return 0;
     if (is_date && mapping_timestamp(stamp, text) == 0)
         text = stamp;
-    return json_array_append_new(list, json_string(text)) < 0 ? OER_ENOMEM
-                                                                : 0;
+    return json_array_append_new(list, json_string(text)) < 0 ? OER_ENOMEM : 0;
 }
 
 static int collect(json_t *list, const json_t *v, const struct step *steps,
@@ -875,8 +873,8 @@ static json_t *distinct(const json_t *vals, int fold)
 
         snprintf(key, sizeof(key), "%s", s);
         for (k = 0; fold && key[k] != '\0'; k++)
-            key[k] = (char)(key[k] >= 'A' && key[k] <= 'Z' ? key[k] + 32
-                                                           : key[k]);
+            key[k] =
+                (char)(key[k] >= 'A' && key[k] <= 'Z' ? key[k] + 32 : key[k]);
         if (json_object_get(seen, key) == NULL) {
             json_object_set_new(seen, key, json_true());
             json_array_append(list, v);
@@ -894,12 +892,11 @@ static json_t *make_terms(const json_t *vals, const struct field *f)
 
     json_array_foreach(vals, i, v)
     {
-        json_t *term = f->def->kind == F_TERMS
-                           ? json_pack("{s:s, s:O}", "source", vocab, "value",
-                                       v)
-                           : json_pack("{s:s, s:O}", "role",
-                                       f->role != NULL ? f->role : "author",
-                                       "name", v);
+        json_t *term =
+            f->def->kind == F_TERMS
+                ? json_pack("{s:s, s:O}", "source", vocab, "value", v)
+                : json_pack("{s:s, s:O}", "role",
+                            f->role != NULL ? f->role : "author", "name", v);
 
         if (term == NULL || json_array_append_new(list, term) < 0) {
             json_decref(list);
@@ -932,7 +929,7 @@ static int set_licence(json_t *doc, const char *text)
     for (size_t i = 0; i < n && i < 8; i++)
         json_array_append_new(flags, json_string(names[i]));
     return json_object_set_new(doc, "licence_flags", flags) < 0 ? OER_ENOMEM
-                                                                 : 0;
+                                                                : 0;
 }
 
 /* The value of one field, from its values, into doc. */
@@ -946,8 +943,7 @@ static int set_field(json_t *doc, const struct field *f, const json_t *vals,
 
     switch (f->def->kind) {
     case F_LANGMAP:
-        v = json_pack("{s:s}", f->language != NULL ? f->language : lang,
-                      first);
+        v = json_pack("{s:s}", f->language != NULL ? f->language : lang, first);
         break;
     case F_LANGLIST:
         v = json_pack("{s:o}", f->language != NULL ? f->language : lang,
@@ -1048,8 +1044,7 @@ int mapping_apply(json_t **out, char **source_id, const struct mapping *map,
     rc = source_identifier(source_id, map, record);
     if (rc == 0 && *source_id == NULL) {
         snprintf(reason, cap, "no source identifier (%s %s is empty)",
-                 map->kind == MAPPING_TABLE ? "column" : "path",
-                 map->id.text);
+                 map->kind == MAPPING_TABLE ? "column" : "path", map->id.text);
         return OER_EINVAL;
     }
     doc = rc == 0 ? json_pack("{s:i, s:s}", "schema", METADATA_SCHEMA,

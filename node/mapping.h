@@ -37,8 +37,8 @@ struct mapping;
  * the wrong kind, a value table with a key twice, a table that does not
  * exist, or no source identifier; OER_ENOMEM.  Nothing is logged.
  */
-int mapping_load(struct mapping **out, const char *path,
-                 enum mapping_kind kind, struct mapping_error *err);
+int mapping_load(struct mapping **out, const char *path, enum mapping_kind kind,
+                 struct mapping_error *err);
 
 /* Accepts NULL. */
 void mapping_free(struct mapping *map);

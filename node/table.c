@@ -28,9 +28,9 @@ struct reader {
     size_t line;             /* the next line to feed */
     size_t fed, line_off;    /* the line fed last, and its offset */
     size_t start, start_off; /* where the pending row starts; 0: none */
-    int bad;  /* the pending row holds a NUL byte */
-    int stop; /* a callback's non-zero return */
-    int rc;   /* OER_ENOMEM */
+    int bad;                 /* the pending row holds a NUL byte */
+    int stop;                /* a callback's non-zero return */
+    int rc;                  /* OER_ENOMEM */
 };
 
 static int is_space(unsigned char c)
@@ -175,11 +175,11 @@ static int run(struct reader *r, size_t pos)
         if (r->stop != 0 || r->rc != 0)
             break;
         if (left < r->len) {
-            pos = skip_row(r, r->start != 0 && left - r->start_off >=
-                                                   TABLE_ROW_MAX
-                                  ? "a row longer than 1 MiB (an "
-                                    "unbalanced quote?)"
-                                  : bad_quote);
+            pos = skip_row(r,
+                           r->start != 0 && left - r->start_off >= TABLE_ROW_MAX
+                               ? "a row longer than 1 MiB (an "
+                                 "unbalanced quote?)"
+                               : bad_quote);
             continue;
         }
         if (csv_fini(&r->p, on_field, on_row, r) == 0)
@@ -192,8 +192,13 @@ static int run(struct reader *r, size_t pos)
 int table_read_memory(const char *buf, size_t len, char sep, table_row_cb cb,
                       table_error_cb on_error, void *arg)
 {
-    struct reader r = {.sep = sep, .cb = cb, .on_error = on_error,
-                       .arg = arg, .buf = buf, .len = len, .line = 1};
+    struct reader r = {.sep = sep,
+                       .cb = cb,
+                       .on_error = on_error,
+                       .arg = arg,
+                       .buf = buf,
+                       .len = len,
+                       .line = 1};
     size_t pos = 0;
     int rc;
 

@@ -57,8 +57,7 @@ static int on_record(const struct jsonl_record *rec, void *arg)
     return 0;
 }
 
-static void on_error(size_t line, size_t column, const char *reason,
-                     void *arg)
+static void on_error(size_t line, size_t column, const char *reason, void *arg)
 {
     if (reason == NULL)
         abort();

@@ -49,11 +49,10 @@ static json_t *apply(const struct mapping *map, const char *record)
     char reason[200], *sid = NULL;
 
     assert_non_null(rec);
-    assert_int_equal(mapping_apply(&doc, &sid, map, rec, reason,
-                                   sizeof(reason)),
-                     0);
-    assert_string_equal(sid, json_string_value(json_object_get(doc,
-                                                               "source_id")));
+    assert_int_equal(
+        mapping_apply(&doc, &sid, map, rec, reason, sizeof(reason)), 0);
+    assert_string_equal(sid,
+                        json_string_value(json_object_get(doc, "source_id")));
     free(sid);
     json_decref(rec);
     return doc;
@@ -171,9 +170,9 @@ static void test_no_identifier(void **state)
                           "[source]\n\tid = key\n[field \"title\"]\n"
                           "\tcolumn = title\n"),
                      0);
-    assert_int_equal(mapping_apply(&doc, &sid, map, rec, reason,
-                                   sizeof(reason)),
-                     OER_EINVAL);
+    assert_int_equal(
+        mapping_apply(&doc, &sid, map, rec, reason, sizeof(reason)),
+        OER_EINVAL);
     assert_null(doc);
     assert_null(sid);
     assert_string_equal(reason, "no source identifier (column key is empty)");
@@ -229,20 +228,25 @@ static void test_other_mistakes(void **state)
             "missing");
     refused(MAPPING_TABLE, "[source]\n\tid = k\n\tcolour = red\n", 0,
             "source.colour", "unknown key");
-    refused(MAPPING_JSON, "[source]\n\tid = k\n[field \"title\"]\n"
-                          "\tcolumn = t\n",
+    refused(MAPPING_JSON,
+            "[source]\n\tid = k\n[field \"title\"]\n"
+            "\tcolumn = t\n",
             4, "field.title.column", "a JSON mapping names a path");
-    refused(MAPPING_JSON, "[source]\n\tid = k\n[field \"title\"]\n"
-                          "\tpath = a..b\n",
+    refused(MAPPING_JSON,
+            "[source]\n\tid = k\n[field \"title\"]\n"
+            "\tpath = a..b\n",
             4, "field.title.path", "bad path 'a..b'");
-    refused(MAPPING_TABLE, "[source]\n\tid = k\n[field \"licence\"]\n"
-                           "\tcolumn = l\n\tvalues = nope\n",
+    refused(MAPPING_TABLE,
+            "[source]\n\tid = k\n[field \"licence\"]\n"
+            "\tcolumn = l\n\tvalues = nope\n",
             5, "field.licence.values", "no value table 'nope'");
-    refused(MAPPING_TABLE, "[source]\n\tid = k\n[values \"v\"]\n"
-                           "\tmap = just a value\n",
+    refused(MAPPING_TABLE,
+            "[source]\n\tid = k\n[values \"v\"]\n"
+            "\tmap = just a value\n",
             4, "values.v.map", "lacks '=>'");
-    refused(MAPPING_TABLE, "[source]\n\tid = k\n[field \"title\"]\n"
-                           "\tlanguage = en\n",
+    refused(MAPPING_TABLE,
+            "[source]\n\tid = k\n[field \"title\"]\n"
+            "\tlanguage = en\n",
             3, "field.title", "names no column and no default");
 }
 
@@ -252,8 +256,7 @@ static void test_timestamps(void **state)
 
     assert_int_equal(mapping_timestamp(out, "2024-06-07"), 0);
     assert_string_equal(out, "2024-06-07");
-    assert_int_equal(mapping_timestamp(out, "2017-08-14T12:02:49.107+0000"),
-                     0);
+    assert_int_equal(mapping_timestamp(out, "2017-08-14T12:02:49.107+0000"), 0);
     assert_string_equal(out, "2017-08-14T12:02:49Z");
     assert_int_equal(mapping_timestamp(out, "2020-01-01T00:30:00-01:00"), 0);
     assert_string_equal(out, "2020-01-01T01:30:00Z");
@@ -266,10 +269,11 @@ static void test_timestamps(void **state)
 
 static void test_shared_mappings(void **state)
 {
-    static const char *const names[][2] = {
-        {"openstax.map", "t"},          {"open-textbook-library.map", "t"},
-        {"bc-open-collection.map", "t"}, {"khan-academy-de.map", "j"},
-        {"dalia.map", "j"}};
+    static const char *const names[][2] = {{"openstax.map", "t"},
+                                           {"open-textbook-library.map", "t"},
+                                           {"bc-open-collection.map", "t"},
+                                           {"khan-academy-de.map", "j"},
+                                           {"dalia.map", "j"}};
     struct mapping_error err;
     char file[700];
 

@@ -109,9 +109,8 @@ static void test_stop(void **state)
 {
     const char text[] = "a\nb\nc\n";
 
-    assert_int_equal(table_read_memory(text, strlen(text), ',', stop_at_two,
-                                       NULL, NULL),
-                     7);
+    assert_int_equal(
+        table_read_memory(text, strlen(text), ',', stop_at_two, NULL, NULL), 7);
     assert_int_equal(table_separator_for("x/books.TSV"), '\t');
     assert_int_equal(table_separator_for("x/books.csv"), ',');
 }
@@ -165,24 +164,23 @@ static void test_json_array(void **state)
     const char bad[] = "[{\"a\": 1},\n {\"b\": }]";
     struct seen s = {0};
 
-    assert_int_equal(jsonl_read_memory(good, strlen(good), on_record,
-                                       on_json_error, &s),
-                     0);
+    assert_int_equal(
+        jsonl_read_memory(good, strlen(good), on_record, on_json_error, &s), 0);
     assert_int_equal(s.count, 2);
     assert_string_equal(s.errors, "0:2: an element that is not an object\n");
 
     memset(&s, 0, sizeof(s));
-    assert_int_equal(jsonl_read_memory(bad, strlen(bad), on_record,
-                                       on_json_error, &s),
-                     OER_EINVAL);
+    assert_int_equal(
+        jsonl_read_memory(bad, strlen(bad), on_record, on_json_error, &s),
+        OER_EINVAL);
     assert_int_equal(s.count, 0);
     assert_true(strncmp(s.errors, "2:8: ", 5) == 0);
 }
 
 static void test_shared_tsv(void **state)
 {
-    char *path =
-        testutil_shared_or_skip("bulk/open-textbooks/open_textbook_library.tsv");
+    char *path = testutil_shared_or_skip(
+        "bulk/open-textbooks/open_textbook_library.tsv");
     struct seen s = {0};
 
     assert_int_equal(table_read_file(path, '\t', on_row, on_error, &s), 0);
@@ -204,8 +202,8 @@ static int find_ivan(const struct table_row *row, void *arg)
 
 static void test_shared_quoted_title(void **state)
 {
-    char *path =
-        testutil_shared_or_skip("bulk/open-textbooks/open_textbook_library.tsv");
+    char *path = testutil_shared_or_skip(
+        "bulk/open-textbooks/open_textbook_library.tsv");
     int found = 0;
 
     assert_int_equal(table_read_file(path, '\t', find_ivan, NULL, &found), 0);
