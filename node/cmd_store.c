@@ -11,6 +11,7 @@
 #include "node/dc.h"
 #include "node/bulk.h"
 #include "node/error.h"
+#include "node/harvest.h"
 #include "node/import.h"
 #include "node/metadata.h"
 
@@ -18,6 +19,7 @@
 struct args {
     int raw, all, dry_run;
     const char *origin, *reason, *map;
+    const char *set, *from, *prefix; /* import oai */
 };
 
 static int parse(struct args *a, struct cli *cli, int argc, char **argv)
@@ -29,6 +31,9 @@ static int parse(struct args *a, struct cli *cli, int argc, char **argv)
         {"reason", required_argument, NULL, 'R'},
         {"dry-run", no_argument, NULL, 'n'},
         {"map", required_argument, NULL, 'm'},
+        {"set", required_argument, NULL, 'S'},
+        {"from", required_argument, NULL, 'F'},
+        {"prefix", required_argument, NULL, 'P'},
         CLI_COMMON_OPTIONS,
         {0}};
     int opt, code;
@@ -47,8 +52,13 @@ static int parse(struct args *a, struct cli *cli, int argc, char **argv)
             a->dry_run = 1;
         else if (opt == 'm')
             a->map = optarg;
-        if (opt == 'r' || opt == 'a' || opt == 'o' || opt == 'R' ||
-            opt == 'n' || opt == 'm')
+        else if (opt == 'S')
+            a->set = optarg;
+        else if (opt == 'F')
+            a->from = optarg;
+        else if (opt == 'P')
+            a->prefix = optarg;
+        if (strchr("raoRnmSFP", opt) != NULL && opt != 0)
             continue;
         code = cli_option(cli, opt, optarg);
         if (code >= 0)
@@ -87,6 +97,10 @@ static int command_line(struct args *a, struct cli *cli, int argc, char **argv,
         code = refuse(cli, a->dry_run && !strchr(allowed, 'n'), "--dry-run");
     if (code < 0)
         code = refuse(cli, a->map && !strchr(allowed, 'm'), "--map");
+    if (code < 0)
+        code = refuse(cli, (a->set || a->from || a->prefix) &&
+                               !strchr(allowed, 'S'),
+                      a->set ? "--set" : a->from ? "--from" : "--prefix");
     if (code < 0 && operands >= 0 && argc - optind != operands)
         code = cli_fail(cli, CLI_USAGE, "usage: oernode %s %s", cli->command,
                         operands ? "ID" : "(no operands)");
@@ -439,6 +453,85 @@ out:
     return code;
 }
 
+/* A whole number from the environment, for tests; def when unset. */
+static long env_number(const char *name, long def)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    long n = v != NULL ? strtol(v, &end, 10) : 0;
+
+    return v != NULL && end != v && *end == '\0' && n > 0 ? n : def;
+}
+
+static void print_harvest(const struct harvest_stats *st)
+{
+    printf("harvest: %zu page%s, %zu retr%s, %zu restart%s; %s", st->pages,
+           st->pages == 1 ? "" : "s", st->retries,
+           st->retries == 1 ? "y" : "ies", st->restarts,
+           st->restarts == 1 ? "" : "s",
+           st->complete ? "complete" : "incomplete");
+    if (st->complete && st->mark[0] != '\0')
+        printf("; next from %s", st->mark);
+    printf("\n");
+}
+
+/* import oai URL [--set S] [--from DATE] [--prefix P]: node/harvest.h */
+static int run_import_oai(struct cli *cli, const struct args *a, int argc,
+                          char **argv)
+{
+    struct import_summary sum;
+    struct import_options opt = {.report = on_import_report, .progress = 1};
+    struct harvest_options hopt = {0};
+    struct harvest_stats st;
+    struct cli_node node;
+    char *state = NULL;
+    int err, code;
+
+    if (argc - optind != 2)
+        return cli_fail(cli, CLI_USAGE,
+                        "usage: oernode import [--dry-run] oai URL "
+                        "[--set SET] [--from DATE] [--prefix lom|oai_dc]");
+    code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
+    if (code != CLI_OK)
+        goto out;
+    state = cli_path(node.config->data_dir, "harvest");
+    if (state == NULL) {
+        code = cli_fail(cli, CLI_FAILURE, "out of memory");
+        goto out;
+    }
+
+    opt.store = node.store;
+    opt.key = node.key;
+    opt.origin = node.id;
+    opt.label = "import oai";
+    opt.dry_run = a->dry_run;
+    hopt.url = argv[optind + 1];
+    hopt.set = a->set;
+    hopt.from = a->from;
+    hopt.prefix = a->prefix;
+    hopt.state_dir = state;
+    hopt.backoff_ms = env_number("OERNODE_HARVEST_BACKOFF_MS", 0);
+    hopt.retry_after_max = env_number("OERNODE_HARVEST_RETRY_AFTER_MAX", 0);
+    hopt.stall_timeout = env_number("OERNODE_HARVEST_STALL_TIMEOUT", 0);
+    err = harvest_import(&sum, &st, &opt, &hopt);
+    import_summary_print(stdout, &sum);
+    print_harvest(&st);
+    if (err < 0)
+        code = cli_fail(cli, CLI_FAILURE,
+                        "harvest incomplete (%s): %s; the %zu commits of "
+                        "what was read stay, the high-water mark is not "
+                        "moved",
+                        error_name(err),
+                        st.error[0] ? st.error : "see the log", sum.commits);
+    else if (sum.skipped > 0)
+        code = CLI_INVALID;
+
+out:
+    free(state);
+    cli_node_close(&node);
+    return code;
+}
+
 static int run_import(struct cli *cli, int argc, char **argv)
 {
     struct import_summary sum;
@@ -447,10 +540,17 @@ static int run_import(struct cli *cli, int argc, char **argv)
     struct args a;
     char label[32];
     size_t i, n = sizeof(importers) / sizeof(importers[0]);
-    int err, code = command_line(&a, cli, argc, argv, "nm", -1);
+    int err, code = command_line(&a, cli, argc, argv, "nmS", -1);
 
     if (code >= 0)
         return code;
+    if (argc - optind >= 1 && strcmp(argv[optind], "oai") == 0 &&
+        a.map == NULL)
+        return run_import_oai(cli, &a, argc, argv);
+    if (a.set != NULL || a.from != NULL || a.prefix != NULL)
+        return cli_fail(cli, CLI_USAGE,
+                        "--set, --from and --prefix are options of import "
+                        "oai");
     if (argc - optind >= 1 && (strcmp(argv[optind], "table") == 0 ||
                                strcmp(argv[optind], "json") == 0))
         return run_import_mapped(cli, &a, argc, argv);
@@ -464,7 +564,7 @@ static int run_import(struct cli *cli, int argc, char **argv)
     if (argc - optind < 2 || i == n)
         return cli_fail(cli, CLI_USAGE,
                         "usage: oernode import [--dry-run] lom|dc "
-                        "FILE|DIR...");
+                        "FILE|DIR..., or import oai URL");
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
         goto out;
@@ -518,8 +618,10 @@ const struct cli_command cmd_store_commands[] = {
      "message.\n\n"
      "Options:\n"
      "  --origin ORIGIN  the catalogue of another origin held here\n"},
-    {"import", run_import, "import [--dry-run] lom|dc FILE|DIR...",
-     "import LOM or Dublin Core records and OAI-PMH responses",
+    {"import", run_import,
+     "import [--dry-run] lom|dc FILE|DIR... | oai URL [--set SET] "
+     "[--from DATE] [--prefix lom|oai_dc]",
+     "import LOM or Dublin Core records, or harvest an OAI-PMH provider",
      "Read records of another system and publish each one as\n"
      "<this node>/<id derived from its source identifier>, so that a\n"
      "second import of a record updates it and an unchanged one commits\n"
@@ -533,9 +635,20 @@ const struct cli_command cmd_store_commands[] = {
      "reason, and the others are imported; then the exit code is 3.\n"
      "Prints a summary: new, updated, unchanged, withdrawn, gone,\n"
      "merged, skipped, and the skipped ones by reason.\n\n"
+     "oai URL: harvest the OAI-PMH provider at URL (http or https) with\n"
+     "ListRecords, following resumption tokens, through the same import;\n"
+     "the next run of the same URL, set and prefix asks only for what\n"
+     "changed since the provider's first responseDate of the last\n"
+     "complete run.  Retries 503 (Retry-After), 5xx and network errors;\n"
+     "restarts the list when a token is refused; stops on a provider\n"
+     "that loops.  See docs/OAI.md.\n\n"
      "Options:\n"
-     "  --dry-run  read and validate, write nothing, report what would\n"
-     "             change\n"},
+     "  --dry-run      read and validate, write nothing, report what would\n"
+     "                 change\n"
+     "  --set SET      (oai) harvest one set\n"
+     "  --from DATE    (oai) from this date instead of the stored mark\n"
+     "  --prefix P     (oai) metadataPrefix: lom (default; any other\n"
+     "                 prefix is read as LOM too) or oai_dc\n"},
     {"fsck", run_fsck, "fsck", "check the repository and its signatures",
      "Check every catalogue: commits signed by the origin's key (this\n"
      "node's own key for its own catalogue), documents valid and where\n"
