@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "node/api_search.h"
 #include "node/error.h"
 #include "node/http.h"
 #include "node/log.h"
@@ -219,11 +220,21 @@ static void serve_oai(struct http_response *res,
     store_free(s);
 }
 
+/* GET /api/search (node/api_search.h). */
+static void get_search(struct http_response *res,
+                       const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+
+    api_search_serve(res, req, srv->opt->repo_path);
+}
+
 static const struct http_route routes[] = {
     { "GET", "/api/status", get_status, 0 },
     { "GET", "/api/peers", get_peers, 1 },
     { "GET", "/api/resources", get_resources, 0 },
     { "GET", "/api/resources/", get_resource, 0 },
+    { "GET", "/api/search", get_search, 0 },
     { "GET", "/oai", serve_oai, 0 },
     { "POST", "/oai", serve_oai, 0 },
     { NULL, NULL, NULL, 0 },
@@ -266,6 +277,9 @@ int server_run(const struct server_options *opt)
      * libuv writes with write(), which raises SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&srv.loop);
+    /* The search index catches up before serving, on this thread: nothing
+     * else runs yet.  A failure is logged; searches retry it. */
+    api_search_catch_up(opt->repo_path);
     err = http_start(&srv.http, &srv.loop, opt->http_listen, routes, &srv);
     if (err == 0)
         err = peer_table_start(&srv.peers, &srv.loop, &opt->peer);

@@ -1,0 +1,179 @@
+/*
+ * api_search: GET /api/search and the search parameters: one SQLite
+ * connection and one store per request, opened and closed on the worker
+ * thread that answers it.
+ */
+#include "node/api_search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/error.h"
+#include "node/log.h"
+
+static const char *const facet_keys[INDEX_FACETS] = {
+    "level", "subject", "language", "licence", "type", "audience", "origin",
+};
+
+static int parse_count(long *out, const char *text, long max)
+{
+    char *end;
+    long v;
+
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    v = strtol(text, &end, 10);
+    if (*end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int api_search_arg(struct index_query *q, const char *key, const char *value,
+                   const char **msg)
+{
+    *msg = NULL;
+    for (int k = 0; k < INDEX_FACETS; k++) {
+        if (strcmp(key, facet_keys[k]) != 0)
+            continue;
+        if (q->nfilters[k] >= INDEX_FILTER_VALUES) {
+            *msg = "at most 8 values of one filter";
+            return OER_EINVAL;
+        }
+        q->filters[k][q->nfilters[k]++] = value;
+        return 0;
+    }
+    if (strcmp(key, "q") == 0 && q->text != NULL) {
+        *msg = "q: given twice";
+        return OER_EINVAL;
+    }
+    if (strcmp(key, "q") == 0) {
+        q->text = value;
+        return 0;
+    }
+    if (strcmp(key, "lang") == 0) {
+        q->lang = value;
+        return 0;
+    }
+    if (strcmp(key, "limit") == 0 &&
+        parse_count(&q->limit, value, INDEX_LIMIT_MAX) != 0) {
+        *msg = "limit: a whole number from 0 to 100";
+        return OER_EINVAL;
+    }
+    if (strcmp(key, "offset") == 0 &&
+        parse_count(&q->offset, value, INDEX_OFFSET_MAX) != 0) {
+        *msg = "offset: a whole number from 0 to 100000";
+        return OER_EINVAL;
+    }
+    if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
+        return 0;
+    *msg = "unknown parameter";
+    return OER_ENOTFOUND;
+}
+
+char *api_search_index_path(const char *repo_path)
+{
+    const char *slash = strrchr(repo_path, '/');
+    size_t dir = slash != NULL ? (size_t)(slash - repo_path) : 1;
+    char *path = malloc(dir + sizeof("/index.sqlite"));
+
+    if (path == NULL)
+        return NULL;
+    memcpy(path, slash != NULL ? repo_path : ".", dir);
+    memcpy(path + dir, "/index.sqlite", sizeof("/index.sqlite"));
+    return path;
+}
+
+/* Open the store and the index of repo_path and catch up. */
+static int open_caught_up(struct index **out, const char *repo_path)
+{
+    char *path = api_search_index_path(repo_path);
+    struct store *s = NULL;
+    struct index_stats st;
+    int err;
+
+    *out = NULL;
+    if (path == NULL)
+        return OER_ENOMEM;
+    err = store_open(&s, repo_path);
+    if (err == 0)
+        err = index_open(out, path);
+    if (err == 0)
+        err = index_catch_up(*out, s, &st);
+    if (err == 0 && st.documents > 0) {
+        char n[24];
+
+        log_info("index", "caught up", "path", path, "documents",
+                 log_num(n, (long long)st.documents), NULL);
+    }
+    if (err != 0) {
+        index_free(*out);
+        *out = NULL;
+    }
+    store_free(s);
+    free(path);
+    return err;
+}
+
+int api_search_catch_up(const char *repo_path)
+{
+    struct index *ix = NULL;
+    int err = open_caught_up(&ix, repo_path);
+
+    if (err != 0)
+        log_error("index", "cannot catch up", "repo", repo_path, "err",
+                  error_name(err), NULL);
+    index_free(ix);
+    return err;
+}
+
+/* Name the unknown key, printable ASCII only (it goes into JSON). */
+static void unknown_message(char *text, size_t cap, const char *key)
+{
+    char safe[65];
+    size_t n;
+
+    for (n = 0; n < sizeof(safe) - 1 && key[n] != '\0'; n++)
+        safe[n] = key[n] > ' ' && key[n] < 127 ? key[n] : '?';
+    safe[n] = '\0';
+    snprintf(text, cap, "unknown parameter '%s'; see docs/CLI.md", safe);
+}
+
+void api_search_serve(struct http_response *res,
+                      const struct http_request *req, const char *repo_path)
+{
+    struct index_query q = { .limit = INDEX_LIMIT_DEFAULT };
+    struct index *ix = NULL;
+    const char *msg = NULL;
+    char text[160], *match = NULL;
+    json_t *answer = NULL;
+    size_t i;
+    int err = 0;
+
+    for (i = 0; i < req->nargs && err == 0; i++)
+        err = api_search_arg(&q, req->keys[i],
+                             req->values[i] != NULL ? req->values[i] : "",
+                             &msg);
+    if (err == 0 && index_query_fts(&match, q.text) != 0) {
+        err = OER_EINVAL;
+        msg = "q: at most 1000 bytes of UTF-8 text";
+    }
+    free(match);
+    if (err == OER_ENOTFOUND)
+        unknown_message(text, sizeof(text), req->keys[i - 1]);
+    if (err == OER_ENOTFOUND || err == OER_EINVAL) {
+        http_response_error(res, 400, err == OER_EINVAL ? "bad_parameter"
+                                                        : "unknown_parameter",
+                            err == OER_EINVAL ? msg : text);
+        return;
+    }
+    err = open_caught_up(&ix, repo_path);
+    if (err == 0)
+        err = index_search(&answer, ix, &q);
+    index_free(ix);
+    if (err == 0)
+        http_response_json(res, 200, answer);
+    else
+        http_response_error(res, 503, "index_unavailable",
+                            "the search index cannot be read");
+}

@@ -1,0 +1,44 @@
+/*
+ * api_search: GET /api/search, the search of the node's index over HTTP,
+ * and the reading of search parameters that `oernode search` shares.
+ * The answer is index_search's JSON (node/index.h); errors are JSON with
+ * the stable codes bad_parameter, unknown_parameter (400) and
+ * index_unavailable (503).
+ */
+#ifndef OERNODE_API_SEARCH_H
+#define OERNODE_API_SEARCH_H
+
+#include "node/http.h"
+#include "node/index.h"
+
+/*
+ * Read one search parameter into q: q (the text), level, subject,
+ * language, licence, type, audience, origin (repeatable, any of the
+ * values), lang, limit, offset.  value is borrowed by q.  Returns 0,
+ * OER_ENOTFOUND for an unknown key, or OER_EINVAL for a bad value, with
+ * *msg (static) saying what is wrong.
+ */
+int api_search_arg(struct index_query *q, const char *key, const char *value,
+                   const char **msg);
+
+/* The index file of the data folder whose repository is repo_path
+ * (DATA/repo.git gives DATA/index.sqlite); malloc'd, NULL when out of
+ * memory. */
+char *api_search_index_path(const char *repo_path);
+
+/*
+ * Bring the index of repo_path's data folder up to the store's heads, on
+ * the calling thread (the daemon does it at start).  Logs and returns an
+ * error when the store or the index cannot be opened or written.
+ */
+int api_search_catch_up(const char *repo_path);
+
+/*
+ * Answer GET /api/search: catch up (cheap when nothing moved), then search
+ * with the request's parameters.  Runs on a worker thread with its own
+ * store and SQLite connection.
+ */
+void api_search_serve(struct http_response *res,
+                      const struct http_request *req, const char *repo_path);
+
+#endif

@@ -1,0 +1,922 @@
+/*
+ * index: the SQLite search index derived from the git store: the schema,
+ * catching up with the catalogues, rebuilding, translating a user's words
+ * into FTS5 and answering a search with its facet counts.
+ */
+#include "node/index.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+#include <utf8proc.h>
+
+#include "node/error.h"
+#include "node/log.h"
+#include "node/metadata.h"
+
+#define INDEX_SCHEMA 1
+#define BUSY_MS 10000
+#define QUERY_WORDS 32
+#define FACET_VALUES 50
+#define TIME_MIN LLONG_MIN
+#define TIME_MAX LLONG_MAX
+
+struct index {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char *const facet_names[INDEX_FACETS] = {
+    "level", "subject", "language", "licence", "type", "audience", "origin",
+};
+
+/* The fields of a document that fill each facet: an array of terms, an
+ * array of strings, or one string. */
+static const char *const facet_fields[INDEX_FACETS] = {
+    "levels", "subjects", "languages", "licence",
+    "resource_types", "audience", NULL,
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE doc(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " origin TEXT NOT NULL, licence TEXT NOT NULL, updated TEXT NOT NULL,"
+    " titles TEXT NOT NULL);"
+    "CREATE INDEX doc_origin ON doc(origin);"
+    "CREATE INDEX doc_updated ON doc(updated DESC, id);"
+    "CREATE TABLE facet(kind INTEGER NOT NULL, value TEXT NOT NULL,"
+    " doc INTEGER NOT NULL, PRIMARY KEY(kind, value, doc)) WITHOUT ROWID;"
+    "CREATE INDEX facet_doc ON facet(doc);"
+    "CREATE VIRTUAL TABLE fts USING fts5(title, description, keywords,"
+    " tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TABLE indexed(origin TEXT PRIMARY KEY, head TEXT NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+static const char drop_sql[] =
+    "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
+    "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS indexed;";
+
+const char *index_facet_name(enum index_facet f)
+{
+    return (unsigned)f < INDEX_FACETS ? facet_names[f] : "";
+}
+
+/* Translate a SQLite result, logging what failed. */
+static int from_sqlite(struct index *ix, int rc, const char *what)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    log_warn("index", what, "path", ix->path, "err",
+             ix->db != NULL ? sqlite3_errmsg(ix->db) : sqlite3_errstr(rc),
+             NULL);
+    return rc == SQLITE_NOMEM ? OER_ENOMEM : OER_EIO;
+}
+
+static int exec(struct index *ix, const char *sql, const char *what)
+{
+    return from_sqlite(ix, sqlite3_exec(ix->db, sql, NULL, NULL, NULL), what);
+}
+
+static int prepare(sqlite3_stmt **out, struct index *ix, const char *sql)
+{
+    int rc = sqlite3_prepare_v2(ix->db, sql, -1, out, NULL);
+
+    return from_sqlite(ix, rc, "cannot prepare a statement");
+}
+
+/* Run a statement of up to three text parameters and no rows. */
+static int run(struct index *ix, const char *sql, const char *a,
+               const char *b, const char *c)
+{
+    const char *args[3] = { a, b, c };
+    sqlite3_stmt *st = NULL;
+    int err = prepare(&st, ix, sql);
+
+    for (int i = 0; err == 0 && i < 3 && args[i] != NULL; i++)
+        sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+    if (err == 0)
+        err = from_sqlite(ix, sqlite3_step(st), "cannot write the index");
+    sqlite3_finalize(st);
+    return err;
+}
+
+static int schema(struct index *ix)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1, err;
+
+    err = exec(ix, "BEGIN IMMEDIATE", "cannot begin");
+    if (err == 0)
+        err = prepare(&st, ix, "PRAGMA user_version");
+    if (err == 0 && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (err == 0 && version != INDEX_SCHEMA) {
+        if (version != 0)
+            log_info("index", "rebuilding an index of another version",
+                     "path", ix->path, NULL);
+        err = exec(ix, drop_sql, "cannot drop the old tables");
+        if (err == 0)
+            err = exec(ix, schema_sql, "cannot create the tables");
+    }
+    if (err == 0)
+        return exec(ix, "COMMIT", "cannot commit");
+    sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+int index_open(struct index **out, const char *path)
+{
+    struct index *ix = calloc(1, sizeof(*ix));
+    int rc, err;
+
+    *out = NULL;
+    if (ix == NULL || (ix->path = strdup(path)) == NULL) {
+        free(ix);
+        return OER_ENOMEM;
+    }
+    rc = sqlite3_open_v2(path, &ix->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    err = from_sqlite(ix, rc, "cannot open the index");
+    if (err == 0)
+        sqlite3_busy_timeout(ix->db, BUSY_MS);
+    if (err == 0)
+        err = exec(ix, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
+                   "cannot set WAL mode");
+    if (err == 0)
+        err = schema(ix);
+    if (err != 0) {
+        index_free(ix);
+        return err == OER_ENOMEM ? err : OER_EIO;
+    }
+    *out = ix;
+    return 0;
+}
+
+void index_free(struct index *ix)
+{
+    if (ix == NULL)
+        return;
+    sqlite3_close(ix->db);
+    free(ix->path);
+    free(ix);
+}
+
+/* ---- writing documents ---- */
+
+static int remove_doc(struct index *ix, const char *id)
+{
+    static const char sql[] =
+        "DELETE FROM fts WHERE rowid IN (SELECT rowid FROM doc WHERE id = ?1);"
+        "DELETE FROM facet WHERE doc IN (SELECT rowid FROM doc WHERE id = ?1);"
+        "DELETE FROM doc WHERE id = ?1;";
+    const char *tail = sql;
+    int err = 0;
+
+    /* three statements sharing one parameter */
+    while (err == 0 && *tail != '\0') {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(ix->db, tail, -1, &st, &tail);
+
+        err = from_sqlite(ix, rc, "cannot prepare a statement");
+        if (err == 0 && st != NULL) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            err = from_sqlite(ix, sqlite3_step(st), "cannot remove a record");
+        }
+        sqlite3_finalize(st);
+    }
+    return err;
+}
+
+/* Every string of a langmap (object of strings) or langlist (object of
+ * arrays of strings), one a line, into *out (sqlite3_free; NULL when
+ * there is none). */
+static int join_texts(char **out, struct index *ix, const json_t *obj)
+{
+    sqlite3_str *s = sqlite3_str_new(ix->db);
+    const char *lang;
+    json_t *v, *item;
+    size_t i;
+    int err;
+
+    json_object_foreach((json_t *)obj, lang, v) {
+        if (json_is_string(v))
+            sqlite3_str_appendf(s, "%s\n", json_string_value(v));
+        json_array_foreach(v, i, item) {
+            if (json_is_string(item))
+                sqlite3_str_appendf(s, "%s\n", json_string_value(item));
+        }
+    }
+    err = sqlite3_str_errcode(s) == SQLITE_OK ? 0 : OER_ENOMEM;
+    *out = sqlite3_str_finish(s);
+    return err;
+}
+
+static int put_text(struct index *ix, sqlite3_int64 row, const json_t *doc)
+{
+    static const char *const fields[] = { "title", "description", "keywords" };
+    char *text[3] = { NULL, NULL, NULL };
+    sqlite3_stmt *st = NULL;
+    int err = 0;
+
+    for (int i = 0; i < 3 && err == 0; i++)
+        err = join_texts(&text[i], ix, json_object_get(doc, fields[i]));
+    if (err == 0)
+        err = prepare(&st, ix,
+                      "INSERT INTO fts(rowid, title, description, keywords)"
+                      " VALUES (?, ?, ?, ?)");
+    if (err == 0) {
+        sqlite3_bind_int64(st, 1, row);
+        for (int i = 0; i < 3; i++)
+            sqlite3_bind_text(st, i + 2, text[i], -1, SQLITE_STATIC);
+        err = from_sqlite(ix, sqlite3_step(st), "cannot index a text");
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; i < 3; i++)
+        sqlite3_free(text[i]);
+    return err;
+}
+
+static int put_facet(sqlite3_stmt *st, struct index *ix, sqlite3_int64 row,
+                     int kind, const json_t *v)
+{
+    if (json_is_object(v))
+        v = json_object_get(v, "value");
+    if (!json_is_string(v))
+        return 0;
+    sqlite3_reset(st);
+    sqlite3_bind_int(st, 1, kind);
+    sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, row);
+    return from_sqlite(ix, sqlite3_step(st), "cannot index a facet");
+}
+
+static int put_facets(struct index *ix, sqlite3_int64 row, const json_t *doc,
+                      const char *origin)
+{
+    json_t *o = json_string(origin), *v, *item;
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    int err = o != NULL ? 0 : OER_ENOMEM;
+
+    if (err == 0)
+        err = prepare(&st, ix,
+                      "INSERT OR IGNORE INTO facet(kind, value, doc)"
+                      " VALUES (?, ?, ?)");
+    for (int k = 0; k < INDEX_FACETS && err == 0; k++) {
+        v = facet_fields[k] != NULL ? json_object_get(doc, facet_fields[k])
+                                    : o;
+        if (!json_is_array(v)) {
+            err = put_facet(st, ix, row, k, v);
+            continue;
+        }
+        json_array_foreach(v, i, item) {
+            if (err == 0)
+                err = put_facet(st, ix, row, k, item);
+        }
+    }
+    sqlite3_finalize(st);
+    json_decref(o);
+    return err;
+}
+
+static const char *str(const json_t *doc, const char *key)
+{
+    const char *v = json_string_value(json_object_get(doc, key));
+
+    return v != NULL ? v : "";
+}
+
+/* Index doc (a record or a tombstone) of origin, replacing what the
+ * index held for its id. */
+static int put_doc(struct index *ix, const json_t *doc, const char *origin)
+{
+    const char *id = str(doc, "id");
+    char *titles = NULL;
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 row;
+    int err;
+
+    err = remove_doc(ix, id);
+    if (err != 0 || metadata_is_tombstone(doc))
+        return err;
+    titles = json_dumps(json_object_get(doc, "title"), JSON_COMPACT);
+    if (titles == NULL)
+        return OER_ENOMEM;
+    err = prepare(&st, ix,
+                  "INSERT INTO doc(id, origin, licence, updated, titles)"
+                  " VALUES (?, ?, ?, ?, ?)");
+    if (err == 0) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, origin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, str(doc, "licence"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, str(doc, "updated"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, titles, -1, SQLITE_STATIC);
+        err = from_sqlite(ix, sqlite3_step(st), "cannot index a record");
+    }
+    sqlite3_finalize(st);
+    free(titles);
+    row = sqlite3_last_insert_rowid(ix->db);
+    if (err == 0)
+        err = put_text(ix, row, doc);
+    if (err == 0)
+        err = put_facets(ix, row, doc, origin);
+    return err;
+}
+
+/* ---- catching up with the store ---- */
+
+struct walk {
+    struct index *ix;
+    struct store *s;
+    const char *origin;
+    const char *head;
+    json_t *paths; /* changed paths, as the keys of an object */
+    size_t docs;
+};
+
+static int of_origin(const char *id, const char *origin)
+{
+    size_t n = strlen(origin);
+
+    return strncmp(id, origin, n) == 0 && id[n] == '/';
+}
+
+static int on_doc(const json_t *doc, void *arg)
+{
+    struct walk *w = arg;
+
+    if (!of_origin(str(doc, "id"), w->origin))
+        return 0;
+    w->docs++;
+    return put_doc(w->ix, doc, w->origin);
+}
+
+static int on_change(const struct store_change *c, void *arg)
+{
+    struct walk *w = arg;
+
+    for (size_t i = 0; i < c->count; i++) {
+        if (json_object_set_new(w->paths, c->paths[i], json_true()) != 0)
+            return OER_ENOMEM;
+    }
+    return 0;
+}
+
+/* Index the document at path of the head, or remove it when it is gone. */
+static int apply_path(struct walk *w, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    size_t n;
+    char id[256];
+    json_t *doc = NULL;
+    int err;
+
+    base = base != NULL ? base + 1 : path;
+    n = strlen(base);
+    if (n <= 5 || strcmp(base + n - 5, ".json") != 0)
+        return 0;
+    w->docs++;
+    err = store_get_at(&doc, NULL, w->s, w->head, path);
+    if (err == OER_ENOTFOUND) {
+        snprintf(id, sizeof(id), "%s/%.*s", w->origin, (int)(n - 5), base);
+        return remove_doc(w->ix, id);
+    }
+    if (err == 0 && of_origin(str(doc, "id"), w->origin))
+        err = put_doc(w->ix, doc, w->origin);
+    json_decref(doc);
+    return err;
+}
+
+static int incremental(struct walk *w, const char *from)
+{
+    const char *path;
+    json_t *v;
+    int err;
+
+    w->paths = json_object();
+    if (w->paths == NULL)
+        return OER_ENOMEM;
+    err = store_changes(w->s, w->head, from, TIME_MIN, TIME_MAX, on_change, w);
+    json_object_foreach(w->paths, path, v) {
+        if (err == 0)
+            err = apply_path(w, path);
+    }
+    json_decref(w->paths);
+    w->paths = NULL;
+    return err;
+}
+
+static int drop_origin(struct index *ix, const char *origin)
+{
+    static const char *const sql[] = {
+        "DELETE FROM fts WHERE rowid IN"
+        " (SELECT rowid FROM doc WHERE origin = ?)",
+        "DELETE FROM facet WHERE doc IN"
+        " (SELECT rowid FROM doc WHERE origin = ?)",
+        "DELETE FROM doc WHERE origin = ?",
+        "DELETE FROM indexed WHERE origin = ?",
+    };
+    int err = 0;
+
+    for (size_t i = 0; i < 4 && err == 0; i++)
+        err = run(ix, sql[i], origin, NULL, NULL);
+    return err;
+}
+
+/* The commit recorded for origin into out, or "" when there is none. */
+static int recorded(char out[STORE_OID_HEX], struct index *ix,
+                    const char *origin)
+{
+    sqlite3_stmt *st = NULL;
+    int err = prepare(&st, ix, "SELECT head FROM indexed WHERE origin = ?");
+    int rc;
+
+    out[0] = '\0';
+    if (err != 0)
+        return err;
+    sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(out, STORE_OID_HEX, "%s", sqlite3_column_text(st, 0));
+    else
+        err = from_sqlite(ix, rc, "cannot read the indexed commit");
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Bring one origin to head; the caller holds the transaction. */
+static int origin_catch_up(struct walk *w, struct index_stats *st)
+{
+    char from[STORE_OID_HEX];
+    int err = recorded(from, w->ix, w->origin);
+
+    if (err != 0 || strcmp(from, w->head) == 0)
+        return err;
+    if (from[0] != '\0' && store_descends(w->s, w->head, from) == 1) {
+        err = incremental(w, from);
+        st->origins_updated++;
+    } else {
+        if (from[0] != '\0')
+            log_info("index", "history rewritten: rebuilding the origin",
+                     "origin", w->origin, "indexed", from, "head", w->head,
+                     NULL);
+        err = drop_origin(w->ix, w->origin);
+        if (err == 0)
+            err = store_foreach(w->s, w->origin, on_doc, w);
+        st->origins_rebuilt++;
+    }
+    if (err == 0)
+        err = run(w->ix, "INSERT OR REPLACE INTO indexed(origin, head)"
+                  " VALUES (?, ?)", w->origin, w->head, NULL);
+    return err;
+}
+
+static int begin(struct index *ix)
+{
+    return exec(ix, "BEGIN IMMEDIATE", "cannot begin a transaction");
+}
+
+static int end(struct index *ix, int err)
+{
+    if (err == 0)
+        return exec(ix, "COMMIT", "cannot commit the index");
+    sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+static int on_origin(const char *origin, const char *head, void *arg)
+{
+    return json_object_set_new(arg, origin, json_string(head)) != 0
+               ? OER_ENOMEM
+               : 0;
+}
+
+/* Drop the origins the index holds and the store does not. */
+static int drop_gone(struct index *ix, const json_t *heads,
+                     struct index_stats *stats)
+{
+    json_t *gone = json_array(), *v;
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    int err = gone != NULL ? prepare(&st, ix, "SELECT origin FROM indexed")
+                           : OER_ENOMEM;
+
+    while (err == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *o = (const char *)sqlite3_column_text(st, 0);
+
+        if (json_object_get(heads, o) == NULL)
+            json_array_append_new(gone, json_string(o));
+    }
+    sqlite3_finalize(st);
+    json_array_foreach(gone, i, v) {
+        if (err == 0)
+            err = begin(ix);
+        if (err == 0)
+            err = end(ix, drop_origin(ix, json_string_value(v)));
+        stats->origins_dropped++;
+    }
+    json_decref(gone);
+    return err;
+}
+
+int index_catch_up(struct index *ix, struct store *s,
+                   struct index_stats *stats)
+{
+    struct index_stats local = { 0 };
+    json_t *heads = json_object(), *head;
+    const char *origin;
+    int err;
+
+    if (stats == NULL)
+        stats = &local;
+    memset(stats, 0, sizeof(*stats));
+    err = heads != NULL ? store_origins(s, on_origin, heads) : OER_ENOMEM;
+    json_object_foreach(heads, origin, head) {
+        struct walk w = { ix, s, origin, json_string_value(head), NULL, 0 };
+
+        if (err == 0)
+            err = begin(ix);
+        if (err == 0)
+            err = end(ix, origin_catch_up(&w, stats));
+        stats->documents += w.docs;
+    }
+    if (err == 0)
+        err = drop_gone(ix, heads, stats);
+    json_decref(heads);
+    return err;
+}
+
+int index_rebuild(struct index *ix, struct store *s,
+                  struct index_stats *stats)
+{
+    struct index_stats local = { 0 };
+    json_t *heads = json_object(), *head;
+    const char *origin;
+    int err;
+
+    if (stats == NULL)
+        stats = &local;
+    memset(stats, 0, sizeof(*stats));
+    err = heads != NULL ? store_origins(s, on_origin, heads) : OER_ENOMEM;
+    if (err == 0)
+        err = begin(ix);
+    if (err != 0) {
+        json_decref(heads);
+        return err;
+    }
+    err = exec(ix, "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
+               " DELETE FROM indexed;", "cannot empty the index");
+    json_object_foreach(heads, origin, head) {
+        struct walk w = { ix, s, origin, json_string_value(head), NULL, 0 };
+
+        if (err == 0)
+            err = origin_catch_up(&w, stats);
+        stats->documents += w.docs;
+    }
+    json_decref(heads);
+    return end(ix, err);
+}
+
+/* ---- the user's words ---- */
+
+/* Whether text[0..len) holds a letter or a digit; -1 when it is not valid
+ * UTF-8. */
+static int has_alnum(const char *text, size_t len)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
+    utf8proc_int32_t c;
+    utf8proc_ssize_t n;
+    int found = 0;
+
+    while (len > 0) {
+        n = utf8proc_iterate(p, (utf8proc_ssize_t)len, &c);
+        if (n <= 0)
+            return -1;
+        switch (utf8proc_category(c)) {
+        case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+        case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+        case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
+        case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+            found = 1;
+            break;
+        default:
+            break;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return found;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Append word as a quoted FTS5 phrase, '*' after it when prefix. */
+static void quote_word(char **dst, const char *word, size_t len, int prefix)
+{
+    char *d = *dst;
+
+    *d++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (word[i] == '"')
+            *d++ = '"';
+        *d++ = word[i];
+    }
+    *d++ = '"';
+    if (prefix)
+        *d++ = '*';
+    *d++ = ' ';
+    *dst = d;
+}
+
+int index_query_fts(char **out, const char *text)
+{
+    size_t len = text != NULL ? strlen(text) : 0, words = 0;
+    const char *p = text;
+    char *buf, *d;
+
+    *out = NULL;
+    if (len > INDEX_QUERY_MAX || (len > 0 && has_alnum(text, len) < 0))
+        return OER_EINVAL;
+    /* at worst every byte a quote, doubled, plus quotes and a star */
+    buf = malloc(len * 2 + 4 * QUERY_WORDS + 1);
+    if (buf == NULL)
+        return OER_ENOMEM;
+    d = buf;
+    while (len > 0 && *p != '\0' && words < QUERY_WORDS) {
+        size_t n = 0, stem;
+
+        while (is_space(*p))
+            p++;
+        while (p[n] != '\0' && !is_space(p[n]))
+            n++;
+        for (stem = n; stem > 0 && p[stem - 1] == '*'; stem--)
+            ;
+        if (n > 0 && has_alnum(p, stem) == 1) {
+            quote_word(&d, p, stem, stem < n);
+            words++;
+        }
+        p += n;
+    }
+    if (d > buf)
+        d--; /* the last space */
+    *d = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* ---- searching ---- */
+
+/* A search being answered: the FTS5 query and the filter conditions,
+ * which every statement binds in the same order. */
+struct search {
+    struct index *ix;
+    const struct index_query *q;
+    char *match;   /* FTS5 query, or NULL for everything */
+    char *filters; /* " AND ..." conditions on d.rowid, or "" */
+};
+
+static char *filter_sql(struct index *ix, const struct index_query *q)
+{
+    sqlite3_str *s = sqlite3_str_new(ix->db);
+
+    for (int k = 0; k < INDEX_FACETS; k++) {
+        if (q->nfilters[k] == 0)
+            continue;
+        sqlite3_str_appendf(s, " AND d.rowid IN (SELECT doc FROM facet"
+                            " WHERE kind = %d AND value IN (?", k);
+        for (size_t i = 1; i < q->nfilters[k]; i++)
+            sqlite3_str_appendall(s, ", ?");
+        sqlite3_str_appendall(s, "))");
+    }
+    /* a string, even when empty (finish gives NULL then) */
+    sqlite3_str_appendall(s, " ");
+    return sqlite3_str_finish(s);
+}
+
+/* Prepare sql (a format with one %s for the text condition and one for
+ * the filters) and bind the search's parameters; returns the index of the
+ * next free parameter in *next. */
+static int search_prepare(sqlite3_stmt **out, int *next, struct search *sr,
+                          const char *fmt, const char *text_cond)
+{
+    char *sql = sqlite3_mprintf(fmt, sr->match != NULL ? text_cond : "",
+                                sr->filters);
+    int err, n = 1;
+
+    if (sql == NULL)
+        return OER_ENOMEM;
+    err = prepare(out, sr->ix, sql);
+    sqlite3_free(sql);
+    if (err != 0)
+        return err;
+    if (sr->match != NULL)
+        sqlite3_bind_text(*out, n++, sr->match, -1, SQLITE_STATIC);
+    for (int k = 0; k < INDEX_FACETS; k++) {
+        for (size_t i = 0; i < sr->q->nfilters[k]; i++)
+            sqlite3_bind_text(*out, n++, sr->q->filters[k][i], -1,
+                              SQLITE_STATIC);
+    }
+    if (next != NULL)
+        *next = n;
+    return 0;
+}
+
+#define MATCH_COND " AND d.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
+
+static int search_total(json_int_t *out, struct search *sr)
+{
+    sqlite3_stmt *st = NULL;
+    int err = search_prepare(&st, NULL, sr,
+                             "SELECT count(*) FROM doc d WHERE 1%s%s",
+                             MATCH_COND);
+    int rc;
+
+    if (err != 0)
+        return err;
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    err = from_sqlite(sr->ix, rc, "cannot count hits");
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Whether the text is selective enough to rank by bm25: it matches at
+ * most INDEX_RANK_MAX documents, counted with a bounded probe. */
+static int search_ranked(int *out, struct search *sr)
+{
+    sqlite3_stmt *st = NULL;
+    int err, rc;
+
+    *out = 0;
+    if (sr->match == NULL)
+        return 0;
+    err = prepare(&st, sr->ix, "SELECT count(*) FROM (SELECT rowid FROM fts"
+                  " WHERE fts MATCH ? LIMIT ?)");
+    if (err != 0)
+        return err;
+    sqlite3_bind_text(st, 1, sr->match, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, INDEX_RANK_MAX + 1);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0) <= INDEX_RANK_MAX;
+    err = from_sqlite(sr->ix, rc, "cannot probe a query");
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* The title in lang, else the first. */
+static json_t *hit_title(const json_t *titles, const char *lang)
+{
+    json_t *t = lang != NULL ? json_object_get(titles, lang) : NULL;
+    void *it = json_object_iter((json_t *)titles);
+
+    if (t == NULL && it != NULL)
+        t = json_object_iter_value(it);
+    return t != NULL ? json_incref(t) : json_string("");
+}
+
+static json_t *hit_json(sqlite3_stmt *st, const char *lang)
+{
+    json_t *titles = json_loads((const char *)sqlite3_column_text(st, 2), 0,
+                                NULL);
+    json_t *hit;
+
+    if (titles == NULL)
+        titles = json_object();
+    hit = json_pack("{s:s,s:s,s:o,s:o,s:s}",
+                    "id", (const char *)sqlite3_column_text(st, 0),
+                    "licence", (const char *)sqlite3_column_text(st, 1),
+                    "title", hit_title(titles, lang), "titles", titles,
+                    "updated", (const char *)sqlite3_column_text(st, 3));
+    return hit;
+}
+
+static const char ranked_sql[] =
+    "SELECT d.id, d.licence, d.titles, d.updated FROM fts"
+    " JOIN doc d ON d.rowid = fts.rowid WHERE fts MATCH ?%s%s"
+    " ORDER BY bm25(fts, 10.0, 2.0, 5.0), d.id LIMIT ? OFFSET ?";
+static const char dated_sql[] =
+    "SELECT d.id, d.licence, d.titles, d.updated FROM doc d WHERE 1%s%s"
+    " ORDER BY d.updated DESC, d.id LIMIT ? OFFSET ?";
+
+static int search_hits(json_t *hits, struct search *sr, int ranked)
+{
+    sqlite3_stmt *st = NULL;
+    int next, rc, err;
+
+    /* ranked: the MATCH is in the statement itself, bound first */
+    err = search_prepare(&st, &next, sr, ranked ? ranked_sql : dated_sql,
+                         ranked ? "" : MATCH_COND);
+    if (err != 0)
+        return err;
+    sqlite3_bind_int64(st, next, sr->q->limit);
+    sqlite3_bind_int64(st, next + 1, sr->q->offset);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (json_array_append_new(hits, hit_json(st, sr->q->lang)) != 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    err = from_sqlite(sr->ix, rc, "cannot read hits");
+    sqlite3_finalize(st);
+    return err;
+}
+
+/*
+ * The facet counts of the hits: {"level": [{"value", "count"}], ...},
+ * most frequent first, then by value; FACET_VALUES at most a facet.  The
+ * one place that decides what a facet value is (the stored term's value
+ * for now; a vocabulary's pivot later).
+ */
+static int search_facets(json_t **out, struct search *sr)
+{
+    json_t *facets = json_object(), *list;
+    sqlite3_stmt *st = NULL;
+    int err, rc = SQLITE_DONE;
+
+    *out = NULL;
+    for (int k = 0; k < INDEX_FACETS && facets != NULL; k++)
+        json_object_set_new(facets, facet_names[k], json_array());
+    err = facets != NULL
+              ? search_prepare(&st, NULL, sr,
+                               "SELECT f.kind, f.value, count(*) AS n"
+                               " FROM facet f WHERE f.doc IN"
+                               " (SELECT d.rowid FROM doc d WHERE 1%s%s)"
+                               " GROUP BY f.kind, f.value"
+                               " ORDER BY f.kind, n DESC, f.value",
+                               MATCH_COND)
+              : OER_ENOMEM;
+    while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int k = sqlite3_column_int(st, 0);
+
+        list = k >= 0 && k < INDEX_FACETS
+                   ? json_object_get(facets, facet_names[k])
+                   : NULL;
+        if (list == NULL || json_array_size(list) >= FACET_VALUES)
+            continue;
+        json_array_append_new(
+            list, json_pack("{s:s,s:I}", "value",
+                            (const char *)sqlite3_column_text(st, 1), "count",
+                            (json_int_t)sqlite3_column_int64(st, 2)));
+    }
+    if (err == 0)
+        err = from_sqlite(sr->ix, rc, "cannot count facets");
+    sqlite3_finalize(st);
+    if (err == 0)
+        *out = facets;
+    else
+        json_decref(facets);
+    return err;
+}
+
+int index_search(json_t **out, struct index *ix, const struct index_query *q)
+{
+    struct search sr = { ix, q, NULL, NULL };
+    json_t *hits = NULL, *facets = NULL;
+    json_int_t total = 0;
+    int ranked = 0, err;
+
+    *out = NULL;
+    if (q->limit < 0 || q->limit > INDEX_LIMIT_MAX || q->offset < 0 ||
+        q->offset > INDEX_OFFSET_MAX)
+        return OER_EINVAL;
+    err = index_query_fts(&sr.match, q->text);
+    if (err != 0)
+        return err;
+    if (sr.match[0] == '\0') {
+        free(sr.match);
+        sr.match = NULL;
+    }
+    sr.filters = filter_sql(ix, q);
+    hits = json_array();
+    if (sr.filters == NULL || hits == NULL)
+        err = OER_ENOMEM;
+    /* one read transaction: every count sees the same state */
+    if (err == 0)
+        err = exec(ix, "BEGIN", "cannot begin a read");
+    if (err == 0)
+        err = search_ranked(&ranked, &sr);
+    if (err == 0)
+        err = search_total(&total, &sr);
+    if (err == 0)
+        err = search_hits(hits, &sr, ranked);
+    if (err == 0)
+        err = search_facets(&facets, &sr);
+    sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);
+    if (err == 0)
+        *out = json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "total", total,
+                         "offset", (json_int_t)q->offset, "limit",
+                         (json_int_t)q->limit, "order",
+                         ranked ? "rank" : "updated", "hits", hits, "facets",
+                         facets);
+    else
+        json_decref(hits);
+    free(sr.match);
+    sqlite3_free(sr.filters);
+    return err != 0 ? err : *out != NULL ? 0 : OER_ENOMEM;
+}

@@ -1,0 +1,119 @@
+/*
+ * index: the node's search index, DATA/index.sqlite, derived from the git
+ * store (docs/CLI.md, "The search index").  One FTS5 table holds the
+ * titles, descriptions and keywords of every record in every language;
+ * one table of (document, facet, value) rows serves the filters and the
+ * facet counts.  For each origin it records the catalogue commit it has
+ * indexed, and catches up from there to the head.
+ *
+ * Threads: a struct index is one SQLite connection, used on the thread
+ * that opened it and never shared; a worker that answers a request opens
+ * its own (WAL mode lets readers run beside one writer; the busy timeout
+ * makes a second writer wait its turn).
+ */
+#ifndef OERNODE_INDEX_H
+#define OERNODE_INDEX_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "node/store.h"
+
+#define INDEX_LIMIT_DEFAULT 20
+#define INDEX_LIMIT_MAX 100
+#define INDEX_OFFSET_MAX 100000
+#define INDEX_QUERY_MAX 1000   /* bytes of a user's query */
+#define INDEX_FILTER_VALUES 8  /* values of one facet in one query */
+/* A text query matching more documents than this is ordered by date
+ * rather than by bm25 (see index_search). */
+#define INDEX_RANK_MAX 5000
+
+/* The facets, in the order of the JSON answer. */
+enum index_facet {
+    INDEX_LEVEL,
+    INDEX_SUBJECT,
+    INDEX_LANGUAGE,
+    INDEX_LICENCE,
+    INDEX_TYPE,
+    INDEX_AUDIENCE,
+    INDEX_ORIGIN,
+    INDEX_FACETS
+};
+
+struct index;
+
+/* Name of a facet as the API and the JSON answer spell it ("level",
+ * "type"); a static string. */
+const char *index_facet_name(enum index_facet f);
+
+/*
+ * Open (and create, or upgrade by rebuilding the tables) the index at
+ * path.  *out is the caller's; close it with index_free.  OER_EIO when
+ * the file cannot be opened or is not an index.
+ */
+int index_open(struct index **out, const char *path);
+
+/* Accepts NULL. */
+void index_free(struct index *ix);
+
+/* What a catch-up did, for logs and tests. */
+struct index_stats {
+    size_t origins_rebuilt; /* catalogues indexed from scratch */
+    size_t origins_updated; /* catalogues caught up incrementally */
+    size_t origins_dropped; /* catalogues no longer in the store */
+    size_t documents;       /* records put or removed */
+};
+
+/*
+ * Bring the index up to the heads of every catalogue of s.  For each
+ * origin: nothing when its recorded commit is the head; the documents
+ * changed between the recorded commit and the head (store_changes) when
+ * the head descends from it; otherwise (unknown, or history rewritten) the
+ * origin's rows are rebuilt from the head.  A tombstone removes a record.
+ * Each origin is one transaction that also moves its recorded commit, so
+ * a crash leaves the previous consistent state.  stats may be NULL.
+ */
+int index_catch_up(struct index *ix, struct store *s,
+                   struct index_stats *stats);
+
+/* Drop every row and index every catalogue of s from its head: the state
+ * index_catch_up reaches, in one transaction. */
+int index_rebuild(struct index *ix, struct store *s,
+                  struct index_stats *stats);
+
+/* A search.  Strings are borrowed. */
+struct index_query {
+    const char *text; /* the user's words, or NULL / "" for everything */
+    const char *filters[INDEX_FACETS][INDEX_FILTER_VALUES];
+    size_t nfilters[INDEX_FACETS]; /* values of one facet: any of them */
+    const char *lang; /* language for "title" of each hit, or NULL */
+    long limit;       /* 0 to INDEX_LIMIT_MAX */
+    long offset;      /* 0 to INDEX_OFFSET_MAX */
+};
+
+/*
+ * Translate a user's text into a safe FTS5 query: each word (a run
+ * without white space) holding a letter or digit becomes a quoted phrase
+ * (quotes doubled), so that no operator, column filter or bracket the
+ * user typed means anything to FTS5; a word ending in '*' matches as a
+ * prefix.  At most 32 words are kept.  *out is malloc'd (the caller's):
+ * "" when no word is left.  OER_EINVAL when text is longer than
+ * INDEX_QUERY_MAX or not valid UTF-8; OER_ENOMEM.
+ */
+int index_query_fts(char **out, const char *text);
+
+/*
+ * Run q and build the answer *out (the caller's):
+ *   {"total": N, "offset": N, "limit": N, "order": "rank"|"updated",
+ *    "hits": [{"id", "licence", "title", "titles", "updated"}],
+ *    "facets": {"level": [{"value": V, "count": N}], ...}}
+ * Hits are ordered by bm25 (then id) when the text matches at most
+ * INDEX_RANK_MAX documents, else (and with no text) by updated, newest
+ * first, then id.  Facet counts are over every hit, at most 50 values a
+ * facet, most frequent first.  OER_EINVAL for a query index_query_fts
+ * refuses or limits out of range.
+ */
+int index_search(json_t **out, struct index *ix, const struct index_query *q);
+
+#endif
