@@ -437,6 +437,35 @@ static int is_html(const struct response *r)
            strstr(head, "<!doctype html") != NULL;
 }
 
+/*
+ * Whether nothing but white space follows the first closing OAI-PMH tag:
+ * a provider that timed out may append a second document to an error
+ * (B09), which a recovering parser would half read.
+ */
+static int one_document(const struct response *r)
+{
+    const char *b = r->body, *end = r->body + r->len, *p;
+
+    for (p = b; p != NULL && p + 8 <= end; p++) {
+        const char *lt;
+
+        p = memchr(p, 'O', (size_t)(end - p));
+        if (p == NULL || end - p < 8 || memcmp(p, "OAI-PMH>", 8) != 0)
+            continue;
+        for (lt = p; lt > b && lt[-1] != '<' && lt[-1] != '>'; lt--)
+            ;
+        if (lt > b && lt[-1] == '<' && lt[0] == '/')
+            break;
+    }
+    if (p == NULL || p + 8 > end)
+        return 1;
+    for (p += 8; p < end; p++) {
+        if (strchr(" \t\r\n", *p) == NULL || *p == '\0')
+            return 0;
+    }
+    return 1;
+}
+
 /* Read one page through the reader of the prefix into the sink. */
 static int page_read(struct harvest *h, struct lom_page *page,
                      const struct response *r, const char *url, char *why,
@@ -499,7 +528,14 @@ static int page_fetch(struct harvest *h, struct lom_page *page,
             err = OER_EPROTO;
             continue;
         }
+        if (!one_document(&r)) {
+            snprintf(why, sizeof(why), "more than one XML document in one "
+                     "response");
+            err = OER_EPROTO;
+            continue;
+        }
         err = page_read(h, page, &r, url, why, sizeof(why));
+
         if (err == 0 || err == OER_ENOMEM || h->err < 0 ||
             (err == OER_EPROTO && page->error_code != NULL &&
              page->error_code[0] != '\0'))
