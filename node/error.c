@@ -8,7 +8,7 @@ const char *error_name(int code)
     static const char *const names[] = {
         "ok",     "nomem", "inval",  "notfound", "exists",    "io",
         "proto",  "timeout", "crypto", "conflict", "corrupt",
-        "unsupported",
+        "unsupported", "fork",
     };
     int i = -code;
 

@@ -18,7 +18,8 @@ enum {
     OER_ECRYPTO = -8,      /* a key, signature or TLS check failed */
     OER_ECONFLICT = -9,    /* a ref moved under a compare-and-swap */
     OER_ECORRUPT = -10,    /* stored data fails verification */
-    OER_EUNSUPPORTED = -11 /* valid but not something we handle */
+    OER_EUNSUPPORTED = -11, /* valid but not something we handle */
+    OER_EFORK = -12         /* an origin's key signed two histories */
 };
 
 /* Short stable name of a code ("notfound"), for logs and exit reports.
