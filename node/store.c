@@ -1420,6 +1420,62 @@ int store_add_file(struct store_file *out, struct store *s,
     return err;
 }
 
+int store_add_file_bytes(struct store_file *out, struct store *s,
+                         const char *origin, const void *data, size_t len)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    char ref[REF_MAX], size[24];
+    git_oid oid;
+    int err, gerr, tries;
+
+    memset(out, 0, sizeof(*out));
+    err = ref_name(ref, CONTENT_PREFIX, origin);
+    if (err < 0)
+        return err;
+    if (EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) != 1)
+        return OER_ECRYPTO;
+    hex_digest(out->sha256, digest, dlen);
+    out->size = (long long)len;
+    gerr = git_blob_create_from_buffer(&oid, s->repo, data, len);
+    if (gerr < 0)
+        return from_git(gerr, "cannot write blob", "origin", origin);
+    git_oid_tostr(out->blob, sizeof(out->blob), &oid);
+
+    err = OER_ECONFLICT;
+    for (tries = 0; tries < CAS_TRIES && err == OER_ECONFLICT; tries++)
+        err = add_to_content(s, ref, origin, &oid);
+    if (err == 0)
+        log_info("store", "file stored", "origin", origin, "blob", out->blob,
+                 "size", log_num(size, out->size), NULL);
+    return err;
+}
+
+int store_catalog_move(struct store *s, const char *origin, const char *to,
+                       const char *from)
+{
+    char ref[REF_MAX];
+    git_oid to_oid, from_oid;
+    int err;
+
+    err = ref_name(ref, CATALOG_PREFIX, origin);
+    if (err == 0)
+        err = parse_oid(&to_oid, to);
+    if (err == 0 && from != NULL)
+        err = parse_oid(&from_oid, from);
+    if (err == 0)
+        err = move_ref(s, ref, &to_oid, from != NULL ? &from_oid : NULL);
+    if (err == 0)
+        log_info("store", "catalogue moved", "origin", origin, "from",
+                 from != NULL ? from : "", "to", to, NULL);
+    return err;
+}
+
+struct git_repository *store_repository(struct store *s)
+{
+    return s->repo;
+}
+
 int store_has_blob(struct store *s, const char *blob_hex)
 {
     git_object_t type;

@@ -197,6 +197,31 @@ struct store_file {
 int store_add_file(struct store_file *out, struct store *s,
                    const char *origin, const char *path);
 
+/*
+ * As store_add_file, for content already in memory (a file received from
+ * a peer): len bytes at data, which stay the caller's.
+ */
+int store_add_file_bytes(struct store_file *out, struct store *s,
+                         const char *origin, const void *data, size_t len);
+
+/*
+ * Move refs/catalog/<origin> to the commit to (40 hex), by compare-and-
+ * swap from from (40 hex; NULL when the ref must not exist yet), for a
+ * catalogue received from a peer and verified.  The objects of to must be
+ * written and synced already.  OER_ECONFLICT when the ref moved meanwhile
+ * or another writer holds it, OER_EINVAL for a malformed id or origin.
+ */
+int store_catalog_move(struct store *s, const char *origin, const char *to,
+                       const char *from);
+
+/*
+ * The libgit2 repository under s, borrowed (it lives as long as s), for
+ * the one module that uses libgit2 features the store does not wrap
+ * (sync/replica: packs and freeze records).  That module translates
+ * libgit2's codes itself.
+ */
+struct git_repository *store_repository(struct store *s);
+
 /* Whether a blob is present: 1 or 0, or OER_EINVAL for a malformed id. */
 int store_has_blob(struct store *s, const char *blob_hex);
 
