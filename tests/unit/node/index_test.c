@@ -1,0 +1,433 @@
+/*
+ * index: the search index against a real store: a hand-counted fixture of
+ * 12 records, catch-up against rebuild, incremental add, edit and
+ * withdraw, rewritten history, hostile queries, diacritics and paging.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "federation/identity.h"
+#include "node/error.h"
+#include "node/index.h"
+#include "node/store.h"
+#include "testutil.h"
+
+#define ORIGIN "be-vl"
+#define NREC 12
+
+struct fixture {
+    char *dir;
+    char repo[512];
+    char path[512];  /* the index caught up step by step */
+    char path2[512]; /* the index rebuilt */
+    struct store *s;
+    struct identity *id;
+    struct index *ix;
+};
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    char key[600];
+
+    fx->dir = testutil_tmpdir("index");
+    snprintf(fx->repo, sizeof(fx->repo), "%s/repo.git", fx->dir);
+    snprintf(fx->path, sizeof(fx->path), "%s/index.sqlite", fx->dir);
+    snprintf(fx->path2, sizeof(fx->path2), "%s/rebuilt.sqlite", fx->dir);
+    snprintf(key, sizeof(key), "%s/node.key", fx->dir);
+    assert_int_equal(store_init(fx->repo), 0);
+    assert_int_equal(store_open(&fx->s, fx->repo), 0);
+    assert_int_equal(identity_generate(&fx->id, key), 0);
+    assert_int_equal(index_open(&fx->ix, fx->path), 0);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+
+    index_free(fx->ix);
+    store_free(fx->s);
+    identity_free(fx->id);
+    testutil_run(NULL, 1, "rm -rf '%s'", fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/*
+ * Record i of the fixture:
+ *   level: primary for 0-4 (5), secondary for 5-11 (7)
+ *   languages: nl for even (6), fr for odd (6), and en for 0, 4, 8 (3)
+ *   licence: CC-BY-4.0 for 0-5 (6), CC0-1.0 for 6-8 (3),
+ *            CC-BY-NC-4.0 for 9-11 (3)
+ *   subject: math for 0, 3, 6, 9 (4), history for the others (8)
+ *   audience: teacher for 0 and 1 (2); type: exercise for all (12)
+ *   title: 0 "L'école buissonnière", 1-3 "Fractions N", else "Geography N"
+ */
+static json_t *record(int i, const char *title)
+{
+    char id[64], upd[32], t[64];
+    json_t *langs = json_array(), *doc;
+
+    snprintf(id, sizeof(id), ORIGIN "/rec%02d", i);
+    snprintf(upd, sizeof(upd), "2026-01-%02dT10:00:00Z", i + 1);
+    if (title == NULL && i == 0)
+        title = "L'école buissonnière";
+    snprintf(t, sizeof(t), "%s %d", i <= 3 ? "Fractions" : "Geography", i);
+    json_array_append_new(langs, json_string(i % 2 == 0 ? "nl" : "fr"));
+    if (i % 4 == 0)
+        json_array_append_new(langs, json_string("en"));
+    doc = json_pack(
+        "{s:i,s:s,s:{s:s},s:{s:s},s:{s:[s]},s:o,s:[{s:s,s:s}],"
+        "s:[{s:s,s:s}],s:[{s:s,s:s}],s:s,s:s}",
+        "schema", 1, "id", id, "title", i % 2 == 0 ? "nl" : "fr",
+        title != NULL ? title : t, "description", "en", "A resource to learn",
+        "keywords", "en", i == 5 ? "volcano" : "school", "languages", langs,
+        "levels", "source", "", "value", i <= 4 ? "primary" : "secondary",
+        "subjects", "source", "", "value", i % 3 == 0 ? "math" : "history",
+        "resource_types", "source", "", "value", "exercise", "licence",
+        i <= 5 ? "CC-BY-4.0" : i <= 8 ? "CC0-1.0" : "CC-BY-NC-4.0",
+        "updated", upd);
+    if (i <= 1)
+        json_object_set_new(doc, "audience",
+                            json_pack("[{s:s,s:s}]", "source", "",
+                                      "value", "teacher"));
+    return doc;
+}
+
+static void publish(struct fixture *fx, json_t *doc)
+{
+    struct store_batch *b = NULL;
+
+    assert_int_equal(store_batch_new(&b, fx->s, ORIGIN), 0);
+    assert_int_equal(store_batch_put(b, doc, NULL), 0);
+    assert_int_equal(store_batch_commit(NULL, b, fx->id, "test"), 0);
+    store_batch_free(b);
+    json_decref(doc);
+}
+
+static void publish_range(struct fixture *fx, int from, int to)
+{
+    for (int i = from; i < to; i++)
+        publish(fx, record(i, NULL));
+}
+
+static json_t *search(struct index *ix, const char *text, long limit,
+                      long offset)
+{
+    struct index_query q = { .text = text, .limit = limit, .offset = offset };
+    json_t *answer = NULL;
+
+    assert_int_equal(index_search(&answer, ix, &q), 0);
+    return answer;
+}
+
+static long long total(const json_t *answer)
+{
+    return json_integer_value(json_object_get(answer, "total"));
+}
+
+static long long facet(const json_t *answer, const char *name,
+                       const char *value)
+{
+    const json_t *list = json_object_get(json_object_get(answer, "facets"),
+                                         name), *v;
+    size_t i;
+
+    json_array_foreach(list, i, v) {
+        if (strcmp(json_string_value(json_object_get(v, "value")), value) ==
+            0)
+            return json_integer_value(json_object_get(v, "count"));
+    }
+    return 0;
+}
+
+static long long count_text(struct index *ix, const char *text)
+{
+    json_t *a = search(ix, text, 0, 0);
+    long long n = total(a);
+
+    json_decref(a);
+    return n;
+}
+
+static void test_facets(void **state)
+{
+    struct fixture *fx = *state;
+    struct index_query q = { .limit = 20 };
+    json_t *a;
+
+    publish_range(fx, 0, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    a = search(fx->ix, NULL, 20, 0);
+    assert_int_equal(total(a), 12);
+    assert_string_equal(json_string_value(json_object_get(a, "order")),
+                        "updated");
+    assert_int_equal(facet(a, "level", "primary"), 5);
+    assert_int_equal(facet(a, "level", "secondary"), 7);
+    assert_int_equal(facet(a, "language", "nl"), 6);
+    assert_int_equal(facet(a, "language", "fr"), 6);
+    assert_int_equal(facet(a, "language", "en"), 3);
+    assert_int_equal(facet(a, "licence", "CC-BY-4.0"), 6);
+    assert_int_equal(facet(a, "licence", "CC0-1.0"), 3);
+    assert_int_equal(facet(a, "licence", "CC-BY-NC-4.0"), 3);
+    assert_int_equal(facet(a, "subject", "math"), 4);
+    assert_int_equal(facet(a, "subject", "history"), 8);
+    assert_int_equal(facet(a, "audience", "teacher"), 2);
+    assert_int_equal(facet(a, "type", "exercise"), 12);
+    assert_int_equal(facet(a, "origin", ORIGIN), 12);
+    json_decref(a);
+
+    /* filters: any value of one facet, all facets together */
+    q.filters[INDEX_LEVEL][0] = "primary";
+    q.nfilters[INDEX_LEVEL] = 1;
+    q.filters[INDEX_LANGUAGE][0] = "en";
+    q.filters[INDEX_LANGUAGE][1] = "fr";
+    q.nfilters[INDEX_LANGUAGE] = 2;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    /* primary 0-4 with en or fr: 0, 1, 3, 4 */
+    assert_int_equal(total(a), 4);
+    assert_int_equal(facet(a, "licence", "CC-BY-4.0"), 4);
+    assert_int_equal(facet(a, "language", "nl"), 2);
+    json_decref(a);
+}
+
+/* The answers of a set of queries, to compare two indexes. */
+static json_t *answers(struct index *ix)
+{
+    static const char *const texts[] = { NULL, "fractions", "geography",
+                                         "school", "ecole", "learn frac*" };
+    json_t *all = json_array();
+    struct index_query q = { .limit = 5, .offset = 2 };
+    json_t *a;
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        json_array_append_new(all, search(ix, texts[i], 100, 0));
+    json_array_append_new(all, search(ix, "resource", 3, 1));
+    q.filters[INDEX_SUBJECT][0] = "history";
+    q.nfilters[INDEX_SUBJECT] = 1;
+    assert_int_equal(index_search(&a, ix, &q), 0);
+    json_array_append_new(all, a);
+    return all;
+}
+
+static void assert_same_as_rebuilt(struct fixture *fx)
+{
+    struct index *rebuilt = NULL;
+    json_t *a, *b;
+    char *sa, *sb;
+
+    assert_int_equal(index_open(&rebuilt, fx->path2), 0);
+    assert_int_equal(index_rebuild(rebuilt, fx->s, NULL), 0);
+    a = answers(fx->ix);
+    b = answers(rebuilt);
+    sa = json_dumps(a, JSON_COMPACT);
+    sb = json_dumps(b, JSON_COMPACT);
+    assert_string_equal(sa, sb);
+    free(sa);
+    free(sb);
+    json_decref(a);
+    json_decref(b);
+    index_free(rebuilt);
+}
+
+static json_t *tombstone(int i)
+{
+    char id[64];
+
+    snprintf(id, sizeof(id), ORIGIN "/rec%02d", i);
+    return json_pack("{s:i,s:s,s:s,s:b,s:s}", "schema", 1, "id", id,
+                     "updated", "2026-02-01T00:00:00Z", "deleted", 1,
+                     "reason", "duplicate");
+}
+
+static void test_incremental(void **state)
+{
+    struct fixture *fx = *state;
+    struct index_stats st;
+
+    publish_range(fx, 0, 6);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+    assert_int_equal(count_text(fx->ix, NULL), 6);
+
+    /* add: only the new documents are read */
+    publish_range(fx, 6, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_updated, 1);
+    assert_int_equal(st.documents, 6);
+    assert_int_equal(count_text(fx->ix, NULL), 12);
+    assert_int_equal(count_text(fx->ix, "volcano"), 1);
+    assert_same_as_rebuilt(fx);
+
+    /* edit: the old words go, the new ones come */
+    publish(fx, record(7, "Zebra crossings"));
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    assert_int_equal(count_text(fx->ix, "zebra"), 1);
+    assert_int_equal(count_text(fx->ix, "geography"), 7);
+    publish(fx, record(7, "Giraffes"));
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    assert_int_equal(count_text(fx->ix, "zebra"), 0);
+    assert_int_equal(count_text(fx->ix, "giraffes"), 1);
+
+    /* withdraw: the tombstone removes the hit and its facet counts */
+    publish(fx, tombstone(7));
+    publish(fx, tombstone(0));
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.documents, 2);
+    assert_int_equal(count_text(fx->ix, "giraffes"), 0);
+    assert_int_equal(count_text(fx->ix, "ecole"), 0);
+    assert_int_equal(count_text(fx->ix, NULL), 10);
+    assert_same_as_rebuilt(fx);
+
+    /* nothing moved: nothing read */
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.documents, 0);
+    assert_int_equal(st.origins_updated + st.origins_rebuilt, 0);
+}
+
+/* A recorded commit that is not an ancestor of the head rebuilds the
+ * origin; an origin the store no longer has is dropped. */
+static void test_rewritten(void **state)
+{
+    struct fixture *fx = *state;
+    struct index_stats st;
+    sqlite3 *db = NULL;
+
+    publish_range(fx, 0, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "UPDATE indexed SET head = "
+                     "'0123456789012345678901234567890123456789';"
+                     "INSERT INTO indexed VALUES ('gone', "
+                     "'0123456789012345678901234567890123456789');"
+                     "INSERT INTO doc(id, origin, licence, updated, titles)"
+                     " VALUES ('gone/x', 'gone', 'CC0-1.0', '2026', '{}');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(count_text(fx->ix, NULL), 13);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+    assert_int_equal(st.origins_dropped, 1);
+    assert_int_equal(count_text(fx->ix, NULL), 12);
+    assert_same_as_rebuilt(fx);
+}
+
+static void test_hostile(void **state)
+{
+    static const char *const hostile[] = {
+        "AND (", "\"", "\"unterminated", "title:x", "*", "NEAR(a b, 2)",
+        "a OR", "OR", "NOT", "-x", "^school", "((((", ")", "a AND NOT b",
+        "'; DROP TABLE doc; --", "{title description}: x", "\x01\x02",
+        "   ", "school* *", "+", "a\"b", "\"\"", ":", "school:", "rowid:1",
+        "fts MATCH 'x'", "%", "_", "\\", "école*", "NEAR", "a + b",
+    };
+    struct fixture *fx = *state;
+    char *out = NULL, big[INDEX_QUERY_MAX + 2];
+
+    publish_range(fx, 0, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
+        json_decref(search(fx->ix, hostile[i], 10, 0));
+    assert_int_equal(count_text(fx->ix, "school* *"), 11);
+    assert_int_equal(count_text(fx->ix, "*"), 12);
+
+    assert_int_equal(index_query_fts(&out, "AND ("), 0);
+    assert_string_equal(out, "\"AND\"");
+    free(out);
+    assert_int_equal(index_query_fts(&out, " a\"b  frac** "), 0);
+    assert_string_equal(out, "\"a\"\"b\" \"frac\"*");
+    free(out);
+    assert_int_equal(index_query_fts(&out, "* ( ) \""), 0);
+    assert_string_equal(out, "");
+    free(out);
+    assert_int_equal(index_query_fts(&out, "\xff school"), OER_EINVAL);
+    assert_null(out);
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(index_query_fts(&out, big), OER_EINVAL);
+}
+
+static void test_diacritics(void **state)
+{
+    struct fixture *fx = *state;
+
+    publish_range(fx, 0, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    assert_int_equal(count_text(fx->ix, "ecole"), 1);
+    assert_int_equal(count_text(fx->ix, "ÉCOLE"), 1);
+    assert_int_equal(count_text(fx->ix, "école"), 1);
+    assert_int_equal(count_text(fx->ix, "buissonniere"), 1);
+    assert_int_equal(count_text(fx->ix, "buisson*"), 1);
+    assert_int_equal(count_text(fx->ix, "buisson"), 0);
+}
+
+static void test_paging(void **state)
+{
+    struct fixture *fx = *state;
+    struct index_query q = { .limit = 101 };
+    json_t *all, *page, *a = NULL;
+    size_t n = 0;
+
+    publish_range(fx, 0, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    all = search(fx->ix, NULL, 100, 0);
+    /* newest first */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(all, "hits"), 0),
+                            "id")),
+                        ORIGIN "/rec11");
+    for (long off = 0; off < 15; off += 5) {
+        page = search(fx->ix, NULL, 5, off);
+        assert_int_equal(total(page), 12);
+        for (size_t i = 0; i < json_array_size(json_object_get(page, "hits"));
+             i++, n++)
+            assert_true(json_equal(
+                json_array_get(json_object_get(page, "hits"), i),
+                json_array_get(json_object_get(all, "hits"), n)));
+        json_decref(page);
+    }
+    assert_int_equal(n, 12);
+    json_decref(all);
+
+    /* a selective text is ranked: the title weighs more than keywords */
+    all = search(fx->ix, "fractions school", 100, 0);
+    assert_string_equal(json_string_value(json_object_get(all, "order")),
+                        "rank");
+    assert_int_equal(total(all), 3);
+    json_decref(all);
+
+    assert_int_equal(index_search(&a, fx->ix, &q), OER_EINVAL);
+    q.limit = 10;
+    q.offset = INDEX_OFFSET_MAX + 1;
+    assert_int_equal(index_search(&a, fx->ix, &q), OER_EINVAL);
+    q.offset = -1;
+    assert_int_equal(index_search(&a, fx->ix, &q), OER_EINVAL);
+    assert_null(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewritten, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diacritics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
