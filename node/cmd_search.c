@@ -54,7 +54,7 @@ static int run_reindex(struct cli *cli, int argc, char **argv)
             code = cli_fail(cli, CLI_FAILURE, "cannot rebuild the index (%s)",
                             error_name(err));
         else
-            printf("%zu records indexed from %zu catalogues\n",
+            printf("index rebuilt: %zu documents read from %zu catalogues\n",
                    st.documents, st.origins_rebuilt);
     }
     index_free(ix);

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# oernode search, reindex and GET /api/search end to end: records added
+# with oernode add, a hostile query, catch-up against reindex, and the
+# API route's answers and JSON errors.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.bash"
+command -v curl >/dev/null || { echo "skipped: no curl"; exit 77; }
+
+export OERNODE_DATA=$work/data
+"$OERNODE" -q init --id nl-test >/dev/null
+add() { "$OERNODE" -q add "$@"; }
+ecole=$(add --title "fr:L'école des fractions" --language fr \
+    --licence "CC BY 4.0" --level primaire --subject math)
+add --title "nl:Breuken oefenen" --language nl --licence "CC0 1.0" \
+    --level primair --subject math >/dev/null
+add --title "nl:Vulkanen" --language nl --licence "CC BY 4.0" \
+    --level secundair --keyword "nl:aardrijkskunde" >/dev/null
+
+expect_exit 0 "$OERNODE" search ecole
+contains "$work/out" "1 hits"
+contains "$work/out" "$ecole	CC-BY-4.0	L'école des fractions"
+expect_exit 0 "$OERNODE" search --licence CC-BY-4.0
+contains "$work/out" "2 hits"
+contains "$work/out" "language: fr (1), nl (1)"
+expect_exit 0 "$OERNODE" search 'AND (' '"' 'title:x' '*' NEAR
+contains "$work/out" "0 hits"
+expect_exit 2 "$OERNODE" search --limit 101
+contains "$work/err" "limit: a whole number from 0 to 100"
+
+# catch-up after a withdraw, then the same answers from a rebuilt index
+"$OERNODE" -q withdraw "$ecole" --reason duplicate >/dev/null
+expect_exit 0 "$OERNODE" search --json
+cp "$work/out" "$work/caught-up.json"
+contains "$work/out" '"total":2'
+expect_exit 0 "$OERNODE" reindex
+contains "$work/out" "index rebuilt: 3 documents read from 1 catalogues"
+expect_exit 0 "$OERNODE" search --json
+cmp "$work/out" "$work/caught-up.json" || fail "reindex answers differently"
+
+"$OERNODE" serve --http 127.0.0.1:0 --port-file "$work/port" \
+    --peer 127.0.0.1:0 2>"$work/serve.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    [ -s "$work/port" ] && break
+    sleep 0.1
+done
+[ -s "$work/port" ] || { cat "$work/serve.log" >&2; fail "serve did not start"; }
+base=http://127.0.0.1:$(cat "$work/port")
+get() { # get PATH: body to $work/body, prints the status
+    curl -s --path-as-is -o "$work/body" -w '%{http_code}' "$base$1"
+}
+
+check "search 200" test "$(get '/api/search')" = 200
+cmp "$work/body" <(tr -d '\n' <"$work/caught-up.json") ||
+    fail "the API answers differently from oernode search --json"
+check "filter 200" test "$(get '/api/search?level=primair&lang=nl')" = 200
+contains "$work/body" '"total":1'
+contains "$work/body" '"title":"Breuken oefenen"'
+contains "$work/body" '"level":[{"value":"primair","count":1}]'
+check "words 200" test "$(get '/api/search?q=vulkanen')" = 200
+contains "$work/body" '"order":"rank"'
+check "hostile 200" test \
+    "$(get '/api/search?q=%22AND%20(%20title:x%20NEAR%20*')" = 200
+contains "$work/body" '"total":0'
+
+# a record added while serving is found at the next search
+add --title "en:Volcanoes" --language en --licence "CC0 1.0" >/dev/null
+check "new record" test "$(get '/api/search?q=volcanoes')" = 200
+contains "$work/body" '"total":1'
+
+check "unknown 400" test "$(get '/api/search?colour=red')" = 400
+contains "$work/body" '{"error":{"code":"unknown_parameter"'
+check "limit 400" test "$(get '/api/search?limit=101')" = 400
+contains "$work/body" '"code":"bad_parameter"'
+contains "$work/body" '"message":"limit: a whole number from 0 to 100"'
+check "offset 400" test "$(get '/api/search?offset=-1')" = 400
+check "bad utf-8 400" test "$(get '/api/search?q=%FF')" = 400
+contains "$work/body" '"code":"bad_parameter"'
+check "twice 400" test "$(get '/api/search?q=a&q=b')" = 400
+
+kill -TERM $pid
+wait $pid || fail "serve exited $? after SIGTERM"
+trap - EXIT
+echo "search: all checks passed"
