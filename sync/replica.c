@@ -27,11 +27,11 @@
 /* ---- reasons ---------------------------------------------------------- */
 
 /* Write the reason of a refusal and log it once; returns code. */
-static int refuse(char *reason, int code, const char *origin,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int refuse(char *reason, int code, const char *origin, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
 
-static int refuse(char *reason, int code, const char *origin,
-                  const char *fmt, ...)
+static int refuse(char *reason, int code, const char *origin, const char *fmt,
+                  ...)
 {
     char text[REPLICA_REASON];
     va_list ap;
@@ -51,8 +51,8 @@ static int git_failed(char *reason, const char *origin, const char *what)
 {
     const git_error *e = git_error_last();
 
-    log_warn("sync", what, "origin", origin, "git",
-             e != NULL ? e->message : "", "err", "io", NULL);
+    log_warn("sync", what, "origin", origin, "git", e != NULL ? e->message : "",
+             "err", "io", NULL);
     if (reason != NULL)
         snprintf(reason, REPLICA_REASON, "%s", what);
     return OER_EIO;
@@ -108,12 +108,13 @@ static int plan_tree(struct plan *p, git_tree *tree, git_tree *old)
     err = plan_add(p, git_tree_id(tree));
     for (i = 0; err == 0 && i < git_tree_entrycount(tree); i++) {
         const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-        const git_tree_entry *was = old != NULL
-            ? git_tree_entry_byname(old, git_tree_entry_name(e)) : NULL;
+        const git_tree_entry *was =
+            old != NULL ? git_tree_entry_byname(old, git_tree_entry_name(e))
+                        : NULL;
         git_tree *sub = NULL, *old_sub = NULL;
 
-        if (was != NULL && git_oid_equal(git_tree_entry_id(was),
-                                         git_tree_entry_id(e)))
+        if (was != NULL &&
+            git_oid_equal(git_tree_entry_id(was), git_tree_entry_id(e)))
             continue;
         if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
             err = plan_add(p, git_tree_entry_id(e));
@@ -205,8 +206,7 @@ static int on_pack_data(void *data, size_t size, void *payload)
 
 /* Check want is in origin's catalogue and have an ancestor of it. */
 static int check_fetch(struct replica_pack_info *out, struct store *s,
-                       const char *origin, const char *want,
-                       const char *have)
+                       const char *origin, const char *want, const char *have)
 {
     char head[STORE_OID_HEX];
     git_oid oid;
@@ -215,8 +215,7 @@ static int check_fetch(struct replica_pack_info *out, struct store *s,
     if (oid_parse(&oid, want) < 0 ||
         (have != NULL && oid_parse(&oid, have) < 0))
         return refuse(out->reason, OER_EINVAL, origin, "malformed commit id");
-    if (store_head(head, s, origin) < 0 ||
-        store_descends(s, head, want) != 1)
+    if (store_head(head, s, origin) < 0 || store_descends(s, head, want) != 1)
         return refuse(out->reason, OER_ENOTFOUND, origin,
                       "want %.12s is not in this catalogue here", want);
     if (have == NULL)
@@ -268,17 +267,17 @@ static void bounds_or_defaults(struct replica_bounds *b,
 {
     b->objects = given != NULL && given->objects != 0 ? given->objects
                                                       : REPLICA_PACK_OBJECTS;
-    b->bytes = given != NULL && given->bytes != 0 ? given->bytes
-                                                  : REPLICA_PACK_BYTES;
+    b->bytes =
+        given != NULL && given->bytes != 0 ? given->bytes : REPLICA_PACK_BYTES;
     b->chunk = given != NULL && given->chunk != 0 && given->chunk < LIMIT_CHUNK
-                   ? given->chunk : LIMIT_CHUNK;
+                   ? given->chunk
+                   : LIMIT_CHUNK;
 }
 
 /* Build the pack of the walk and hand it to cb. */
 static int build(struct replica_pack_info *out, struct store *s,
                  const char *origin, git_revwalk *walk,
-                 const struct replica_bounds *b, replica_chunk_cb cb,
-                 void *arg)
+                 const struct replica_bounds *b, replica_chunk_cb cb, void *arg)
 {
     struct plan p = {.repo = store_repository(s)};
     struct emit e = {.cb = cb, .arg = arg, .cap = b->chunk};
@@ -294,7 +293,8 @@ static int build(struct replica_pack_info *out, struct store *s,
     err = fill(out, pb, &p, walk, b);
     if (err < 0) {
         err = err == OER_ENOMEM ? err
-            : git_failed(out->reason, origin, "cannot read the catalogue");
+                                : git_failed(out->reason, origin,
+                                             "cannot read the catalogue");
         goto out;
     }
     e.buf = malloc(e.cap);
@@ -338,20 +338,20 @@ int replica_pack(struct replica_pack_info *out, struct store *s,
 
     git_oid_fromstr(&w, want);
     if (git_revwalk_new(&walk, store_repository(s)) < 0 ||
-        git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL |
-                                      GIT_SORT_REVERSE) < 0 ||
+        git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) <
+            0 ||
         git_revwalk_push(walk, &w) < 0 ||
-        (have != NULL && (git_oid_fromstr(&h, have) < 0 ||
-                          git_revwalk_hide(walk, &h) < 0))) {
+        (have != NULL &&
+         (git_oid_fromstr(&h, have) < 0 || git_revwalk_hide(walk, &h) < 0))) {
         err = git_failed(out->reason, origin, "cannot walk the catalogue");
         goto out;
     }
     err = build(out, s, origin, walk, &b, cb, arg);
     if (err == 0) {
         out->complete = strcmp(out->reaches, want) == 0;
-        log_info("sync", "pack sent", "origin", origin, "reaches",
-                 out->reaches, "commits", log_num(num, (long long)out->commits),
-                 "complete", out->complete ? "yes" : "no", NULL);
+        log_info("sync", "pack sent", "origin", origin, "reaches", out->reaches,
+                 "commits", log_num(num, (long long)out->commits), "complete",
+                 out->complete ? "yes" : "no", NULL);
     }
 
 out:
@@ -371,8 +371,7 @@ struct replica_rx {
     int spent;
 };
 
-int replica_rx_new(struct replica_rx **out, struct store *s,
-                   const char *origin)
+int replica_rx_new(struct replica_rx **out, struct store *s, const char *origin)
 {
     git_indexer_options opts;
     git_repository *repo = store_repository(s);
@@ -483,7 +482,8 @@ static int find_tip(struct replica_result *out, struct replica_rx *rx)
     }
     if (git_odb_foreach(t.pack, on_pack_object, &t) < 0)
         goto failed;
-    json_object_foreach(t.commits, hex, v) {
+    json_object_foreach(t.commits, hex, v)
+    {
         if (git_oid_fromstr(&id, hex) < 0 ||
             git_commit_lookup(&c, repo, &id) < 0) {
             err = git_failed(out->reason, rx->origin, "cannot read a commit");
@@ -496,7 +496,8 @@ static int find_tip(struct replica_result *out, struct replica_rx *rx)
         git_commit_free(c);
         c = NULL;
     }
-    json_object_foreach(t.commits, hex, v) {
+    json_object_foreach(t.commits, hex, v)
+    {
         if (json_object_get(parents, hex) == NULL && ntips++ == 0)
             snprintf(out->reaches, sizeof(out->reaches), "%s", hex);
     }
@@ -582,13 +583,12 @@ static int check_doc(struct check *k, const char *commit, const char *path)
 
     if (!doc_path_ok(local, sizeof(local), path))
         return refuse(k->out->reason, OER_EINVAL, k->origin,
-                      "commit %.12s: %s is not a document path", commit,
-                      path);
+                      "commit %.12s: %s is not a document path", commit, path);
     err = store_get_at(&doc, NULL, k->s, commit, path);
     if (err == OER_ENOTFOUND)
         return refuse(k->out->reason, OER_EINVAL, k->origin,
-                      "commit %.12s removes %s instead of a tombstone",
-                      commit, path);
+                      "commit %.12s removes %s instead of a tombstone", commit,
+                      path);
     if (err < 0)
         return refuse(k->out->reason, err == OER_ECORRUPT ? OER_EINVAL : err,
                       k->origin, "commit %.12s: %s does not parse", commit,
@@ -633,12 +633,12 @@ static int check_commits(struct replica_result *out, struct store *s,
     struct check k = {.s = s, .origin = origin, .key = key, .out = out};
     int err;
 
-    err = store_changes(s, upto, after, LLONG_MIN, LLONG_MAX, on_new_commit,
-                        &k);
+    err =
+        store_changes(s, upto, after, LLONG_MIN, LLONG_MAX, on_new_commit, &k);
     k.docs = 1;
     if (err == 0)
-        err = store_changes(s, upto, after, LLONG_MIN, LLONG_MAX,
-                            on_new_commit, &k);
+        err = store_changes(s, upto, after, LLONG_MIN, LLONG_MAX, on_new_commit,
+                            &k);
     if (err < 0 && out->reason[0] == '\0')
         snprintf(out->reason, sizeof(out->reason), "cannot read history");
     return err;
@@ -649,7 +649,8 @@ static int check_commits(struct replica_result *out, struct store *s,
 static int frozen_ref(char out[REF_CAP], const char *origin)
 {
     return snprintf(out, REF_CAP, FROZEN_PREFIX "%s", origin) < REF_CAP
-               ? 0 : OER_EINVAL;
+               ? 0
+               : OER_EINVAL;
 }
 
 /* 1 when origin's catalogue is frozen, 0 when not. */
@@ -679,8 +680,8 @@ static int freeze(struct store *s, const char *origin, const char *local,
 
     frozen_ref(ref, origin);
     snprintf(name, sizeof(name), "frozen-%s", origin);
-    snprintf(msg, sizeof(msg), "fork of %s\n\nlocal %s\nforeign %s\n",
-             origin, local, foreign);
+    snprintf(msg, sizeof(msg), "fork of %s\n\nlocal %s\nforeign %s\n", origin,
+             local, foreign);
     git_oid_fromstr(&id, foreign);
     gerr = git_object_lookup(&target, repo, &id, GIT_OBJECT_COMMIT);
     if (gerr == 0)
@@ -692,8 +693,8 @@ static int freeze(struct store *s, const char *origin, const char *local,
     if (gerr < 0 && gerr != GIT_EEXISTS)
         err = git_failed(NULL, origin, "cannot record the fork");
     else
-        log_error("sync", "catalogue frozen: its key signed a fork",
-                  "origin", origin, "local", local, "foreign", foreign, NULL);
+        log_error("sync", "catalogue frozen: its key signed a fork", "origin",
+                  origin, "local", local, "foreign", foreign, NULL);
     git_reference_free(r);
     git_signature_free(who);
     git_object_free(target);
@@ -710,8 +711,7 @@ static int not_forward(struct replica_result *out, struct store *s,
 
     if (store_descends(s, out->old_head, out->reaches) == 1)
         return 0;
-    err = check_commits(&scratch, s, origin, out->reaches, out->old_head,
-                        key);
+    err = check_commits(&scratch, s, origin, out->reaches, out->old_head, key);
     /* Signed, even with bad documents, is still the origin's fork. */
     if (err < 0 && err != OER_EINVAL) {
         memcpy(out->reason, scratch.reason, sizeof(out->reason));
@@ -767,8 +767,7 @@ int replica_rx_finish(struct replica_result *out, struct replica_rx *rx,
     if (git_indexer_commit(rx->idx, &rx->stats) < 0) {
         e = git_error_last();
         return refuse(out->reason, OER_EPROTO, rx->origin,
-                      "pack cut or malformed: %s",
-                      e != NULL ? e->message : "");
+                      "pack cut or malformed: %s", e != NULL ? e->message : "");
     }
     err = find_tip(out, rx);
     if (err < 0)
@@ -779,11 +778,11 @@ int replica_rx_finish(struct replica_result *out, struct replica_rx *rx,
 
     err = finish_verified(out, rx, key);
     if (err == 0)
-        log_info("sync", out->moved ? "catalogue received"
-                                    : "pack brought nothing new",
+        log_info("sync",
+                 out->moved ? "catalogue received" : "pack brought nothing new",
                  "origin", rx->origin, "from", out->old_head, "to",
-                 out->reaches, "commits",
-                 log_num(num, (long long)out->commits), NULL);
+                 out->reaches, "commits", log_num(num, (long long)out->commits),
+                 NULL);
     return err;
 }
 
@@ -837,8 +836,7 @@ int replica_frozen(struct store *s, replica_freeze_cb cb, void *arg)
         return git_failed(NULL, "", "cannot list refs");
     qsort(refs.strings, refs.count, sizeof(char *), cmp_name);
     for (i = 0; i < refs.count && err == 0; i++)
-        if (strncmp(refs.strings[i], FROZEN_PREFIX,
-                    strlen(FROZEN_PREFIX)) == 0)
+        if (strncmp(refs.strings[i], FROZEN_PREFIX, strlen(FROZEN_PREFIX)) == 0)
             err = report_freeze(repo, refs.strings[i], cb, arg);
     git_strarray_dispose(&refs);
     return err;
@@ -846,11 +844,7 @@ int replica_frozen(struct store *s, replica_freeze_cb cb, void *arg)
 
 /* ---- files: the sender's gate ---------------------------------------- */
 
-enum {
-    FILE_NAMED = 1,
-    FILE_NO_LICENCE = 2,
-    FILE_NO_POLICY = 4
-};
+enum { FILE_NAMED = 1, FILE_NO_LICENCE = 2, FILE_NO_POLICY = 4 };
 
 struct gate {
     struct store *s;
@@ -870,9 +864,10 @@ static int on_gate_doc(const json_t *doc, void *arg)
     json_int_t flags;
     size_t i;
 
-    json_array_foreach(json_object_get(doc, "files"), i, file) {
-        state = json_object_get(g->wanted, json_string_value(
-                                               json_object_get(file, "blob")));
+    json_array_foreach(json_object_get(doc, "files"), i, file)
+    {
+        state = json_object_get(
+            g->wanted, json_string_value(json_object_get(file, "blob")));
         if (state == NULL)
             continue;
         flags = json_integer_value(json_object_get(state, "f")) | FILE_NAMED;
@@ -921,8 +916,11 @@ int replica_files_answer(struct replica_file_answer *out, struct store *s,
                          const char *const *blobs, size_t n, int commercial,
                          int adapts, replica_policy_cb policy, void *arg)
 {
-    struct gate g = {.s = s, .commercial = commercial, .adapts = adapts,
-                     .policy = policy, .arg = arg};
+    struct gate g = {.s = s,
+                     .commercial = commercial,
+                     .adapts = adapts,
+                     .policy = policy,
+                     .arg = arg};
     git_oid id;
     size_t i;
     int err = 0;
@@ -992,15 +990,15 @@ static int on_named_doc(const json_t *doc, void *arg)
     const char *sha;
     size_t i;
 
-    json_array_foreach(json_object_get(doc, "files"), i, file) {
+    json_array_foreach(json_object_get(doc, "files"), i, file)
+    {
         if (!json_is_string(json_object_get(file, "blob")) ||
-            strcmp(json_string_value(json_object_get(file, "blob")),
-                   n->blob) != 0)
+            strcmp(json_string_value(json_object_get(file, "blob")), n->blob) !=
+                0)
             continue;
         sha = json_string_value(json_object_get(file, "sha256"));
         snprintf(n->sha256, sizeof(n->sha256), "%s", sha != NULL ? sha : "");
-        n->size = (long long)json_integer_value(json_object_get(file,
-                                                                "size"));
+        n->size = (long long)json_integer_value(json_object_get(file, "size"));
         return 1;
     }
     return 0;

@@ -47,11 +47,11 @@ struct replica_bounds {
 struct replica_pack_info {
     char reaches[STORE_OID_HEX]; /* the newest commit in the pack; "" when
                                   * there was nothing to send */
-    int complete;   /* 1 when reaches is the wanted commit */
-    size_t commits; /* commits in the pack */
-    size_t objects; /* objects in the pack */
-    size_t bytes;   /* bytes of the packfile */
-    size_t chunks;  /* calls of the chunk callback */
+    int complete;                /* 1 when reaches is the wanted commit */
+    size_t commits;              /* commits in the pack */
+    size_t objects;              /* objects in the pack */
+    size_t bytes;                /* bytes of the packfile */
+    size_t chunks;               /* calls of the chunk callback */
     char reason[REPLICA_REASON]; /* why it was refused, else "" */
 };
 

@@ -82,9 +82,9 @@ static json_t *make_doc(const char *local, const char *title,
     char id[128];
 
     snprintf(id, sizeof(id), ORIGIN "/%s", local);
-    return json_pack("{s:i, s:s, s:{s:s}, s:[s], s:s, s:s}", "schema", 1,
-                     "id", id, "title", "nl", title, "languages", "nl",
-                     "licence", licence, "updated", "2026-01-01T00:00:00Z");
+    return json_pack("{s:i, s:s, s:{s:s}, s:[s], s:s, s:s}", "schema", 1, "id",
+                     id, "title", "nl", title, "languages", "nl", "licence",
+                     licence, "updated", "2026-01-01T00:00:00Z");
 }
 
 /* Commit doc (stolen) to n's catalogue, signed by id. */
@@ -110,7 +110,7 @@ static void publish(char out[STORE_OID_HEX], struct fixture *fx,
 
 struct wire {
     struct replica_rx *rx;
-    size_t cut;     /* deliver only this many bytes (0: all) */
+    size_t cut; /* deliver only this many bytes (0: all) */
     size_t written;
     size_t chunks;
     size_t largest;
@@ -147,8 +147,8 @@ static int transfer(struct replica_pack_info *info, struct replica_result *res,
     int err;
 
     assert_int_equal(replica_rx_new(&w.rx, to->s, ORIGIN), 0);
-    assert_int_equal(replica_pack(&i, from->s, ORIGIN, want, have, b,
-                                  on_chunk, &w), 0);
+    assert_int_equal(
+        replica_pack(&i, from->s, ORIGIN, want, have, b, on_chunk, &w), 0);
     assert_int_equal(i.chunks, w.chunks);
     err = replica_rx_finish(&r, w.rx, key);
     replica_rx_free(w.rx);
@@ -174,7 +174,8 @@ static size_t sync_all(struct fixture *fx, struct node *from, struct node *to,
         int none = store_head(have, to->s, ORIGIN) == OER_ENOTFOUND;
 
         assert_int_equal(transfer(&info, &res, from, to, want,
-                                  none ? NULL : have, b, &fx->pub, 0), 0);
+                                  none ? NULL : have, b, &fx->pub, 0),
+                         0);
         assert_true(res.moved);
         assert_string_equal(res.reaches, info.reaches);
         packs++;
@@ -212,9 +213,11 @@ static void verify_with_git(struct fixture *fx, struct node *n)
     snprintf(signers, sizeof(signers), "%s/allowed_signers", fx->dir);
     snprintf(body, sizeof(body), ORIGIN "@oernode %s\n", line);
     testutil_write(signers, body, strlen(body));
-    rc = testutil_run(&out, 1, "git -C '%s' -c gpg.format=ssh "
+    rc = testutil_run(&out, 1,
+                      "git -C '%s' -c gpg.format=ssh "
                       "-c gpg.ssh.allowedSignersFile='%s' "
-                      "verify-commit refs/catalog/" ORIGIN, n->repo, signers);
+                      "verify-commit refs/catalog/" ORIGIN,
+                      n->repo, signers);
     if (rc != 0)
         fprintf(stderr, "verify-commit: %s\n", out);
     assert_int_equal(rc, 0);
@@ -238,7 +241,8 @@ static void write_commit(git_oid *out, struct node *n, const git_buf *buf,
     }
     assert_int_equal(git_commit_create_with_signature(
                          out, store_repository(n->s), buf->ptr, armor,
-                         armor != NULL ? "gpgsig" : NULL), 0);
+                         armor != NULL ? "gpgsig" : NULL),
+                     0);
     free(armor);
 }
 
@@ -247,12 +251,13 @@ static void write_commit(git_oid *out, struct node *n, const git_buf *buf,
  * signed by id (NULL: unsigned), made n's head; its id goes to out.
  */
 static void forge(char out[STORE_OID_HEX], struct node *n,
-                  const char *parent_hex, const char *path,
-                  const char *content, const struct identity *id)
+                  const char *parent_hex, const char *path, const char *content,
+                  const struct identity *id)
 {
     git_repository *repo = store_repository(n->s);
     git_tree_update up = {.action = GIT_TREE_UPDATE_UPSERT,
-                          .filemode = GIT_FILEMODE_BLOB, .path = path};
+                          .filemode = GIT_FILEMODE_BLOB,
+                          .path = path};
     git_commit *parent = NULL;
     git_tree *base = NULL, *tree = NULL;
     git_signature *sig = NULL;
@@ -263,8 +268,8 @@ static void forge(char out[STORE_OID_HEX], struct node *n,
     assert_int_equal(git_oid_fromstr(&pid, parent_hex), 0);
     assert_int_equal(git_commit_lookup(&parent, repo, &pid), 0);
     assert_int_equal(git_commit_tree(&base, parent), 0);
-    assert_int_equal(git_blob_create_from_buffer(&up.id, repo, content,
-                                                 strlen(content)), 0);
+    assert_int_equal(
+        git_blob_create_from_buffer(&up.id, repo, content, strlen(content)), 0);
     assert_int_equal(git_tree_create_updated(&tid, repo, base, 1, &up), 0);
     assert_int_equal(git_tree_lookup(&tree, repo, &tid), 0);
     assert_int_equal(git_signature_now(&sig, ORIGIN, ORIGIN "@oernode"), 0);
@@ -274,7 +279,8 @@ static void forge(char out[STORE_OID_HEX], struct node *n,
                      0);
     write_commit(&cid, n, &buf, id);
     assert_int_equal(git_reference_create(&ref, repo, "refs/catalog/" ORIGIN,
-                                          &cid, 1, "test"), 0);
+                                          &cid, 1, "test"),
+                     0);
     git_oid_tostr(out, STORE_OID_HEX, &cid);
     git_reference_free(ref);
     git_buf_dispose(&buf);
@@ -297,8 +303,8 @@ static void swap_tree(char out[STORE_OID_HEX], struct node *n,
     git_oid id;
 
     assert_int_equal(git_oid_fromstr(&id, commit), 0);
-    assert_int_equal(git_commit_extract_signature(&sig, &data, repo, &id,
-                                                  "gpgsig"), 0);
+    assert_int_equal(
+        git_commit_extract_signature(&sig, &data, repo, &id, "gpgsig"), 0);
     assert_int_equal(git_oid_fromstr(&id, other), 0);
     assert_int_equal(git_commit_lookup(&o, repo, &id), 0);
     text = strdup(data.ptr);
@@ -307,10 +313,12 @@ static void swap_tree(char out[STORE_OID_HEX], struct node *n,
     snprintf(line, sizeof(line), "tree %s",
              git_oid_tostr_s(git_commit_tree_id(o)));
     memcpy(at, line, strlen(line));
-    assert_int_equal(git_commit_create_with_signature(&id, repo, text,
-                                                      sig.ptr, "gpgsig"), 0);
+    assert_int_equal(
+        git_commit_create_with_signature(&id, repo, text, sig.ptr, "gpgsig"),
+        0);
     assert_int_equal(git_reference_create(&ref, repo, "refs/catalog/" ORIGIN,
-                                          &id, 1, "test"), 0);
+                                          &id, 1, "test"),
+                     0);
     git_oid_tostr(out, STORE_OID_HEX, &id);
     git_reference_free(ref);
     git_commit_free(o);
@@ -333,8 +341,8 @@ static void test_full_copy(void **state)
     publish(h, fx, "xyz2", "Procenten");
     publish(h, fx, "abc1", "Breuken, herzien");
 
-    assert_int_equal(transfer(&info, &res, &fx->a, &fx->b, h, NULL, NULL,
-                              &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(&info, &res, &fx->a, &fx->b, h, NULL, NULL, &fx->pub, 0), 0);
     assert_true(info.complete);
     assert_int_equal(info.commits, 3);
     assert_int_equal(res.commits, 3);
@@ -343,16 +351,16 @@ static void test_full_copy(void **state)
     assert_string_equal(res.old_head, "");
     assert_heads_equal(&fx->a, &fx->b);
     assert_int_equal(store_get(&doc, fx->b.s, ORIGIN, "abc1"), 0);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(doc, "title"), "nl")),
-                        "Breuken, herzien");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(doc, "title"), "nl")),
+        "Breuken, herzien");
     json_decref(doc);
     git_ok("git -C '%s' fsck --strict", fx->b.repo);
     verify_with_git(fx, &fx->b);
 
     /* Up to date: nothing travels. */
-    assert_int_equal(replica_pack(&info, fx->a.s, ORIGIN, h, h, NULL,
-                                  on_chunk, NULL), 0);
+    assert_int_equal(
+        replica_pack(&info, fx->a.s, ORIGIN, h, h, NULL, on_chunk, NULL), 0);
     assert_int_equal(info.commits, 0);
     assert_int_equal(info.chunks, 0);
 }
@@ -369,8 +377,8 @@ static void test_incremental(void **state)
     assert_int_equal(sync_all(fx, &fx->a, &fx->b, NULL), 1);
 
     publish(h2, fx, "klm3", "Kommagetallen");
-    assert_int_equal(transfer(&info, &res, &fx->a, &fx->b, h2, h1, NULL,
-                              &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(&info, &res, &fx->a, &fx->b, h2, h1, NULL, &fx->pub, 0), 0);
     /* One commit, its root tree, one new shard tree, one document. */
     assert_int_equal(info.commits, 1);
     assert_int_equal(info.objects, 4);
@@ -394,8 +402,8 @@ static void test_bounded_packs(void **state)
         publish(h, fx, local, "Les");
     }
     /* At most two commits of four objects go in one pack of nine. */
-    assert_int_equal(transfer(&info, &res, &fx->a, &fx->b, h, NULL, &b,
-                              &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(&info, &res, &fx->a, &fx->b, h, NULL, &b, &fx->pub, 0), 0);
     assert_false(info.complete);
     assert_int_equal(info.commits, 2);
     assert_true(info.objects <= 9);
@@ -409,14 +417,14 @@ static void test_bounded_packs(void **state)
 
 /* M relays A's catalogue with one altered commit on top of h; B, at h,
  * must refuse it with why and keep h. */
-static void relay_refused(struct fixture *fx, const char *want,
-                          const char *h, int code, const char *why)
+static void relay_refused(struct fixture *fx, const char *want, const char *h,
+                          int code, const char *why)
 {
     char head[STORE_OID_HEX];
     struct replica_result res;
 
-    assert_int_equal(transfer(NULL, &res, &fx->m, &fx->b, want, h, NULL,
-                              &fx->pub, 0), code);
+    assert_int_equal(
+        transfer(NULL, &res, &fx->m, &fx->b, want, h, NULL, &fx->pub, 0), code);
     assert_false(res.moved);
     assert_non_null(strstr(res.reason, why));
     assert_int_equal(store_head(head, fx->b.s, ORIGIN), 0);
@@ -445,14 +453,13 @@ static void test_relay_altered(void **state)
 
     publish(h1, fx, "abc1", "Breuken");
     publish(h2, fx, "abc1", "Breuken, herzien");
-    assert_int_equal(transfer(NULL, NULL, &fx->a, &fx->m, h2, NULL, NULL,
-                              &fx->pub, 0), 0);
-    assert_int_equal(transfer(NULL, NULL, &fx->a, &fx->b, h1, NULL, NULL,
-                              &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(NULL, NULL, &fx->a, &fx->m, h2, NULL, NULL, &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(NULL, NULL, &fx->a, &fx->b, h1, NULL, NULL, &fx->pub, 0), 0);
 
     /* Re-signed with another key. */
-    commit_doc(x, &fx->m, fx->other, make_doc("abc1", "Vervalst",
-                                              "CC-BY-4.0"));
+    commit_doc(x, &fx->m, fx->other, make_doc("abc1", "Vervalst", "CC-BY-4.0"));
     relay_refused(fx, x, h1, OER_ECRYPTO, "not signed by the origin's key");
 
     /* Unsigned. */
@@ -465,18 +472,17 @@ static void test_relay_altered(void **state)
     relay_refused(fx, x, h1, OER_ECRYPTO, "not signed by the origin's key");
 
     /* Signed by A but invalid, of another origin, or not a document. */
-    forge(x, &fx->m, h2, "ab/abc1.json",
-          "{\"id\":\"be-vl/abc1\",\"schema\":1}", fx->key);
-    relay_refused(fx, x, h1, OER_EINVAL, "invalid: missing");
-    forge(x, &fx->m, h2, "ab/abc1.json", "{\"id\":\"nl-x/abc1\"}",
+    forge(x, &fx->m, h2, "ab/abc1.json", "{\"id\":\"be-vl/abc1\",\"schema\":1}",
           fx->key);
+    relay_refused(fx, x, h1, OER_EINVAL, "invalid: missing");
+    forge(x, &fx->m, h2, "ab/abc1.json", "{\"id\":\"nl-x/abc1\"}", fx->key);
     relay_refused(fx, x, h1, OER_EINVAL, "holds id nl-x/abc1");
     forge(x, &fx->m, h2, "readme.txt", "hello", fx->key);
     relay_refused(fx, x, h1, OER_EINVAL, "not a document path");
 
     /* The genuine history still goes through. */
-    assert_int_equal(transfer(NULL, NULL, &fx->a, &fx->b, h2, h1, NULL,
-                              &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(NULL, NULL, &fx->a, &fx->b, h2, h1, NULL, &fx->pub, 0), 0);
     assert_heads_equal(&fx->a, &fx->b);
     free(good);
 }
@@ -489,16 +495,19 @@ static void test_have_not_ancestor(void **state)
 
     publish(h1, fx, "abc1", "Breuken");
     publish(h2, fx, "xyz2", "Procenten");
-    assert_int_equal(replica_pack(&info, fx->a.s, ORIGIN, h1, h2, NULL,
-                                  on_chunk, NULL), OER_EINVAL);
+    assert_int_equal(
+        replica_pack(&info, fx->a.s, ORIGIN, h1, h2, NULL, on_chunk, NULL),
+        OER_EINVAL);
     assert_non_null(strstr(info.reason, "not an ancestor"));
     assert_int_equal(replica_pack(&info, fx->a.s, ORIGIN, h2,
                                   "0123456789abcdef0123456789abcdef01234567",
-                                  NULL, on_chunk, NULL), OER_EINVAL);
+                                  NULL, on_chunk, NULL),
+                     OER_EINVAL);
     assert_non_null(strstr(info.reason, "not known here"));
     assert_int_equal(replica_pack(&info, fx->a.s, ORIGIN,
                                   "0123456789abcdef0123456789abcdef01234567",
-                                  NULL, NULL, on_chunk, NULL), OER_ENOTFOUND);
+                                  NULL, NULL, on_chunk, NULL),
+                     OER_ENOTFOUND);
     assert_int_equal(info.chunks, 0);
 }
 
@@ -536,8 +545,9 @@ static void test_fork_frozen(void **state)
 
     /* A's key signs a second history from h1 (a restored backup). */
     forge(f2, &fx->m, h1, "ab/abc1.json", other, fx->key);
-    assert_int_equal(transfer(NULL, &res, &fx->m, &fx->b, f2, h1, NULL,
-                              &fx->pub, 0), OER_EFORK);
+    assert_int_equal(
+        transfer(NULL, &res, &fx->m, &fx->b, f2, h1, NULL, &fx->pub, 0),
+        OER_EFORK);
     assert_non_null(strstr(res.reason, "fork"));
     assert_false(res.moved);
     assert_int_equal(store_head(head, fx->b.s, ORIGIN), 0);
@@ -552,8 +562,9 @@ static void test_fork_frozen(void **state)
 
     /* Frozen: even A's own next commit does not move it. */
     publish(h3, fx, "xyz2", "Procenten");
-    assert_int_equal(transfer(NULL, &res, &fx->a, &fx->b, h3, h2, NULL,
-                              &fx->pub, 0), OER_EFORK);
+    assert_int_equal(
+        transfer(NULL, &res, &fx->a, &fx->b, h3, h2, NULL, &fx->pub, 0),
+        OER_EFORK);
     assert_non_null(strstr(res.reason, "frozen"));
     assert_int_equal(store_head(head, fx->b.s, ORIGIN), 0);
     assert_string_equal(head, h2);
@@ -561,8 +572,9 @@ static void test_fork_frozen(void **state)
     /* An unsigned second history is a forgery, not a fork. */
     assert_int_equal(sync_all(fx, &fx->a, &fx->c, NULL), 1);
     forge(f2, &fx->m, h1, "ab/abc1.json", other, NULL);
-    assert_int_equal(transfer(NULL, &res, &fx->m, &fx->c, f2, h1, NULL,
-                              &fx->pub, 0), OER_ECRYPTO);
+    assert_int_equal(
+        transfer(NULL, &res, &fx->m, &fx->c, f2, h1, NULL, &fx->pub, 0),
+        OER_ECRYPTO);
     memset(&fs, 0, sizeof(fs));
     assert_int_equal(replica_frozen(fx->c.s, on_frozen, &fs), 0);
     assert_int_equal(fs.n, 0);
@@ -576,8 +588,10 @@ static int count_pack_files(struct node *n, const char *prefix)
     char *out = NULL;
     int count;
 
-    assert_int_equal(testutil_run(&out, 0, "ls '%s/objects/pack' | "
-                                  "grep -c '^%s' || true", n->repo, prefix),
+    assert_int_equal(testutil_run(&out, 0,
+                                  "ls '%s/objects/pack' | "
+                                  "grep -c '^%s' || true",
+                                  n->repo, prefix),
                      0);
     count = atoi(out);
     free(out);
@@ -599,14 +613,15 @@ static void test_cut_pack(void **state)
         publish(h, fx, local, "Les");
     }
     /* The first bounded pack arrives whole and moves the ref. */
-    assert_int_equal(transfer(&info, &res, &fx->a, &fx->b, h, NULL, &b,
-                              &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(&info, &res, &fx->a, &fx->b, h, NULL, &b, &fx->pub, 0), 0);
     assert_int_equal(info.commits, 2);
     snprintf(first, sizeof(first), "%s", res.reaches);
 
     /* The second is cut in the middle: nothing moves, nothing is left. */
-    assert_int_equal(transfer(&info, &res, &fx->a, &fx->b, h, first, &b,
-                              &fx->pub, 300), OER_EPROTO);
+    assert_int_equal(
+        transfer(&info, &res, &fx->a, &fx->b, h, first, &b, &fx->pub, 300),
+        OER_EPROTO);
     assert_true(info.bytes > 300);
     assert_non_null(strstr(res.reason, "pack cut or malformed"));
     assert_int_equal(store_head(head, fx->b.s, ORIGIN), 0);
@@ -617,8 +632,8 @@ static void test_cut_pack(void **state)
 
     /* The next attempt starts from the verified ref: only the rest
      * travels. */
-    assert_int_equal(transfer(&info, &res, &fx->a, &fx->b, h, first, NULL,
-                              &fx->pub, 0), 0);
+    assert_int_equal(
+        transfer(&info, &res, &fx->a, &fx->b, h, first, NULL, &fx->pub, 0), 0);
     assert_int_equal(info.commits, 4);
     assert_heads_equal(&fx->a, &fx->b);
 }
@@ -629,8 +644,8 @@ static json_t *tombstone(const char *local)
 
     snprintf(id, sizeof(id), ORIGIN "/%s", local);
     return json_pack("{s:i, s:s, s:s, s:b, s:s}", "schema", 1, "id", id,
-                     "updated", "2026-02-01T00:00:00Z", "deleted", 1,
-                     "reason", "withdrawn by its author");
+                     "updated", "2026-02-01T00:00:00Z", "deleted", 1, "reason",
+                     "withdrawn by its author");
 }
 
 /* B16: withdrawn then re-published on A ends re-published on B and on C,
@@ -655,9 +670,9 @@ static void test_withdraw_republish(void **state)
     assert_heads_equal(&fx->a, &fx->c);
     assert_int_equal(store_get(&doc, fx->c.s, ORIGIN, "abc1"), 0);
     assert_false(metadata_is_tombstone(doc));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(doc, "title"), "nl")),
-                        "Breuken, terug");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(doc, "title"), "nl")),
+        "Breuken, terug");
     json_decref(doc);
 
     /* B offering the older tombstone head again changes nothing on C. */
@@ -677,12 +692,12 @@ static void publish_file(char blob[STORE_OID_HEX], struct fixture *fx,
     snprintf(path, sizeof(path), "%s/%s.txt", fx->dir, local);
     testutil_write(path, content, strlen(content));
     assert_int_equal(store_add_file(&f, fx->a.s, ORIGIN, path), 0);
-    json_object_set_new(doc, "files",
-                        json_pack("[{s:s, s:s, s:I, s:s, s:s}]", "name",
-                                  "les.txt", "media_type", "text/plain",
-                                  "size", (json_int_t)f.size, "blob", f.blob,
-                                  "sha256", sha_override != NULL
-                                                ? sha_override : f.sha256));
+    json_object_set_new(
+        doc, "files",
+        json_pack("[{s:s, s:s, s:I, s:s, s:s}]", "name", "les.txt",
+                  "media_type", "text/plain", "size", (json_int_t)f.size,
+                  "blob", f.blob, "sha256",
+                  sha_override != NULL ? sha_override : f.sha256));
     commit_doc(h, &fx->a, fx->key, doc);
     memcpy(blob, f.blob, STORE_OID_HEX);
 }
@@ -733,7 +748,8 @@ static void test_file_gate(void **state)
     for (use = 0; use < 4; use++) {
         assert_int_equal(replica_files_answer(ans, fx->a.s, want, N + 3,
                                               use >> 1, use & 1, on_policy,
-                                              NULL), 0);
+                                              NULL),
+                         0);
         for (i = 0; i < N; i++) {
             if (ans[i].status != (cases[i].allowed[use]
                                       ? MESSAGE_FILE_SENT
@@ -761,8 +777,7 @@ static void test_file_store(void **state)
     publish_file(blob, fx, "good", "CC-BY-4.0", text, NULL);
     memset(wrong_sha, 'a', 64);
     wrong_sha[64] = '\0';
-    publish_file(bad_blob, fx, "lies", "CC-BY-4.0", "andere les\n",
-                 wrong_sha);
+    publish_file(bad_blob, fx, "lies", "CC-BY-4.0", "andere les\n", wrong_sha);
     sync_all(fx, &fx->a, &fx->b, NULL);
     assert_int_equal(store_has_blob(fx->b.s, blob), 0);
 
@@ -773,8 +788,8 @@ static void test_file_store(void **state)
     assert_non_null(strstr(reason, "another blob id"));
     assert_int_equal(store_has_blob(fx->b.s, blob), 0);
     assert_int_equal(replica_file_read(&data, &len, fx->a.s, blob), 0);
-    assert_int_equal(replica_file_store(reason, fx->b.s, ORIGIN, blob, data,
-                                        len), 0);
+    assert_int_equal(
+        replica_file_store(reason, fx->b.s, ORIGIN, blob, data, len), 0);
     free(data);
     assert_int_equal(store_has_blob(fx->b.s, blob), 1);
     git_ok("git -C '%s' rev-parse --verify -q refs/content/" ORIGIN,
@@ -782,8 +797,9 @@ static void test_file_store(void **state)
 
     /* The right blob id, but the signed SHA-256 says otherwise. */
     assert_int_equal(replica_file_read(&data, &len, fx->a.s, bad_blob), 0);
-    assert_int_equal(replica_file_store(reason, fx->b.s, ORIGIN, bad_blob,
-                                        data, len), OER_ECORRUPT);
+    assert_int_equal(
+        replica_file_store(reason, fx->b.s, ORIGIN, bad_blob, data, len),
+        OER_ECORRUPT);
     assert_non_null(strstr(reason, "sha256"));
     free(data);
     assert_int_equal(store_has_blob(fx->b.s, bad_blob), 0);
@@ -791,7 +807,9 @@ static void test_file_store(void **state)
     /* A blob no document names. */
     assert_int_equal(replica_file_store(reason, fx->b.s, ORIGIN,
                                         "0123456789abcdef0123456789abcdef"
-                                        "01234567", "x", 1), OER_ENOTFOUND);
+                                        "01234567",
+                                        "x", 1),
+                     OER_ENOTFOUND);
     git_ok("git -C '%s' fsck --strict", fx->b.repo);
 }
 
