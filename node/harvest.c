@@ -123,7 +123,9 @@ int harvest_date(char out[HARVEST_DATE_LEN], const char *text, int day)
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     t = timegm(&tm) - offset;
-    gmtime_r(&t, &tm);
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year < 1000 - 1900 ||
+        tm.tm_year > 9999 - 1900)
+        return OER_EINVAL;
     strftime(out, HARVEST_DATE_LEN, day ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ",
              &tm);
     return 0;
