@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
 #include <openssl/evp.h>
 
 #include "node/error.h"
@@ -34,8 +36,16 @@ struct store {
     git_repository *repo;
 };
 
+/*
+ * A batch writes its objects into memory (a mempack backend on a
+ * repository handle of its own, w) and, at commit, into one pack synced
+ * once: a loose object a record, each synced, cost an import most of its
+ * time.  Refs move through the caller's store, s.
+ */
 struct store_batch {
     struct store *s;
+    struct store w;
+    git_odb_backend *mempack; /* owned by w.repo's object database */
     char origin[72];
     char ref[REF_MAX];
     git_oid head;
@@ -342,6 +352,61 @@ static int move_ref(struct store *s, const char *ref, const git_oid *to,
 
 /* ---- batches --------------------------------------------------------- */
 
+/* The batch's own handle on the repository, writing into memory. */
+static int open_writer(struct store_batch *b)
+{
+    const char *path = git_repository_path(b->s->repo);
+    git_odb *odb = NULL;
+    int gerr;
+
+    gerr = git_repository_open_ext(&b->w.repo, path,
+                                   GIT_REPOSITORY_OPEN_NO_SEARCH |
+                                   GIT_REPOSITORY_OPEN_BARE, NULL);
+    if (gerr == 0)
+        gerr = git_repository_odb(&odb, b->w.repo);
+    if (gerr == 0)
+        gerr = git_mempack_new(&b->mempack);
+    if (gerr == 0) {
+        /* Above the loose and packed backends: every write lands here. */
+        gerr = git_odb_add_backend(odb, b->mempack, 1000);
+        if (gerr < 0)
+            b->mempack->free(b->mempack);
+    }
+    git_odb_free(odb);
+    if (gerr < 0)
+        return from_git(gerr, "cannot open repository for a batch", "path",
+                        path);
+    return 0;
+}
+
+/* Write what the batch holds in memory as one pack, synced, and empty
+ * the memory: called once the commit object is written. */
+static int write_pack(struct store_batch *b)
+{
+    git_buf pack = {0};
+    git_odb *odb = NULL;
+    git_odb_writepack *wp = NULL;
+    git_indexer_progress stats = {0};
+    int gerr;
+
+    gerr = git_mempack_dump(&pack, b->w.repo, b->mempack);
+    if (gerr == 0)
+        gerr = git_repository_odb(&odb, b->w.repo);
+    if (gerr == 0)
+        gerr = git_odb_write_pack(&wp, odb, NULL, NULL);
+    if (gerr == 0)
+        gerr = wp->append(wp, pack.ptr, pack.size, &stats);
+    if (gerr == 0)
+        gerr = wp->commit(wp, &stats);
+    if (wp != NULL)
+        wp->free(wp);
+    git_odb_free(odb);
+    git_buf_dispose(&pack);
+    if (gerr < 0)
+        return from_git(gerr, "cannot write pack", "ref", b->ref);
+    return git_mempack_reset(b->mempack) < 0 ? OER_EIO : 0;
+}
+
 int store_batch_new(struct store_batch **out, struct store *s,
                     const char *origin)
 {
@@ -362,11 +427,14 @@ int store_batch_new(struct store_batch **out, struct store *s,
     if (err < 0)
         goto out;
     snprintf(b->origin, sizeof(b->origin), "%s", origin);
+    err = open_writer(b);
+    if (err < 0)
+        goto out;
 
     err = read_head(&b->head, s, b->ref);
     if (err == 0) {
         b->has_head = 1;
-        err = commit_tree(&b->base, s, &b->head);
+        err = commit_tree(&b->base, &b->w, &b->head);
     } else if (err == OER_ENOTFOUND) {
         err = 0;
     }
@@ -385,6 +453,7 @@ void store_batch_free(struct store_batch *b)
         return;
     git_tree_free(b->base);
     json_decref(b->staged);
+    git_repository_free(b->w.repo);
     free(b);
 }
 
@@ -489,7 +558,7 @@ static int same_as_current(int *same, struct store_batch *b,
     if (err == OER_ENOTFOUND)
         return 0;
     if (err == 0)
-        err = read_doc(&old, b->s, &blob);
+        err = read_doc(&old, &b->w, &blob);
     if (err == 0)
         err = canonical_sans_updated(&was, &was_len, old);
     if (err == 0)
@@ -535,7 +604,7 @@ static int stage(struct store_batch *b, const char *path, const json_t *doc)
                  "err", error_name(err), NULL);
         return err;
     }
-    gerr = git_blob_create_from_buffer(&oid, b->s->repo, bytes, len);
+    gerr = git_blob_create_from_buffer(&oid, b->w.repo, bytes, len);
     free(bytes);
     if (gerr < 0)
         return from_git(gerr, "cannot write document", "path", path);
@@ -601,13 +670,13 @@ static int build_tree(git_tree **out, struct store_batch *b)
     qsort(ups, n, sizeof(*ups), cmp_update);
 
     if (b->base == NULL)
-        err = empty_tree(&base, b->s);
+        err = empty_tree(&base, &b->w);
     if (err < 0)
         goto out;
-    gerr = git_tree_create_updated(&oid, b->s->repo,
+    gerr = git_tree_create_updated(&oid, b->w.repo,
                                    b->base != NULL ? b->base : base, n, ups);
     if (gerr == 0)
-        gerr = git_tree_lookup(out, b->s->repo, &oid);
+        gerr = git_tree_lookup(out, b->w.repo, &oid);
     if (gerr < 0)
         err = from_git(gerr, "cannot write tree", "ref", b->ref);
 
@@ -668,7 +737,7 @@ static int write_signed(git_oid *out, struct store_batch *b,
     len = strlen(armor);
     while (len > 0 && armor[len - 1] == '\n')
         armor[--len] = '\0';
-    gerr = git_commit_create_with_signature(out, b->s->repo, buf->ptr, armor,
+    gerr = git_commit_create_with_signature(out, b->w.repo, buf->ptr, armor,
                                             "gpgsig");
     free(armor);
     if (gerr < 0)
@@ -691,9 +760,9 @@ static int write_commit(git_oid *out, struct store_batch *b, git_tree *tree,
     if (err < 0)
         goto out;
     if (b->has_head)
-        gerr = git_commit_lookup(&parent, b->s->repo, &b->head);
+        gerr = git_commit_lookup(&parent, b->w.repo, &b->head);
     if (gerr == 0)
-        gerr = git_commit_create_buffer(&buf, b->s->repo, sig, sig, NULL, msg,
+        gerr = git_commit_create_buffer(&buf, b->w.repo, sig, sig, NULL, msg,
                                         tree, parent != NULL ? 1 : 0,
                                         (const git_commit **)&parent);
     if (gerr < 0) {
@@ -726,6 +795,8 @@ int store_batch_commit(char out[STORE_OID_HEX], struct store_batch *b,
     err = build_tree(&tree, b);
     if (err == 0)
         err = write_commit(&oid, b, tree, id, message);
+    if (err == 0)
+        err = write_pack(b);
     if (err < 0)
         goto out;
 
