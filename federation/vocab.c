@@ -36,10 +36,10 @@ struct vocab_term {
     const struct system *system;
     enum vocab_kind kind;
     const char *id;
-    json_t *label;                 /* langmap, borrowed from the root */
-    const char *broader;           /* pivot subjects only */
-    int age_lo, age_hi;            /* NO_AGE when not given */
-    struct label *labels;          /* preferred and alternative, folded */
+    json_t *label;        /* langmap, borrowed from the root */
+    const char *broader;  /* pivot subjects only */
+    int age_lo, age_hi;   /* NO_AGE when not given */
+    struct label *labels; /* preferred and alternative, folded */
     size_t nlabels;
     struct vocab_mapping *maps;
     const struct vocab_term **targets; /* the pivot term of each mapping */
@@ -49,8 +49,8 @@ struct vocab_term {
 struct system {
     char *file;
     const char *id;
-    int pivot;      /* 0, or 1 + the kind it is the pivot of */
-    json_t *root;   /* owns every string the terms point to */
+    int pivot;    /* 0, or 1 + the kind it is the pivot of */
+    json_t *root; /* owns every string the terms point to */
     json_t *label;
     json_t *sources;
     struct vocab_term *terms;
@@ -111,7 +111,8 @@ static int lang_matches(const char *lang, const char *tag)
 
     if (lang == NULL)
         return 1;
-    return strncasecmp(lang, tag, n) == 0 && (lang[n] == '\0' || lang[n] == '-');
+    return strncasecmp(lang, tag, n) == 0 &&
+           (lang[n] == '\0' || lang[n] == '-');
 }
 
 /* ---- reading a file ---- */
@@ -158,11 +159,11 @@ static int read_langmap(const struct reader *rd, const char *term,
 
     if (!json_is_object(map) || json_object_size(map) == 0)
         return bad(rd, term, "needs labels by language", what);
-    json_object_foreach((json_t *)map, lang, val) {
+    json_object_foreach((json_t *)map, lang, val)
+    {
         if (!tag_ok(lang))
             return bad(rd, term, "bad language tag", lang);
-        if (!json_is_string(val) ||
-            !text_ok(json_string_value(val), LABEL_MAX))
+        if (!json_is_string(val) || !text_ok(json_string_value(val), LABEL_MAX))
             return bad(rd, term, "label must be a non-empty string", lang);
     }
     return 0;
@@ -199,7 +200,8 @@ static int read_labels(const struct reader *rd, struct vocab_term *t,
     rc = read_langmap(rd, t->id, t->label, "label");
     if (rc < 0)
         return rc;
-    json_object_foreach(t->label, lang, val) {
+    json_object_foreach(t->label, lang, val)
+    {
         rc = add_label(t, lang, json_string_value(val));
         if (rc < 0)
             return rc;
@@ -209,10 +211,12 @@ static int read_labels(const struct reader *rd, struct vocab_term *t,
         return 0;
     if (!json_is_object(alt))
         return bad(rd, t->id, "alt must map languages to lists", NULL);
-    json_object_foreach((json_t *)alt, lang, val) {
+    json_object_foreach((json_t *)alt, lang, val)
+    {
         if (!tag_ok(lang) || !json_is_array(val))
             return bad(rd, t->id, "alt must map languages to lists", lang);
-        json_array_foreach(val, i, one) {
+        json_array_foreach(val, i, one)
+        {
             if (!json_is_string(one) ||
                 !text_ok(json_string_value(one), LABEL_MAX))
                 return bad(rd, t->id, "alt label must be a non-empty string",
@@ -249,7 +253,8 @@ static int read_maps(const struct reader *rd, struct vocab_term *t,
     t->targets = calloc(n, sizeof(*t->targets));
     if (t->maps == NULL || t->targets == NULL)
         return OER_ENOMEM;
-    json_array_foreach(maps, i, m) {
+    json_array_foreach(maps, i, m)
+    {
         const char *pivot = json_string_value(json_object_get(m, "pivot"));
         const char *match = json_string_value(json_object_get(m, "match"));
 
@@ -274,8 +279,7 @@ static int read_pivot_term(const struct reader *rd, struct vocab_term *t,
         return bad(rd, t->id, "a pivot term has no map", NULL);
     if (t->kind == VOCAB_LEVEL) {
         if (broader != NULL)
-            return bad(rd, t->id, "a level code says its broader level",
-                       NULL);
+            return bad(rd, t->id, "a level code says its broader level", NULL);
         if (vocab_pivot_level(t->id) < 0)
             return bad(rd, t->id, "not an ISCED 2011 code", NULL);
     } else if (broader != NULL) {
@@ -306,7 +310,7 @@ static int member_known(const char *key, const char *const *keys)
 static int read_term(const struct reader *rd, struct vocab_term *t,
                      const json_t *obj)
 {
-    static const char *const keys[] = {"id",  "label", "alt",     "age",
+    static const char *const keys[] = {"id",  "label",   "alt",     "age",
                                        "map", "broader", "comment", NULL};
     const char *key, *age;
     json_t *val;
@@ -315,7 +319,8 @@ static int read_term(const struct reader *rd, struct vocab_term *t,
     t->id = json_string_value(json_object_get(obj, "id"));
     if (!json_is_object(obj) || t->id == NULL || !text_ok(t->id, ID_MAX))
         return bad(rd, t->id, "a term needs an id", NULL);
-    json_object_foreach((json_t *)obj, key, val) {
+    json_object_foreach((json_t *)obj, key, val)
+    {
         if (!member_known(key, keys))
             return bad(rd, t->id, "unknown member of a term", key);
     }
@@ -339,8 +344,7 @@ static int read_term(const struct reader *rd, struct vocab_term *t,
     return read_maps(rd, t, json_object_get(obj, "map"));
 }
 
-static int read_terms(const struct reader *rd, enum vocab_kind kind,
-                      size_t *at)
+static int read_terms(const struct reader *rd, enum vocab_kind kind, size_t *at)
 {
     const json_t *list = json_object_get(rd->sys->root, kind_keys[kind]);
     const json_t *obj;
@@ -351,7 +355,8 @@ static int read_terms(const struct reader *rd, enum vocab_kind kind,
         return 0;
     if (!json_is_array(list))
         return bad(rd, NULL, "must be a list of terms", kind_keys[kind]);
-    json_array_foreach(list, i, obj) {
+    json_array_foreach(list, i, obj)
+    {
         struct vocab_term *t = &rd->sys->terms[(*at)++];
 
         t->system = rd->sys;
@@ -382,8 +387,8 @@ static int id_ok(const char *id)
 /* The members of the file itself, before its terms. */
 static int read_header(const struct reader *rd)
 {
-    static const char *const keys[] = {"comment", "format",  "system",
-                                       "pivot",   "label",   "sources",
+    static const char *const keys[] = {"comment", "format",   "system",
+                                       "pivot",   "label",    "sources",
                                        "levels",  "subjects", NULL};
     struct system *sys = rd->sys;
     const json_t *pivot = json_object_get(sys->root, "pivot");
@@ -394,7 +399,8 @@ static int read_header(const struct reader *rd)
 
     if (!json_is_object(sys->root))
         return bad(rd, NULL, "a vocabulary file is a JSON object", NULL);
-    json_object_foreach(sys->root, key, val) {
+    json_object_foreach(sys->root, key, val)
+    {
         if (!member_known(key, keys))
             return bad(rd, NULL, "unknown member", key);
     }
@@ -426,7 +432,8 @@ static int read_header(const struct reader *rd)
     sys->sources = json_object_get(sys->root, "sources");
     if (sys->sources != NULL && !json_is_array(sys->sources))
         return bad(rd, NULL, "sources must be a list of strings", NULL);
-    json_array_foreach(sys->sources, i, src) {
+    json_array_foreach(sys->sources, i, src)
+    {
         if (!json_is_string(src) || !text_ok(json_string_value(src), 2000))
             return bad(rd, NULL, "sources must be a list of strings", NULL);
     }
@@ -620,11 +627,9 @@ static int check_pivot(const struct system *sys)
                 return check_failed(sys, t->id, "broader level code missing",
                                     parent);
         }
-        if (t->broader != NULL &&
-            (term_in(sys, t->kind, t->broader) == NULL ||
-             strcmp(t->broader, t->id) == 0))
-            return check_failed(sys, t->id, "broader term missing",
-                                t->broader);
+        if (t->broader != NULL && (term_in(sys, t->kind, t->broader) == NULL ||
+                                   strcmp(t->broader, t->id) == 0))
+            return check_failed(sys, t->id, "broader term missing", t->broader);
     }
     return 0;
 }
@@ -735,7 +740,8 @@ const char *vocab_system_for_source(const struct vocab *v, const char *source)
     for (size_t i = 0; i < v->nsystems; i++) {
         if (strcmp(v->systems[i]->id, source) == 0)
             return v->systems[i]->id;
-        json_array_foreach(v->systems[i]->sources, j, src) {
+        json_array_foreach(v->systems[i]->sources, j, src)
+        {
             if (strcmp(json_string_value(src), source) == 0)
                 return v->systems[i]->id;
         }
@@ -765,14 +771,15 @@ static const char *langmap_pick(const json_t *map, const char *lang)
         memcpy(sub, lang, n);
         sub[n] = '\0';
         for (size_t i = 0; i < n; i++)
-            sub[i] = (char)(sub[i] >= 'A' && sub[i] <= 'Z' ? sub[i] + 32
-                                                             : sub[i]);
+            sub[i] =
+                (char)(sub[i] >= 'A' && sub[i] <= 'Z' ? sub[i] + 32 : sub[i]);
         if ((val = json_object_get(map, sub)) != NULL)
             return json_string_value(val);
     }
     if ((val = json_object_get(map, "en")) != NULL)
         return json_string_value(val);
-    json_object_foreach((json_t *)map, tag, val) {
+    json_object_foreach((json_t *)map, tag, val)
+    {
         first = json_string_value(val);
         break;
     }
@@ -853,8 +860,8 @@ const struct vocab_term *vocab_resolve(const struct vocab *v,
 }
 
 const struct vocab_term *vocab_term_at(const struct vocab *v,
-                                       const char *system,
-                                       enum vocab_kind kind, size_t i)
+                                       const char *system, enum vocab_kind kind,
+                                       size_t i)
 {
     const struct system *sys = v->checked ? find_system(v, system) : NULL;
 
@@ -981,10 +988,10 @@ int vocab_translate(const struct vocab *v, enum vocab_kind kind,
 }
 
 struct rank {
-    int relation;  /* best pivot_relation of a pair of mappings */
-    int label;     /* 1 when the terms share a folded label */
-    int age;       /* distance of the middles of their ages, negated */
-    int specific;  /* fewer mappings first, negated */
+    int relation; /* best pivot_relation of a pair of mappings */
+    int label;    /* 1 when the terms share a folded label */
+    int age;      /* distance of the middles of their ages, negated */
+    int specific; /* fewer mappings first, negated */
 };
 
 static int rank_cmp(const struct rank *a, const struct rank *b)
@@ -1123,10 +1130,9 @@ static int term_keys(const struct vocab_term *t, int broader, vocab_key_cb cb,
     return rc;
 }
 
-static int keys(const struct vocab *v, enum vocab_kind kind,
-                const char *source, const char *value,
-                const char *default_system, int broader, vocab_key_cb cb,
-                void *arg)
+static int keys(const struct vocab *v, enum vocab_kind kind, const char *source,
+                const char *value, const char *default_system, int broader,
+                vocab_key_cb cb, void *arg)
 {
     const struct vocab_term *t;
 
@@ -1179,7 +1185,7 @@ const char *vocab_key_label(const struct vocab *v, const char *key,
 static const struct {
     int lo, hi;
 } age_bands[9] = {
-    {0, 5}, {6, 11}, {12, 14}, {15, 17}, {18, AGE_MAX},
+    {0, 5},        {6, 11},       {12, 14},      {15, 17},      {18, AGE_MAX},
     {18, AGE_MAX}, {18, AGE_MAX}, {18, AGE_MAX}, {18, AGE_MAX},
 };
 
@@ -1187,9 +1193,9 @@ static const struct {
     const char *name;
     unsigned levels;
 } contexts[] = {
-    {"school", 0x0fu},           /* 0 to 3 */
+    {"school", 0x0fu},            /* 0 to 3 */
     {"higher education", 0x1e0u}, /* 5 to 8 */
-    {"training", 0x38u},         /* 3 to 5 */
+    {"training", 0x38u},          /* 3 to 5 */
 };
 
 static const char *skip_space(const char *p)
@@ -1249,8 +1255,7 @@ static unsigned levels_of_ages(int lo, int hi)
     return bits;
 }
 
-int vocab_age_levels(unsigned *out, const char *context,
-                     const char *age_range)
+int vocab_age_levels(unsigned *out, const char *context, const char *age_range)
 {
     unsigned by_context = VOCAB_LEVELS_ALL, by_age = VOCAB_LEVELS_ALL;
     int said = 0, lo, hi;

@@ -126,8 +126,8 @@ const struct vocab_term *vocab_resolve(const struct vocab *v,
 /* The i-th term of kind in system, in file order; NULL past the end or
  * for an unknown system.  For listing a system's terms (facets, forms). */
 const struct vocab_term *vocab_term_at(const struct vocab *v,
-                                       const char *system,
-                                       enum vocab_kind kind, size_t i);
+                                       const char *system, enum vocab_kind kind,
+                                       size_t i);
 
 const char *vocab_term_id(const struct vocab_term *t);
 const char *vocab_term_system(const struct vocab_term *t);
@@ -231,8 +231,7 @@ const char *vocab_key_label(const struct vocab *v, const char *key,
  * Returns 0, or OER_ENOTFOUND when neither yields a level or they
  * allow none in common.
  */
-int vocab_age_levels(unsigned *out, const char *context,
-                     const char *age_range);
+int vocab_age_levels(unsigned *out, const char *context, const char *age_range);
 
 /* Parse a typical age range: "a-b", "a-" (open, *hi gets -1) or "a",
  * ages 0 to 150, white space around the parts allowed.  Returns 0 or

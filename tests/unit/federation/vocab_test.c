@@ -29,8 +29,8 @@ static struct vocab *shipped(void)
     return v;
 }
 
-static const struct vocab_term *level(const struct vocab *v,
-                                      const char *system, const char *id)
+static const struct vocab_term *level(const struct vocab *v, const char *system,
+                                      const char *id)
 {
     const struct vocab_term *t = vocab_find(v, system, VOCAB_LEVEL, id);
 
@@ -84,13 +84,13 @@ static void test_every_file_loads_and_maps(void **state)
 
                 assert_true(n >= 1);
                 for (size_t k = 0; k < n; k++)
-                    if (vocab_find(v, piv, (enum vocab_kind)kind,
-                                   m[k].pivot) == NULL)
+                    if (vocab_find(v, piv, (enum vocab_kind)kind, m[k].pivot) ==
+                        NULL)
                         fail_msg("%s %s: no pivot %s", sys, vocab_term_id(t),
                                  m[k].pivot);
                 /* every label in every language finds its own term */
-                for (const char *const *l = (const char *const[]){
-                         "nl", "en", "fr", "de", NULL};
+                for (const char *const *l =
+                         (const char *const[]){"nl", "en", "fr", "de", NULL};
                      *l != NULL; l++)
                     if (vocab_find_label(v, sys, (enum vocab_kind)kind, *l,
                                          vocab_term_label(t, *l)) != t)
@@ -165,15 +165,15 @@ static int keys_meet(const struct keys *a, const struct keys *b)
 /* Whether a search filtered by filter (in fsys) finds a record labelled
  * record (in rsys), through the keys the index uses. */
 static int filter_finds(const struct vocab *v, enum vocab_kind kind,
-                        const char *fsys, const char *filter,
-                        const char *rsys, const char *record)
+                        const char *fsys, const char *filter, const char *rsys,
+                        const char *record)
 {
     struct keys f = {.n = 0}, r = {.n = 0};
 
-    assert_int_equal(
-        vocab_filter_keys(v, kind, fsys, filter, NULL, on_key, &f), 0);
-    assert_int_equal(
-        vocab_index_keys(v, kind, rsys, record, NULL, on_key, &r), 0);
+    assert_int_equal(vocab_filter_keys(v, kind, fsys, filter, NULL, on_key, &f),
+                     0);
+    assert_int_equal(vocab_index_keys(v, kind, rsys, record, NULL, on_key, &r),
+                     0);
     return keys_meet(&f, &r);
 }
 
@@ -196,12 +196,12 @@ static void test_flemish_and_dutch_primary(void **state)
     assert_int_equal(vocab_term_levels(nl), VOCAB_LEVEL_BIT(1));
 
     /* filters, both ways, and the pivot finds both */
-    assert_true(filter_finds(v, VOCAB_LEVEL, "be-vl", "lager-5", "nl",
-                             "po_groep7"));
-    assert_true(filter_finds(v, VOCAB_LEVEL, "nl", "po_groep7", "be-vl",
-                             "lager-5"));
-    assert_false(filter_finds(v, VOCAB_LEVEL, "be-vl", "lager-5", "nl",
-                              "havo4"));
+    assert_true(
+        filter_finds(v, VOCAB_LEVEL, "be-vl", "lager-5", "nl", "po_groep7"));
+    assert_true(
+        filter_finds(v, VOCAB_LEVEL, "nl", "po_groep7", "be-vl", "lager-5"));
+    assert_false(
+        filter_finds(v, VOCAB_LEVEL, "be-vl", "lager-5", "nl", "havo4"));
     assert_translates(v, "1", "nl", "po_groep7");
     assert_translates(v, "1", "be-vl", "lager-5");
 
@@ -233,15 +233,15 @@ static void test_second_stage_and_havo4(void **state)
     assert_maps(havo4, "344", VOCAB_BROADER);
     assert_int_equal(vocab_term_levels(graad2), VOCAB_LEVEL_BIT(3));
     assert_int_equal(vocab_term_levels(havo4), VOCAB_LEVEL_BIT(3));
-    assert_true(filter_finds(v, VOCAB_LEVEL, "be-vl", "so-graad2", "nl",
-                             "havo4"));
-    assert_true(filter_finds(v, VOCAB_LEVEL, "nl", "havo4", "be-vl",
-                             "so-graad2"));
+    assert_true(
+        filter_finds(v, VOCAB_LEVEL, "be-vl", "so-graad2", "nl", "havo4"));
+    assert_true(
+        filter_finds(v, VOCAB_LEVEL, "nl", "havo4", "be-vl", "so-graad2"));
     /* the 1e graad is ISCED 2: havo 1 but not havo 4 */
-    assert_true(filter_finds(v, VOCAB_LEVEL, "be-vl", "so-graad1", "nl",
-                             "havo1"));
-    assert_false(filter_finds(v, VOCAB_LEVEL, "be-vl", "so-graad1", "nl",
-                              "havo4"));
+    assert_true(
+        filter_finds(v, VOCAB_LEVEL, "be-vl", "so-graad1", "nl", "havo1"));
+    assert_false(
+        filter_finds(v, VOCAB_LEVEL, "be-vl", "so-graad1", "nl", "havo4"));
 
     /* havo 4 shown in Flemish terms: 4e leerjaar, doorstroom (344) */
     eq = vocab_equivalent(NULL, v, havo4, "be-vl");
@@ -271,13 +271,13 @@ static void test_higher_education_and_subjects(void **state)
     assert_non_null(t);
     eq = vocab_equivalent(NULL, v, t, "nl");
     assert_string_equal(vocab_term_id(eq), "frans");
-    assert_true(filter_finds(v, VOCAB_SUBJECT, "be-vl", "fysica", "nl",
-                             "natuurkunde"));
+    assert_true(
+        filter_finds(v, VOCAB_SUBJECT, "be-vl", "fysica", "nl", "natuurkunde"));
     /* a science filter finds physics; a physics filter not all science */
-    assert_true(filter_finds(v, VOCAB_SUBJECT, "be-vl",
-                             "natuurwetenschappen", "nl", "natuurkunde"));
-    assert_false(filter_finds(v, VOCAB_SUBJECT, "be-vl", "fysica", "nl",
-                              "biologie"));
+    assert_true(filter_finds(v, VOCAB_SUBJECT, "be-vl", "natuurwetenschappen",
+                             "nl", "natuurkunde"));
+    assert_false(
+        filter_finds(v, VOCAB_SUBJECT, "be-vl", "fysica", "nl", "biologie"));
     vocab_free(v);
 }
 
@@ -330,18 +330,17 @@ static void test_labels_in_each_language(void **state)
     assert_ptr_equal(vocab_find_label(v, "be-vl", VOCAB_LEVEL, "fr",
                                       "  ENSEIGNEMENT   Maternel "),
                      t);
-    assert_null(
-        vocab_find_label(v, "be-vl", VOCAB_LEVEL, "de", "enseignement maternel"));
+    assert_null(vocab_find_label(v, "be-vl", VOCAB_LEVEL, "de",
+                                 "enseignement maternel"));
     assert_string_equal(vocab_system_label(v, "nl", "fr"), "Pays-Bas");
-    assert_string_equal(vocab_term_label(vocab_find(v, "subjects",
-                                                    VOCAB_SUBJECT,
-                                                    "mathematics"),
-                                         "de"),
-                        "Mathematik");
+    assert_string_equal(
+        vocab_term_label(
+            vocab_find(v, "subjects", VOCAB_SUBJECT, "mathematics"), "de"),
+        "Mathematik");
 
-    assert_int_equal(vocab_index_keys(v, VOCAB_LEVEL, "be-vl", "kleuter", NULL,
-                                      on_key, &k),
-                     0);
+    assert_int_equal(
+        vocab_index_keys(v, VOCAB_LEVEL, "be-vl", "kleuter", NULL, on_key, &k),
+        0);
     assert_int_equal(k.n, 1);
     assert_string_equal(k.list[0], "isced:0");
     assert_string_equal(vocab_key_label(v, "isced:0", "de"),
@@ -515,19 +514,31 @@ static const struct {
     const char *id;
     unsigned levels;
 } vdex_levels[] = {
-    {"VVE", B(0)},           {"PO", B(0) | B(1)},   {"SBaO", B(1)},
-    {"VO", B(2) | B(3)},     {"praktonderwijs", B(2)}, {"vmbo", B(2)},
-    {"havo", B(2) | B(3)},   {"vwo", B(2) | B(3)},  {"mbo", B(2) | B(3)},
-    {"HBO", B(5) | B(6) | B(7)}, {"WO", B(6) | B(7) | B(8)},
-    {"BVE", B(2) | B(3)},    {"educatie", B(1) | B(2)},
+    {"VVE", B(0)},
+    {"PO", B(0) | B(1)},
+    {"SBaO", B(1)},
+    {"VO", B(2) | B(3)},
+    {"praktonderwijs", B(2)},
+    {"vmbo", B(2)},
+    {"havo", B(2) | B(3)},
+    {"vwo", B(2) | B(3)},
+    {"mbo", B(2) | B(3)},
+    {"HBO", B(5) | B(6) | B(7)},
+    {"WO", B(6) | B(7) | B(8)},
+    {"BVE", B(2) | B(3)},
+    {"educatie", B(1) | B(2)},
     {"vavo", B(2) | B(3)},
 };
 
 /* Left out: no public ISCED mapping (company training, adult literacy
  * levels) or not one level (special education spans them all). */
 static const char *const vdex_unmapped[] = {
-    "SO", "educatie_niveau1", "educatie_niveau2", "educatie_niveau3",
-    "educatie_niveau4", "bedrijfsopleiding",
+    "SO",
+    "educatie_niveau1",
+    "educatie_niveau2",
+    "educatie_niveau3",
+    "educatie_niveau4",
+    "bedrijfsopleiding",
 };
 
 /* Years and levels by family: groep 1-2 ISCED 0, 3-8 ISCED 1; vmbo
@@ -611,7 +622,8 @@ static void check_vdex_row(const struct vocab *v, char **f, size_t *checked)
 
 static void test_shared_vdex_levels(void **state)
 {
-    char *path = testutil_shared_or_skip("vocab/nl-vdex-educationallevel-to-obk.csv");
+    char *path =
+        testutil_shared_or_skip("vocab/nl-vdex-educationallevel-to-obk.csv");
     char *text = testutil_read(path, NULL), *line, *save = NULL;
     struct vocab *v = shipped();
     size_t checked = 0;
@@ -669,7 +681,8 @@ static void check_kim_concept(const struct vocab *v, const char *block,
 
 static void test_shared_kim_isced(void **state)
 {
-    char *path = testutil_shared_or_skip("vocab/kim-educationalLevel-isced.ttl");
+    char *path =
+        testutil_shared_or_skip("vocab/kim-educationalLevel-isced.ttl");
     char *text = testutil_read(path, NULL);
     struct vocab *v = shipped();
     size_t checked = 0;
