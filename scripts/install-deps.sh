@@ -10,6 +10,7 @@ packages=(
     libutf8proc-dev libxml2-utils curl python3-msgpack libcsv-dev
     clang libclang-rt-14-dev
     libhttp-oai-perl libcurl4-openssl-dev
+    openssl
 )
 
 missing=()
