@@ -379,29 +379,60 @@ static int open_writer(struct store_batch *b)
     return 0;
 }
 
-/* Write what the batch holds in memory as one pack, synced, and empty
- * the memory: called once the commit object is written. */
-static int write_pack(struct store_batch *b)
+/* Insert the shard tree of each staged document, and the document. */
+static int insert_changes(git_packbuilder *pb, struct store_batch *b,
+                          git_tree *tree)
 {
-    git_buf pack = {0};
-    git_odb *odb = NULL;
-    git_odb_writepack *wp = NULL;
-    git_indexer_progress stats = {0};
+    const git_tree_entry *shard;
+    const char *path;
+    json_t *hex;
+    char name[8];
+    git_oid oid;
+    int gerr = 0;
+
+    json_object_foreach(b->staged, path, hex) {
+        /* the shard is the path's folder: two characters, or one for a
+         * local id of one character */
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(path, "/"), path);
+        shard = git_tree_entry_byname(tree, name);
+        if (shard == NULL)
+            return GIT_ENOTFOUND;
+        gerr = git_packbuilder_insert(pb, git_tree_entry_id(shard), NULL);
+        if (gerr == 0)
+            gerr = git_oid_fromstr(&oid, json_string_value(hex));
+        if (gerr == 0)
+            gerr = git_packbuilder_insert(pb, &oid, NULL);
+        if (gerr < 0)
+            break;
+    }
+    return gerr;
+}
+
+/*
+ * Write the objects this commit added (the commit, its root tree, the
+ * shard trees and documents it changed: nothing more, so a pack is the
+ * size of the change) as one pack, synced when fsync is on, and empty
+ * the memory they were written to.
+ */
+static int write_pack(struct store_batch *b, const git_oid *commit,
+                      git_tree *tree)
+{
+    char dir[4096];
+    git_packbuilder *pb = NULL;
     int gerr;
 
-    gerr = git_mempack_dump(&pack, b->w.repo, b->mempack);
+    snprintf(dir, sizeof(dir), "%sobjects/pack",
+             git_repository_path(b->w.repo));
+    gerr = git_packbuilder_new(&pb, b->w.repo);
     if (gerr == 0)
-        gerr = git_repository_odb(&odb, b->w.repo);
+        gerr = git_packbuilder_insert(pb, commit, NULL);
     if (gerr == 0)
-        gerr = git_odb_write_pack(&wp, odb, NULL, NULL);
+        gerr = git_packbuilder_insert(pb, git_tree_id(tree), NULL);
     if (gerr == 0)
-        gerr = wp->append(wp, pack.ptr, pack.size, &stats);
+        gerr = insert_changes(pb, b, tree);
     if (gerr == 0)
-        gerr = wp->commit(wp, &stats);
-    if (wp != NULL)
-        wp->free(wp);
-    git_odb_free(odb);
-    git_buf_dispose(&pack);
+        gerr = git_packbuilder_write(pb, dir, 0, NULL, NULL);
+    git_packbuilder_free(pb);
     if (gerr < 0)
         return from_git(gerr, "cannot write pack", "ref", b->ref);
     return git_mempack_reset(b->mempack) < 0 ? OER_EIO : 0;
@@ -796,7 +827,7 @@ int store_batch_commit(char out[STORE_OID_HEX], struct store_batch *b,
     if (err == 0)
         err = write_commit(&oid, b, tree, id, message);
     if (err == 0)
-        err = write_pack(b);
+        err = write_pack(b, &oid, tree);
     if (err < 0)
         goto out;
 

@@ -567,6 +567,46 @@ static int on_change(const struct store_change *c, void *arg)
     return 0;
 }
 
+/* The objects packed by a commit, as git counts them. */
+static long in_pack(struct fixture *fx)
+{
+    char *out = NULL, *at;
+    long n;
+
+    assert_int_equal(testutil_run(&out, 0, "git -C '%s' count-objects -v",
+                                  fx->repo), 0);
+    at = strstr(out, "in-pack: ");
+    assert_non_null(at);
+    n = strtol(at + 9, NULL, 10);
+    free(out);
+    return n;
+}
+
+/* A batch packs what it changed and nothing more, so that a long import
+ * does not write the whole catalogue again at each commit. */
+static void test_pack_holds_only_the_change(void **state)
+{
+    struct fixture *fx = *state;
+    char c1[STORE_OID_HEX], c2[STORE_OID_HEX];
+    json_t *docs[3], *more;
+
+    docs[0] = make_doc("abc", "Breuken", "2026-01-01T00:00:00Z");
+    docs[1] = make_doc("abd", "Getallen", "2026-01-01T00:00:00Z");
+    docs[2] = make_doc("x", "Woorden", "2026-01-01T00:00:00Z");
+    publish(c1, fx, docs, 3, "three");
+    /* commit, root tree, shard trees ab and x, three documents */
+    assert_int_equal(in_pack(fx), 7);
+
+    more = make_doc("abe", "Meten", "2026-01-02T00:00:00Z");
+    publish(c2, fx, &more, 1, "one more");
+    /* commit, root tree, shard tree ab, one document */
+    assert_int_equal(in_pack(fx), 7 + 4);
+    git_fsck_ok(fx);
+    for (size_t i = 0; i < 3; i++)
+        json_decref(docs[i]);
+    json_decref(more);
+}
+
 /* The history readers the OAI-PMH provider lists records with. */
 static void test_history(void **state)
 {
@@ -648,6 +688,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pack_holds_only_the_change, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
