@@ -630,7 +630,7 @@ const struct cli_command cmd_store_commands[] = {
      "(dc) in Learning Registry JSON envelopes.  Folders are searched\n"
      "recursively (*.xml; for dc *.json too).  Records of one source id\n"
      "merge; a record deleted at the source becomes a tombstone.\n"
-     "Commits are signed, at most 1,000 records each.  A record that\n"
+     "Commits are signed, at most 10,000 records each.  A record that\n"
      "cannot be imported is reported with its source identifier and\n"
      "reason, and the others are imported; then the exit code is 3.\n"
      "Prints a summary: new, updated, unchanged, withdrawn, gone,\n"

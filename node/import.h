@@ -32,7 +32,7 @@
 #include "node/store.h"
 
 /* Records in one catalogue commit, at most. */
-#define IMPORT_BATCH_MAX 1000
+#define IMPORT_BATCH_MAX 10000
 
 /*
  * Distinct records held back before staging, at most.  Records are kept
