@@ -569,6 +569,7 @@ void peer_table_stop(struct peer_table *t)
     for (size_t i = 0; i < t->npeers; i++) {
         struct peer *p = &t->peers[i];
 
+        /* on_handle_closed counts the table's handles */
         p->retry.data = t;
         uv_close((uv_handle_t *)&p->retry, on_handle_closed);
         if (p->resolving)
