@@ -16,6 +16,7 @@
 #include "node/error.h"
 #include "node/licence.h"
 #include "node/log.h"
+#include "node/xmldoc.h"
 
 #define NS_OAI "http://www.openarchives.org/OAI/2.0/"
 #define NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
@@ -38,78 +39,28 @@ struct reader {
 
 /* ---- XML --------------------------------------------------------------- */
 
-/* A DOCTYPE could declare entities to load or expand: stop at once. */
-static void on_internal_subset(void *ctx, const xmlChar *name,
-                               const xmlChar *external_id,
-                               const xmlChar *system_id) {
-  xmlStopParser((xmlParserCtxt *)ctx);
-}
-
-/* One parse with no network, DTD or entities; options adds RECOVER. */
-static int xml_try(xmlDoc **out, const char *buf, size_t len,
-                   const char *encoding, int options, char *why, size_t cap) {
-  xmlParserCtxt *ctxt = xmlNewParserCtxt();
-  const xmlError *e;
-
-  *out = NULL;
-  if (ctxt == NULL)
-    return OER_ENOMEM;
-  ctxt->sax->internalSubset = on_internal_subset;
-  *out = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, encoding,
-                           options | XML_PARSE_NONET | XML_PARSE_NOERROR |
-                               XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-  e = xmlCtxtGetLastError(ctxt);
-  if (ctxt->errNo == XML_ERR_USER_STOP) {
-    xmlFreeDoc(*out);
-    *out = NULL;
-    snprintf(why, cap, "a DOCTYPE is not allowed");
-    xmlFreeParserCtxt(ctxt);
-    return OER_EUNSUPPORTED;
-  }
-  if (*out != NULL && e != NULL && e->level >= XML_ERR_ERROR &&
-      !(options & XML_PARSE_RECOVER)) {
-    xmlFreeDoc(*out);
-    *out = NULL;
-  }
-  if (*out == NULL)
-    snprintf(
-        why, cap, "not well-formed XML, line %d: %.*s", e != NULL ? e->line : 0,
-        e != NULL && e->message != NULL ? (int)strcspn(e->message, "\n") : 0,
-        e != NULL && e->message != NULL ? e->message : "");
-  xmlFreeParserCtxt(ctxt);
-  return *out != NULL ? 0 : OER_EINVAL;
-}
+/* How a document was repaired (node/xmldoc.h, then a recovery parse). */
+enum { REPAIR_ENCODING = 1 << 0, REPAIR_XML = 1 << 1 };
 
 /*
- * Parse strictly; when that fails for anything but a DOCTYPE, once more
- * in libxml2's recovery mode (*repaired set).  White space before the
- * XML declaration is skipped.
+ * Parse with node/xmldoc's repairs; when the document is still not
+ * well-formed (and holds no DOCTYPE), once more in libxml2's recovery
+ * mode.  *repaired says which repair it took.
  */
 static int xml_load(xmlDoc **out, int *repaired, const char *buf, size_t len,
-                    const char *encoding, char *why, size_t cap) {
-  size_t i = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-  size_t start = i;
+                    const char *name, const char *encoding, char *why,
+                    size_t cap) {
   char again[64];
-  int err;
+  int fixed = 0, err;
 
-  *repaired = 0;
-  while (i < len && strchr(" \t\r\n", buf[i]) != NULL && buf[i] != '\0')
-    i++;
-  if (i > start && len - i >= 5 && memcmp(buf + i, "<?xml", 5) == 0) {
-    buf += i;
-    len -= i;
-  }
-  if (len > INT_MAX) {
-    snprintf(why, cap, "input too large");
-    return OER_EINVAL;
-  }
-  err = xml_try(out, buf, len, encoding, 0, why, cap);
-  if (err != OER_EINVAL)
-    return err == OER_EUNSUPPORTED ? OER_EINVAL : err;
-  err =
-      xml_try(out, buf, len, encoding, XML_PARSE_RECOVER, again, sizeof(again));
+  err = xmldoc_load(out, &fixed, buf, len, name, encoding, why, cap);
+  *repaired = fixed ? REPAIR_ENCODING : 0;
+  if (err != OER_EINVAL || strstr(why, "DOCTYPE") != NULL)
+    return err;
+  err = xmldoc_parse(out, buf, len, name, encoding, XML_PARSE_RECOVER, again,
+                     sizeof(again));
   if (err == 0 && xmlDocGetRootElement(*out) != NULL) {
-    *repaired = 1;
+    *repaired = REPAIR_XML;
     return 0;
   }
   xmlFreeDoc(*out);
@@ -583,6 +534,15 @@ out:
   free(prose);
 }
 
+/* Whether a string of doc holds U+FFFD, the mark of a repaired byte. */
+static int holds_replacement(const json_t *doc) {
+  char *text = json_dumps(doc, JSON_COMPACT);
+  int found = text != NULL && strstr(text, XMLDOC_REPLACEMENT) != NULL;
+
+  free(text);
+  return found;
+}
+
 /*
  * Convert the DC element record into *out (caller's), or say why not in
  * *reason.  source_id (may be NULL: the first dc:identifier) and
@@ -612,8 +572,10 @@ static int conv_record(json_t **out, const char **reason, const xmlNode *record,
   if (json_object_get(c.doc, "source_url") == NULL && fallback_url != NULL &&
       is_bare_url(fallback_url) && strlen(fallback_url) <= STRING_MAX)
     set_new(&c, c.doc, "source_url", json_string(fallback_url));
-  if (repaired)
+  if (repaired & REPAIR_XML)
     add_unique(&c, field(&c, "flags"), json_string("xml-repaired"));
+  if ((repaired & REPAIR_ENCODING) && holds_replacement(c.doc))
+    add_unique(&c, field(&c, "flags"), json_string("encoding-repaired"));
 
   if (source_id == NULL) {
     id = child_el(record, DC_NS_ELEMENTS, "identifier");
@@ -820,8 +782,8 @@ static int read_xml(struct reader *r, const char *buf, size_t len,
   xmlDoc *doc = NULL;
   int repaired = 0, err;
 
-  err = xml_load(&doc, &repaired, buf, len, encoding, why, cap);
-  if (err == 0 && repaired)
+  err = xml_load(&doc, &repaired, buf, len, r->name, encoding, why, cap);
+  if (err == 0 && (repaired & REPAIR_XML))
     log_warn("dc", "xml repaired by a recovery parse", "file", r->name, NULL);
   if (err == 0)
     err = read_xml_root(r, xmlDocGetRootElement(doc), NULL, NULL, repaired, why,
@@ -861,7 +823,8 @@ static int read_payload(struct reader *r, const json_t *env, const char *id) {
   xmlNode *root;
   int repaired = 0, err;
 
-  err = xml_load(&doc, &repaired, xml, strlen(xml), "UTF-8", why, sizeof(why));
+  err = xml_load(&doc, &repaired, xml, strlen(xml), r->name, "UTF-8", why,
+                 sizeof(why));
   if (err == OER_EINVAL)
     return emit(r, id, NULL, 0, "not well-formed XML", why);
   if (err < 0)

@@ -253,6 +253,53 @@ static void test_oai_page_with_deleted(void **state)
     got_release(&g);
 }
 
+/* B07 (d): a lone invalid byte in declared UTF-8 becomes U+FFFD, the
+ * record is imported and flagged, never mis-decoded; (e): a declaration
+ * pasted inside the document is stripped. */
+static void test_b07_repairs(void **state)
+{
+    static const char lone[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/2.0/"
+        "oai_dc/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+        "<dc:title>caf\xe9</dc:title><dc:language>fr</dc:language>"
+        "<dc:identifier>https://example.org/cafe</dc:identifier>"
+        "<dc:rights>https://creativecommons.org/licenses/by/4.0/</dc:rights>"
+        "</oai_dc:dc>";
+    static const char nested[] =
+        "<OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\">"
+        "<responseDate>2026-01-01T00:00:00Z</responseDate><request/>"
+        "<ListRecords><record><header><identifier>oai:x:1</identifier>"
+        "<datestamp>2026-01-01</datestamp></header><metadata>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/2.0/"
+        "oai_dc/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+        "<dc:title>\xc3\xa9"
+        "cole</dc:title><dc:language>fr</dc:language>"
+        "</oai_dc:dc></metadata></record></ListRecords></OAI-PMH>";
+    struct got g;
+    char why[256];
+    json_t *doc, *flags;
+
+    assert_int_equal(read_text(&g, lone, why, sizeof(why)), 0);
+    assert_int_equal(json_array_size(g.docs), 1);
+    doc = json_array_get(g.docs, 0);
+    assert_string_equal(str(doc, "title", "fr"), "caf\xef\xbf\xbd");
+    flags = json_object_get(doc, "flags");
+    assert_string_equal(json_string_value(json_array_get(flags, 0)),
+                        "encoding-repaired");
+    assert_int_equal(json_array_size(flags), 1);
+    got_release(&g);
+
+    assert_int_equal(read_text(&g, nested, why, sizeof(why)), 0);
+    assert_int_equal(json_array_size(g.docs), 1);
+    doc = json_array_get(g.docs, 0);
+    assert_string_equal(str(doc, "title", "fr"), "\xc3\xa9"
+                                                 "cole");
+    assert_null(json_object_get(doc, "flags"));
+    got_release(&g);
+}
+
 static void test_refusals(void **state)
 {
     struct got g;
@@ -453,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_qualified_dc),
         cmocka_unit_test(test_provider_terms_are_unknown),
         cmocka_unit_test(test_oai_page_with_deleted),
+        cmocka_unit_test(test_b07_repairs),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_lr_nsdl_dc_v023),
         cmocka_unit_test(test_lr_nsdl_dc_cc_licence),
