@@ -1,18 +1,14 @@
 /*
  * cmd_status: `oernode status`.  It asks the daemon over its HTTP API
- * (GET /api/status and /api/peers) with a small blocking HTTP/1.0 GET on
- * the node's own control address, and prints what it answers.
+ * (GET /api/status and /api/peers) with libcurl on the node's own
+ * control address, and prints what it answers.
  */
 #include "node/cmd_status.h"
 
-#include <errno.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "node/error.h"
@@ -20,66 +16,28 @@
 #define REPLY_MAX (16 * 1024 * 1024)
 #define TIMEOUT_S 10
 
-/* A socket connected to host:port, or -1 with *refused set when nothing
- * listens there. */
-static int dial(const char *host, const char *port, int *refused)
+/* A reply being received. */
+struct reply {
+    char *buf;
+    size_t len;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
-    struct timeval tv = {.tv_sec = TIMEOUT_S};
-    int fd = -1;
+    struct reply *r = arg;
+    size_t add = size * n;
+    char *grown;
 
-    *refused = 0;
-    if (getaddrinfo(host, port, &hints, &res) != 0)
-        return -1;
-    for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        *refused = errno == ECONNREFUSED;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-/* The whole reply of fd, NUL-terminated, or NULL. */
-static char *read_all(int fd, size_t *len)
-{
-    size_t cap = 8192;
-    char *buf = malloc(cap);
-    ssize_t n;
-
-    *len = 0;
-    while (buf != NULL) {
-        if (cap - *len < 4096) {
-            char *grown = cap < REPLY_MAX ? realloc(buf, cap * 2) : NULL;
-
-            if (grown == NULL) {
-                free(buf);
-                return NULL;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        n = read(fd, buf + *len, cap - *len - 1);
-        if (n == 0)
-            break;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            free(buf);
-            return NULL;
-        }
-        *len += (size_t)n;
-    }
-    if (buf != NULL)
-        buf[*len] = '\0';
-    return buf;
+    if (add > REPLY_MAX - r->len)
+        return 0;
+    grown = realloc(r->buf, r->len + add + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + r->len, data, add);
+    r->buf = grown;
+    r->len += add;
+    r->buf[r->len] = '\0';
+    return add;
 }
 
 /* The address to ask: a wildcard listen address is asked on loopback. */
@@ -92,43 +50,49 @@ static void control_host(char *host, size_t cap)
 }
 
 /*
- * GET path from the daemon at addr and parse the JSON body of a 200.
- * Returns 0 with *out the caller's; OER_ENOTFOUND when nothing listens;
- * OER_EINVAL for a bad address; OER_EIO for any other failure.
+ * GET path from the daemon at addr (with libcurl) and parse the JSON body
+ * of a 200.  Returns 0 with *out the caller's; OER_ENOTFOUND when nothing
+ * listens; OER_EINVAL for a bad address; OER_EIO for any other failure.
  */
 static int get_json(json_t **out, const char *addr, const char *path)
 {
-    char host[256], port[8], req[512];
+    char host[256], url[600];
     unsigned portnum;
-    char *reply = NULL, *body;
-    size_t len;
-    int fd, refused, status = 0, err = OER_EIO;
+    struct reply r = {0};
+    long status = 0;
+    CURLcode rc;
+    CURL *c;
+    int err = OER_EIO;
 
     *out = NULL;
     if (config_address_parse(host, sizeof(host), &portnum, addr) < 0 ||
         portnum == 0)
         return OER_EINVAL;
     control_host(host, sizeof(host));
-    snprintf(port, sizeof(port), "%u", portnum);
-    fd = dial(host, port, &refused);
-    if (fd < 0)
-        return refused ? OER_ENOTFOUND : OER_EIO;
-    snprintf(req, sizeof(req),
-             "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n\r\n",
-             path, addr);
-    if (write(fd, req, strlen(req)) == (ssize_t)strlen(req))
-        reply = read_all(fd, &len);
-    close(fd);
-    if (reply == NULL)
-        goto out;
-    body = strstr(reply, "\r\n\r\n");
-    if (sscanf(reply, "HTTP/1.%*d %d", &status) != 1 || status != 200 ||
-        body == NULL)
-        goto out;
-    *out = json_loads(body + 4, 0, NULL);
-    err = *out != NULL ? 0 : OER_EIO;
-out:
-    free(reply);
+    snprintf(url, sizeof(url), strchr(host, ':') != NULL
+                                   ? "http://[%s]:%u%s"
+                                   : "http://%s:%u%s",
+             host, portnum, path);
+    c = curl_easy_init();
+    if (c == NULL)
+        return OER_ENOMEM;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (rc == CURLE_COULDNT_CONNECT)
+        err = OER_ENOTFOUND;
+    else if (rc == CURLE_OK && status == 200 && r.buf != NULL)
+        *out = json_loads(r.buf, 0, NULL);
+    if (*out != NULL)
+        err = 0;
+    free(r.buf);
     return err;
 }
 
