@@ -96,12 +96,6 @@ static int push(struct cli *cli, struct values *vals, const char *value)
     return -1;
 }
 
-static int is_url(const char *s)
-{
-    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
-           strncmp(s, "ftp://", 6) == 0;
-}
-
 static struct values *repeatable(struct add_args *a, int opt)
 {
     switch (opt) {
@@ -163,11 +157,11 @@ static int parse(struct add_args *a, struct cli *cli, int argc, char **argv)
             return code;
     }
     for (int i = optind; code < 0 && i < argc; i++) {
-        a->flags |= is_url(argv[i]);
-        if (is_url(argv[i]) && a->url != NULL)
+        a->flags |= metadata_valid_url(argv[i]);
+        if (metadata_valid_url(argv[i]) && a->url != NULL)
             code = cli_fail(cli, CLI_USAGE, "two URLs: %s and %s", a->url,
                             argv[i]);
-        else if (is_url(argv[i]))
+        else if (metadata_valid_url(argv[i]))
             a->url = argv[i];
         else
             code = push(cli, &a->files, argv[i]);

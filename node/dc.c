@@ -16,6 +16,7 @@
 #include "node/error.h"
 #include "node/licence.h"
 #include "node/log.h"
+#include "node/metadata.h"
 #include "node/xmldoc.h"
 
 #define NS_OAI "http://www.openarchives.org/OAI/2.0/"
@@ -367,15 +368,10 @@ static void put_string(struct conv *c, json_t *list, const xmlNode *n) {
   free(text);
 }
 
-static int is_url(const char *s) {
-  return strncasecmp(s, "http://", 7) == 0 ||
-         strncasecmp(s, "https://", 8) == 0 || strncasecmp(s, "ftp://", 6) == 0;
-}
-
 static void put_identifier(struct conv *c, const xmlNode *n) {
   char *text = text_of(n, STRING_MAX);
 
-  if (text != NULL && is_url(text) && strchr(text, ' ') == NULL &&
+  if (text != NULL && metadata_valid_url(text) &&
       json_object_get(c->doc, "source_url") == NULL)
     set_new(c, c->doc, "source_url", json_string(text));
   free(text);
@@ -482,10 +478,6 @@ static void conv_languages(struct conv *c, const xmlNode *record) {
 }
 
 /* A string that is only a URL (a licence URI), not prose. */
-static int is_bare_url(const char *s) {
-  return is_url(s) && strpbrk(s, " \t") == NULL;
-}
-
 /* The licence of all rights and license statements; rights keeps the
  * prose (B14: a licence URI in plain dc:rights counts). */
 static void conv_licence(struct conv *c) {
@@ -516,7 +508,7 @@ static void conv_licence(struct conv *c) {
 
   /* a bare URL is prose only when it named no licence */
   json_array_foreach(c->rights, i, v) {
-    if (is_bare_url(json_string_value(v)) &&
+    if (metadata_valid_url(json_string_value(v)) &&
         strcmp(lic.id, LICENCE_UNKNOWN) != 0)
       continue;
     strcat(strcat(prose, prose[0] != '\0' ? "; " : ""), json_string_value(v));
@@ -570,7 +562,7 @@ static int conv_record(json_t **out, const char **reason, const xmlNode *record,
   if (!c.oom)
     conv_licence(&c);
   if (json_object_get(c.doc, "source_url") == NULL && fallback_url != NULL &&
-      is_bare_url(fallback_url) && strlen(fallback_url) <= STRING_MAX)
+      metadata_valid_url(fallback_url) && strlen(fallback_url) <= STRING_MAX)
     set_new(&c, c.doc, "source_url", json_string(fallback_url));
   if (repaired & REPAIR_XML)
     add_unique(&c, field(&c, "flags"), json_string("xml-repaired"));

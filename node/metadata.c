@@ -715,25 +715,42 @@ static int check_flags(struct vctx *c, json_t *v, const char *path)
 }
 
 /* An http, https or ftp URL with a host and no white space. */
-static int check_url(struct vctx *c, json_t *v, const char *path)
+/* 1: a well-formed url; 0: not http, https or ftp with a host; -1: it
+ * holds white space or a control character. */
+static int url_shape(const char *s)
 {
     static const char *const schemes[] = {"http://", "https://", "ftp://"};
-    const char *s, *rest = NULL;
-    int rc = check_text(c, v, path);
+    const char *rest = NULL;
 
-    if (rc != 0)
-        return rc;
-    s = json_string_value(v);
     for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
         if (strncasecmp(s, schemes[i], strlen(schemes[i])) == 0)
             rest = s + strlen(schemes[i]);
     if (rest == NULL || *rest == '\0' || *rest == '/')
-        return fail(c, METADATA_BAD_VALUE, path,
-                    "not an http, https or ftp url");
+        return 0;
     for (; *s != '\0'; s++)
         if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-            return fail(c, METADATA_BAD_VALUE, path,
-                        "a url holds white space or a control character");
+            return -1;
+    return 1;
+}
+
+int metadata_valid_url(const char *s)
+{
+    return s != NULL && url_shape(s) == 1;
+}
+
+static int check_url(struct vctx *c, json_t *v, const char *path)
+{
+    int rc = check_text(c, v, path);
+
+    if (rc != 0)
+        return rc;
+    rc = url_shape(json_string_value(v));
+    if (rc == 0)
+        return fail(c, METADATA_BAD_VALUE, path,
+                    "not an http, https or ftp url");
+    if (rc < 0)
+        return fail(c, METADATA_BAD_VALUE, path,
+                    "a url holds white space or a control character");
     return 0;
 }
 

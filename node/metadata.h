@@ -83,6 +83,10 @@ int metadata_parse(json_t **out, const char *buf, size_t len,
 /* Whether doc is a tombstone ("deleted": true). */
 int metadata_is_tombstone(const json_t *doc);
 
+/* Whether s is a URL that "source_url" takes: http, https or ftp, with
+ * a host, and no white space or control character.  1 or 0. */
+int metadata_valid_url(const char *s);
+
 /* Validate an origin (node id) or a local id as docs/METADATA.md says:
  * 1 when valid, 0 when not (NULL is not). */
 int metadata_valid_origin(const char *origin);

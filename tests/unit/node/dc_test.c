@@ -300,6 +300,29 @@ static void test_b07_repairs(void **state)
     got_release(&g);
 }
 
+/* An identifier that only looks like a URL ("https://" and nothing, or
+ * with a space) is not taken as the source URL (found by fuzz/dc). */
+static void test_url_needs_a_host(void **state)
+{
+    static const char *const ids[] = {"https://", "http:///x",
+                                      "https://example.org/a b"};
+    char xml[1024], why[256];
+    struct got g;
+
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        snprintf(xml, sizeof(xml),
+                 "<oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/"
+                 "2.0/oai_dc/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/"
+                 "\"><dc:title>T</dc:title><dc:identifier>%s</dc:identifier>"
+                 "<dc:identifier>urn:x:1</dc:identifier></oai_dc:dc>",
+                 ids[i]);
+        assert_int_equal(read_text(&g, xml, why, sizeof(why)), 0);
+        assert_int_equal(json_array_size(g.docs), 1);
+        assert_null(json_object_get(json_array_get(g.docs, 0), "source_url"));
+        got_release(&g);
+    }
+}
+
 static void test_refusals(void **state)
 {
     struct got g;
@@ -501,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_provider_terms_are_unknown),
         cmocka_unit_test(test_oai_page_with_deleted),
         cmocka_unit_test(test_b07_repairs),
+        cmocka_unit_test(test_url_needs_a_host),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_lr_nsdl_dc_v023),
         cmocka_unit_test(test_lr_nsdl_dc_cc_licence),
