@@ -7,7 +7,7 @@
 
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-test build-fuzz run test clean
+.PHONY: all deps build build-test build-fuzz build-release run test clean
 
 all: build
 
@@ -29,10 +29,17 @@ build-fuzz: deps
 	    >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 
+# The optimised build of make run, compiled with warnings as errors: the
+# optimiser sees (and warns about) what a debug build does not.
+build-release: deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DOERNODE_WERROR=ON >/dev/null
+	cmake --build build-release -j $(JOBS)
+
 run: build
 	@scripts/demo.sh build/oernode
 
-test: build-test build-fuzz
+test: build-test build-fuzz build-release
 	@[ -d ../shared/data ] || echo "note: ../shared is absent (a user's" \
 	    "clone): the tests that read its sample records are skipped;" \
 	    "ctest -V in build-test names them"
@@ -42,4 +49,4 @@ test: build-test build-fuzz
 	cd build-fuzz && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf build build-test build-fuzz
+	rm -rf build build-test build-fuzz build-release

@@ -346,7 +346,7 @@ static void dial(struct peer *p)
 {
     struct peer_table *t = p->t;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
-    char host[256], port[8];
+    char host[256], port[12];
     unsigned portnum;
     int r;
 

@@ -298,9 +298,13 @@ static void put_langmap(struct conv *c, const xmlNode *n, const char *key,
     set_new(c, map, lang, json_string(text));
   } else if (map != NULL && strcmp(key, "description") == 0 &&
              strlen(have) + strlen(text) + 2 <= max) {
-    joined = malloc(strlen(have) + strlen(text) + 3);
+    size_t hl = strlen(have), tl = strlen(text);
+
+    joined = malloc(hl + tl + 3);
     if (joined != NULL) {
-      sprintf(joined, "%s\n\n%s", have, text);
+      memcpy(joined, have, hl);
+      memcpy(joined + hl, "\n\n", 2);
+      memcpy(joined + hl + 2, text, tl + 1);
       set_new(c, map, lang, json_string(joined));
     }
     free(joined);

@@ -15,14 +15,19 @@
 
 static char *capture(enum log_level level, const char *value)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
+    FILE *f = tmpfile();
+    char *buf = calloc(1, 8192);
+    size_t n;
 
+    assert_non_null(f);
+    assert_non_null(buf);
     log_set_stream(f);
     log_event(level, "sync", "pack rejected", "peer", value, "err", "proto",
               NULL);
     log_set_stream(NULL);
+    rewind(f);
+    n = fread(buf, 1, 8191, f);
+    buf[n] = '\0';
     fclose(f);
     return buf;
 }
