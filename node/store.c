@@ -65,6 +65,11 @@ static int lib_init(void)
     }
     /* Objects and refs reach the disk before the ref that names them. */
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+    /* A catalogue's root tree lists up to 1,024 shards (about 40 KB):
+     * keep trees that large in libgit2's object cache (4 KB by default),
+     * or every lookup of a record inflates the root tree again. */
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
+                     (size_t)(256 * 1024));
     return 0;
 }
 
@@ -635,7 +640,13 @@ static int stage(struct store_batch *b, const char *path, const json_t *doc)
                  "err", error_name(err), NULL);
         return err;
     }
-    gerr = git_blob_create_from_buffer(&oid, b->w.repo, bytes, len);
+    /* Straight into the batch's memory: the object database's write
+     * would first look for the blob in every pack, and rescan the pack
+     * folder when it is not there, for each new record. */
+    gerr = git_odb_hash(&oid, bytes, len, GIT_OBJECT_BLOB);
+    if (gerr == 0)
+        gerr = b->mempack->write(b->mempack, &oid, bytes, len,
+                                 GIT_OBJECT_BLOB);
     free(bytes);
     if (gerr < 0)
         return from_git(gerr, "cannot write document", "path", path);
