@@ -3,7 +3,8 @@
 #   make test  install what is missing, build with the sanitizers, run
 #              the whole suite through ctest: the unit and integration
 #              tests (gcc), then bounded libFuzzer runs of every parser
-#              of untrusted input (clang)
+#              of untrusted input (clang); the optimised build is
+#              compiled with warnings as errors too
 
 JOBS ?= $(shell nproc)
 
