@@ -143,6 +143,7 @@ const struct cli_command cmd_serve_commands[] = {
      "  GET /api/status                  node id, fingerprint, catalogues\n"
      "  GET /api/resources[?origin=O&limit=N&offset=N&deleted=1]\n"
      "  GET /api/resources/ORIGIN/LOCAL  one resource document\n"
+     "  GET /api/search?q=WORDS[&level=T&language=L&...]  search, facets\n"
      "  GET, POST /oai                   OAI-PMH 2.0 (docs/OAI.md)\n"
      "  GET /api/peers                   the peers and their connections\n"
      "Errors are JSON: {\"error\": {\"code\": ..., \"message\": ...}}.\n"
