@@ -17,6 +17,7 @@
 #include "node/licence.h"
 #include "node/log.h"
 #include "node/metadata.h"
+#include "node/wholefile.h"
 #include "node/xmldoc.h"
 
 #define NS_OAI "http://www.openarchives.org/OAI/2.0/"
@@ -981,36 +982,6 @@ static int on_record(const struct dc_record *rec, void *arg) {
   return f->err < 0 ? 1 : 0;
 }
 
-static int read_bytes(char **out, size_t *len, const char *path) {
-  struct stat st;
-  FILE *f = fopen(path, "rb");
-  int err = OER_EIO;
-
-  *out = NULL;
-  if (f == NULL)
-    return OER_EIO;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-      (unsigned long long)st.st_size > DC_INPUT_MAX) {
-    err = OER_EINVAL;
-    goto out;
-  }
-  *out = malloc((size_t)st.st_size + 1);
-  if (*out == NULL) {
-    err = OER_ENOMEM;
-    goto out;
-  }
-  *len = fread(*out, 1, (size_t)st.st_size, f);
-  err = ferror(f) ? OER_EIO : 0;
-
-out:
-  fclose(f);
-  if (err < 0) {
-    free(*out);
-    *out = NULL;
-  }
-  return err;
-}
-
 static int read_dc_file(struct import_run *run, const char *path, void *arg) {
   struct feed f = {run, 0};
   char why[300] = "", *buf = NULL;
@@ -1018,7 +989,7 @@ static int read_dc_file(struct import_run *run, const char *path, void *arg) {
   int err = import_file(run, path);
 
   if (err == 0)
-    err = read_bytes(&buf, &len, path);
+    err = wholefile_read(&buf, &len, path, DC_INPUT_MAX);
   if (err == 0)
     err = dc_read_memory(buf, len, path, on_record, &f, why, sizeof(why));
   free(buf);

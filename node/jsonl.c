@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "node/error.h"
+#include "node/wholefile.h"
 
 static int read_array(const char *buf, size_t len, jsonl_record_cb cb,
                       jsonl_error_cb on_error, void *arg)
@@ -109,29 +110,12 @@ int jsonl_read_memory(const char *buf, size_t len, jsonl_record_cb cb,
 int jsonl_read_file(const char *path, jsonl_record_cb cb,
                     jsonl_error_cb on_error, void *arg)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
     char *buf = NULL;
-    int rc = OER_EIO;
+    size_t len;
+    int rc = wholefile_read(&buf, &len, path, JSONL_INPUT_MAX);
 
-    if (f == NULL)
-        return OER_EIO;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-        (unsigned long long)st.st_size > JSONL_INPUT_MAX) {
-        rc = OER_EINVAL;
-        goto out;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        rc = OER_ENOMEM;
-        goto out;
-    }
-    if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-        goto out;
-    rc = jsonl_read_memory(buf, (size_t)st.st_size, cb, on_error, arg);
-
-out:
+    if (rc == 0)
+        rc = jsonl_read_memory(buf, len, cb, on_error, arg);
     free(buf);
-    fclose(f);
     return rc;
 }

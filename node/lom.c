@@ -22,6 +22,7 @@
 #include "node/licence.h"
 #include "node/invariant.h"
 #include "node/log.h"
+#include "node/wholefile.h"
 #include "node/xmldoc.h"
 
 /* Limits of docs/METADATA.md, in characters or entries. */
@@ -1591,38 +1592,22 @@ out:
 int lom_read_file(struct lom_page *page, const char *path, lom_record_cb cb,
                   void *arg)
 {
-    struct stat st;
     char *buf = NULL;
-    FILE *f = NULL;
-    int err = OER_EIO;
+    size_t len;
+    int err;
 
     if (page != NULL) {
         memset(page, 0, sizeof(*page));
         page->complete_list_size = page->cursor = -1;
     }
-    if (stat(path, &st) != 0) {
-        log_warn("lom", "cannot read file", "file", path, NULL);
-        return OER_EIO;
-    }
-    if (!S_ISREG(st.st_mode) ||
-        (unsigned long long)st.st_size > LOM_INPUT_MAX) {
+    err = wholefile_read(&buf, &len, path, LOM_INPUT_MAX);
+    if (err == OER_EINVAL)
         log_warn("lom", "not LOM or OAI-PMH", "file", path, "reason",
-                 S_ISREG(st.st_mode) ? "file too large" : "not a file", NULL);
-        return OER_EINVAL;
-    }
-
-    buf = malloc((size_t)st.st_size + 1);
-    f = fopen(path, "rb");
-    if (buf == NULL) {
-        err = OER_ENOMEM;
-    } else if (f == NULL ||
-               fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+                 "not a file, or a file too large", NULL);
+    else if (err < 0)
         log_warn("lom", "cannot read file", "file", path, NULL);
-    } else {
-        err = lom_read_memory(page, buf, (size_t)st.st_size, path, cb, arg);
-    }
-    if (f != NULL)
-        fclose(f);
+    else
+        err = lom_read_memory(page, buf, len, path, cb, arg);
     free(buf);
     return err;
 }

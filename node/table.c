@@ -14,6 +14,7 @@
 #include <csv.h>
 
 #include "node/error.h"
+#include "node/wholefile.h"
 
 struct reader {
     struct csv_parser p;
@@ -218,30 +219,13 @@ int table_read_memory(const char *buf, size_t len, char sep, table_row_cb cb,
 int table_read_file(const char *path, char sep, table_row_cb cb,
                     table_error_cb on_error, void *arg)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
     char *buf = NULL;
-    int rc = OER_EIO;
+    size_t len;
+    int rc = wholefile_read(&buf, &len, path, TABLE_INPUT_MAX);
 
-    if (f == NULL)
-        return OER_EIO;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-        (unsigned long long)st.st_size > TABLE_INPUT_MAX) {
-        rc = OER_EINVAL;
-        goto out;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        rc = OER_ENOMEM;
-        goto out;
-    }
-    if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-        goto out;
-    rc = table_read_memory(buf, (size_t)st.st_size, sep, cb, on_error, arg);
-
-out:
+    if (rc == 0)
+        rc = table_read_memory(buf, len, sep, cb, on_error, arg);
     free(buf);
-    fclose(f);
     return rc;
 }
 
