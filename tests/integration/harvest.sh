@@ -110,14 +110,8 @@ for i in $(seq 1 8); do
         --licence "CC BY-SA 4.0" >>"$work/ids"
 done
 "$OERNODE" -q withdraw "$(sed -n 2p "$work/ids")" --reason "test" >/dev/null
-"$OERNODE" serve --http 127.0.0.1:0 --port-file "$work/aport" \
-    --peer 127.0.0.1:0 2>"$work/serve.log" &
-pids+=($!)
-for _ in $(seq 100); do
-    [ -s "$work/aport" ] && break
-    sleep 0.1
-done
-[ -s "$work/aport" ] || { cat "$work/serve.log" >&2; fail "serve did not start"; }
+start_serve "$work/aport" "$work/serve.log"
+pids+=("$serve_pid")
 own=http://127.0.0.1:$(cat "$work/aport")/oai
 unset OERNODE_DATA
 

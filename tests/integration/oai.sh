@@ -37,15 +37,9 @@ for n in 2 12 16; do
         --reason "test withdrawal" >/dev/null
 done
 
-"$OERNODE" serve --http 127.0.0.1:0 --port-file "$work/port" \
-    --peer 127.0.0.1:0 2>"$work/serve.log" &
-pid=$!
+start_serve "$work/port" "$work/serve.log"
+pid=$serve_pid
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    [ -s "$work/port" ] && break
-    sleep 0.1
-done
-[ -s "$work/port" ] || { cat "$work/serve.log" >&2; fail "serve did not start"; }
 base=http://127.0.0.1:$(cat "$work/port")/oai
 
 # ---- every response well-formed, tokens followed by hand -------------

@@ -38,19 +38,11 @@ contains "$work/out" "index rebuilt: 3 documents read from 1 catalogues"
 expect_exit 0 "$OERNODE" search --json
 cmp "$work/out" "$work/caught-up.json" || fail "reindex answers differently"
 
-"$OERNODE" serve --http 127.0.0.1:0 --port-file "$work/port" \
-    --peer 127.0.0.1:0 2>"$work/serve.log" &
-pid=$!
+start_serve "$work/port" "$work/serve.log"
+pid=$serve_pid
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    [ -s "$work/port" ] && break
-    sleep 0.1
-done
-[ -s "$work/port" ] || { cat "$work/serve.log" >&2; fail "serve did not start"; }
 base=http://127.0.0.1:$(cat "$work/port")
-get() { # get PATH: body to $work/body, prints the status
-    curl -s --path-as-is -o "$work/body" -w '%{http_code}' "$base$1"
-}
+get() { http_get "$base$1"; }
 
 check "search 200" test "$(get '/api/search')" = 200
 cmp "$work/body" <(tr -d '\n' <"$work/caught-up.json") ||

@@ -11,20 +11,12 @@ export OERNODE_DATA=$work/data
 id=$("$OERNODE" -q add --title "nl:Breuken oefenen" --language nl \
     --licence "CC BY-SA 4.0")
 
-"$OERNODE" serve --http 127.0.0.1:0 --port-file "$work/port" \
-    --peer 127.0.0.1:0 2>"$work/serve.log" &
-pid=$!
+start_serve "$work/port" "$work/serve.log"
+pid=$serve_pid
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    [ -s "$work/port" ] && break
-    sleep 0.1
-done
-[ -s "$work/port" ] || { cat "$work/serve.log" >&2; fail "serve did not start"; }
 base=http://127.0.0.1:$(cat "$work/port")
 
-get() { # get PATH: body to $work/body, prints the status
-    curl -s --path-as-is -o "$work/body" -w '%{http_code}' "$base$1"
-}
+get() { http_get "$base$1"; }
 
 check "status 200" test "$(get /api/status)" = 200
 contains "$work/body" '"node":"nl-test"'
