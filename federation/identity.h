@@ -74,7 +74,6 @@ int identity_sign(char **out, const struct identity *id, const void *data,
  * Every refusal is logged once, with the fingerprints involved.
  */
 int identity_verify(const struct identity_pub *pub, const char *armored,
-                    const void *data, size_t len,
-                    struct identity_pub *signer);
+                    const void *data, size_t len, struct identity_pub *signer);
 
 #endif

@@ -84,7 +84,6 @@ const char *cmd_add_media_type(const char *name)
     return "application/octet-stream";
 }
 
-
 static int push(struct cli *cli, struct values *vals, const char *value)
 {
     if (vals->n == ADD_MAX)
@@ -272,7 +271,8 @@ static int set_licence(struct cli *cli, json_t *doc, const char *text)
     if (text == NULL)
         return -1;
     if (*text == '\0')
-        return cli_fail(cli, CLI_INVALID, "--licence is empty: give an SPDX "
+        return cli_fail(cli, CLI_INVALID,
+                        "--licence is empty: give an SPDX "
                         "id, a Creative Commons URL or name, or \"all "
                         "rights reserved\"");
     licence_normalise(&lic, text);
@@ -319,8 +319,8 @@ static int from_flags(json_t **out, struct cli *cli, const struct add_args *a)
     if (code < 0 &&
         (set_terms(doc, "levels", &a->level, NULL) < 0 ||
          set_terms(doc, "subjects", &a->subject, NULL) < 0 ||
-         set_terms(doc, "resource_types", &a->type,
-                   "learningresourcetype") < 0 ||
+         set_terms(doc, "resource_types", &a->type, "learningresourcetype") <
+             0 ||
          set_terms(doc, "audience", &a->audience, "intendedenduserrole") < 0))
         code = cli_fail(cli, CLI_INVALID, "a term is not valid UTF-8 text");
     if (code < 0)

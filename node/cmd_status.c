@@ -69,9 +69,8 @@ static int get_json(json_t **out, const char *addr, const char *path)
         portnum == 0)
         return OER_EINVAL;
     control_host(host, sizeof(host));
-    snprintf(url, sizeof(url), strchr(host, ':') != NULL
-                                   ? "http://[%s]:%u%s"
-                                   : "http://%s:%u%s",
+    snprintf(url, sizeof(url),
+             strchr(host, ':') != NULL ? "http://[%s]:%u%s" : "http://%s:%u%s",
              host, portnum, path);
     c = curl_easy_init();
     if (c == NULL)

@@ -6,9 +6,9 @@
 const char *error_name(int code)
 {
     static const char *const names[] = {
-        "ok",     "nomem", "inval",  "notfound", "exists",    "io",
-        "proto",  "timeout", "crypto", "conflict", "corrupt",
-        "unsupported", "fork",
+        "ok",      "nomem",       "inval",   "notfound", "exists",
+        "io",      "proto",       "timeout", "crypto",   "conflict",
+        "corrupt", "unsupported", "fork",
     };
     int i = -code;
 

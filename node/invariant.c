@@ -11,7 +11,7 @@ void invariant_fail(const char *cond, const char *file, int line)
 {
     char num[24];
 
-    log_error("invariant", "broken invariant: this is a bug in oernode",
-              "cond", cond, "file", file, "line", log_num(num, line), NULL);
+    log_error("invariant", "broken invariant: this is a bug in oernode", "cond",
+              cond, "file", file, "line", log_num(num, line), NULL);
     abort();
 }

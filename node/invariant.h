@@ -8,7 +8,7 @@
 #ifndef OERNODE_INVARIANT_H
 #define OERNODE_INVARIANT_H
 
-#define INVARIANT(cond)                                                     \
+#define INVARIANT(cond)                                                        \
     ((cond) ? (void)0 : invariant_fail(#cond, __FILE__, __LINE__))
 
 /* Log the broken condition and abort.  Does not return. */

@@ -17,7 +17,7 @@
 static _Atomic int log_level = LOG_LEVEL_INFO;
 static FILE *_Atomic log_stream;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void log_set_level(enum log_level level)
 {
@@ -90,8 +90,8 @@ static size_t utf8_seq(const unsigned char *s)
             return 0;
         cp = (cp << 6) | (s[i] & 0x3f);
     }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
-        cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
     return n;
 }
@@ -178,8 +178,8 @@ void log_event(enum log_level level, const char *mod, const char *msg, ...)
 
     /* A cut line still ends in one piece, with the fact that it was cut. */
     if (len >= LOG_LINE_MAX)
-        len = (size_t)snprintf(line + LOG_LINE_MAX - 13, 14,
-                               " truncated=1") + LOG_LINE_MAX - 13;
+        len = (size_t)snprintf(line + LOG_LINE_MAX - 13, 14, " truncated=1") +
+              LOG_LINE_MAX - 13;
     line[len++] = '\n';
     out = atomic_load(&log_stream);
     fwrite(line, 1, len, out ? out : stderr);

@@ -34,7 +34,6 @@
 #define LANG_TAG_MAX 64
 #define TIMESTAMP_LEN 21
 
-
 /* ------------------------------------------------------------------ */
 /* Vocabularies                                                         */
 
@@ -788,8 +787,8 @@ static int date_norm(char out[TIMESTAMP_LEN], const char *s)
                      tm.tm_mon + 1, tm.tm_mday);
     else
         n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
     INVARIANT(n > 0 && n < TIMESTAMP_LEN);
     memcpy(out, buf, (size_t)n + 1);
     return 0;

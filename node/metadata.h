@@ -17,17 +17,17 @@
 /* What is wrong with a document. */
 enum metadata_problem {
     METADATA_OK = 0,
-    METADATA_MISSING,      /* a required field is absent or empty */
-    METADATA_TYPE,         /* a field has the wrong JSON type (a real
-                            * number anywhere, too) */
-    METADATA_TOO_LONG,     /* a string, list or the document is too large,
-                            * or unknown fields nest too deep */
-    METADATA_BAD_UTF8,     /* a string or key is not valid UTF-8 */
-    METADATA_XML_CHAR,     /* a string holds a character XML 1.0 forbids */
-    METADATA_BAD_FILENAME, /* separator, "..", control char, empty name */
-    METADATA_UNKNOWN_FIELD,/* a field this version does not know, a record
-                            * field in a tombstone, or "reason" in a record */
-    METADATA_BAD_VALUE     /* a malformed tag, id, timestamp, hash, ... */
+    METADATA_MISSING,       /* a required field is absent or empty */
+    METADATA_TYPE,          /* a field has the wrong JSON type (a real
+                             * number anywhere, too) */
+    METADATA_TOO_LONG,      /* a string, list or the document is too large,
+                             * or unknown fields nest too deep */
+    METADATA_BAD_UTF8,      /* a string or key is not valid UTF-8 */
+    METADATA_XML_CHAR,      /* a string holds a character XML 1.0 forbids */
+    METADATA_BAD_FILENAME,  /* separator, "..", control char, empty name */
+    METADATA_UNKNOWN_FIELD, /* a field this version does not know, a record
+                             * field in a tombstone, or "reason" in a record */
+    METADATA_BAD_VALUE      /* a malformed tag, id, timestamp, hash, ... */
 };
 
 struct metadata_error {

@@ -161,8 +161,7 @@ static size_t utf8_repair(char *dst, const char *src, size_t len, size_t *count)
  * to repair), or OER_ENOMEM.
  */
 static int xml_repair(char **out, size_t *out_len, int *repaired,
-                      const char *buf, size_t len, const char *name,
-                      int utf8)
+                      const char *buf, size_t len, const char *name, int utf8)
 {
     char *stripped = malloc(len + 1), *fixed = NULL;
     size_t n, decls = 0, bad = 0;
@@ -226,9 +225,9 @@ int xmldoc_load(xmlDoc **out, int *repaired, const char *buf, size_t len,
     len -= skip;
     err = xmldoc_parse(out, buf, len, name, encoding, 0, why, cap);
     if (err == OER_EINVAL && strstr(why, "DOCTYPE") == NULL)
-        err = xml_repair(&fixed, &fixed_len, repaired, buf, len, name,
-                         encoding != NULL &&
-                             strcasecmp(encoding, "UTF-8") == 0);
+        err =
+            xml_repair(&fixed, &fixed_len, repaired, buf, len, name,
+                       encoding != NULL && strcasecmp(encoding, "UTF-8") == 0);
     if (err == 0 && fixed != NULL) {
         err = xmldoc_parse(out, fixed, fixed_len, name, encoding, 0, again,
                            sizeof(again));

@@ -30,8 +30,8 @@ void frame_reader_release(struct frame_reader *r)
     frame_reader_init(r);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int stop(struct frame_reader *r, int code, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+stop(struct frame_reader *r, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -155,8 +155,10 @@ int frame_check(char *reason, const void *body, size_t len)
         return 0;
     if (len > LIMIT_DATA_FRAME) {
         if (reason != NULL)
-            snprintf(reason, LIMIT_REASON, "frame of %zu bytes is over the "
-                     "limit of %u", len, LIMIT_DATA_FRAME);
+            snprintf(reason, LIMIT_REASON,
+                     "frame of %zu bytes is over the "
+                     "limit of %u",
+                     len, LIMIT_DATA_FRAME);
         return OER_EINVAL;
     }
     return scan_large_head(reason, body, len) < 0 ? OER_EINVAL : 0;

@@ -21,14 +21,14 @@
 struct decoder {
     msgpack_zone *zone;
     char *reason;
-    const char *where;  /* the type being read, for reasons */
+    const char *where; /* the type being read, for reasons */
 };
 
 struct encoder {
     msgpack_sbuffer buf;
     msgpack_packer pk;
-    int failed;         /* a pack call failed: out of memory */
-    const char *bad;    /* the first field that broke a rule */
+    int failed;      /* a pack call failed: out of memory */
+    const char *bad; /* the first field that broke a rule */
 };
 
 /*
@@ -36,17 +36,17 @@ struct encoder {
  * table drives decoding and encoding, in the order the encoder writes.
  */
 enum field_kind {
-    FIELD_UINT,    /* uint64_t */
-    FIELD_BOOL,    /* bool */
-    FIELD_NAME,    /* const char *, 1 to LIMIT_NAME bytes */
-    FIELD_TEXT,    /* const char *, 0 to LIMIT_STR bytes */
-    FIELD_OID,     /* struct message_oid */
-    FIELD_BIN,     /* const unsigned char * and a size_t at len_off */
-    FIELD_ENUM,    /* an enum, as one of names */
-    FIELD_LIST,    /* entries at off, their size_t count at len_off */
-    FIELD_MAP,     /* a nested map of the fields sub, same struct */
-    FIELD_FILE,    /* one FILES entry */
-    FIELD_FILTERS  /* SEARCH filters: facet -> list of values */
+    FIELD_UINT,   /* uint64_t */
+    FIELD_BOOL,   /* bool */
+    FIELD_NAME,   /* const char *, 1 to LIMIT_NAME bytes */
+    FIELD_TEXT,   /* const char *, 0 to LIMIT_STR bytes */
+    FIELD_OID,    /* struct message_oid */
+    FIELD_BIN,    /* const unsigned char * and a size_t at len_off */
+    FIELD_ENUM,   /* an enum, as one of names */
+    FIELD_LIST,   /* entries at off, their size_t count at len_off */
+    FIELD_MAP,    /* a nested map of the fields sub, same struct */
+    FIELD_FILE,   /* one FILES entry */
+    FIELD_FILTERS /* SEARCH filters: facet -> list of values */
 };
 
 struct field {
@@ -54,14 +54,14 @@ struct field {
     enum field_kind kind;
     size_t off;
     size_t len_off;
-    size_t each;               /* LIST: bytes of one entry */
-    size_t max;                /* LIST: most entries */
-    const struct field *elem;  /* LIST: one entry (its key unused) */
-    const struct field *sub;   /* MAP */
+    size_t each;              /* LIST: bytes of one entry */
+    size_t max;               /* LIST: most entries */
+    const struct field *elem; /* LIST: one entry (its key unused) */
+    const struct field *sub;  /* MAP */
     size_t nsub;
-    const char *const *names;  /* ENUM */
+    const char *const *names; /* ENUM */
     int nnames;
-    bool optional;             /* TEXT: "" when absent */
+    bool optional; /* TEXT: "" when absent */
 };
 
 struct codec {
@@ -69,33 +69,53 @@ struct codec {
     enum message_type type;
     const struct field *fields;
     size_t nfields;
-    bool data;                 /* may use LIMIT_DATA_FRAME */
+    bool data; /* may use LIMIT_DATA_FRAME */
     const char *(*check)(const struct message *msg); /* rules across fields */
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define AT(type, member) offsetof(struct type, member)
-#define PLAIN(k, kd, st, m) {.key = (k), .kind = (kd), .off = AT(st, m)}
-#define ELEM(kd) {.key = "entry", .kind = (kd)}
-#define TEXT_OPT(k, st, m) \
-    {.key = (k), .kind = FIELD_TEXT, .off = AT(st, m), .optional = true}
-#define BIN(k, st, m, l) \
-    {.key = (k), .kind = FIELD_BIN, .off = AT(st, m), .len_off = AT(st, l)}
-#define ENUM(k, st, m, nm) \
-    {.key = (k), .kind = FIELD_ENUM, .off = AT(st, m), .names = (nm), \
-     .nnames = COUNT(nm)}
-#define MAP(k, table) \
-    {.key = (k), .kind = FIELD_MAP, .sub = (table), .nsub = COUNT(table)}
-#define LIST(k, st, m, n, type, most, el) \
-    {.key = (k), .kind = FIELD_LIST, .off = AT(st, m), .len_off = AT(st, n), \
-     .each = sizeof(type), .max = (most), .elem = (el)}
+#define PLAIN(k, kd, st, m)                                                    \
+    {                                                                          \
+        .key = (k), .kind = (kd), .off = AT(st, m)                             \
+    }
+#define ELEM(kd)                                                               \
+    {                                                                          \
+        .key = "entry", .kind = (kd)                                           \
+    }
+#define TEXT_OPT(k, st, m)                                                     \
+    {                                                                          \
+        .key = (k), .kind = FIELD_TEXT, .off = AT(st, m), .optional = true     \
+    }
+#define BIN(k, st, m, l)                                                       \
+    {                                                                          \
+        .key = (k), .kind = FIELD_BIN, .off = AT(st, m), .len_off = AT(st, l)  \
+    }
+#define ENUM(k, st, m, nm)                                                     \
+    {                                                                          \
+        .key = (k), .kind = FIELD_ENUM, .off = AT(st, m), .names = (nm),       \
+        .nnames = COUNT(nm)                                                    \
+    }
+#define MAP(k, table)                                                          \
+    {                                                                          \
+        .key = (k), .kind = FIELD_MAP, .sub = (table), .nsub = COUNT(table)    \
+    }
+#define LIST(k, st, m, n, type, most, el)                                      \
+    {                                                                          \
+        .key = (k), .kind = FIELD_LIST, .off = AT(st, m),                      \
+        .len_off = AT(st, n), .each = sizeof(type), .max = (most),             \
+        .elem = (el)                                                           \
+    }
 
 static const char *const result_names[] = {
     "ok", "up-to-date", "refused", "not-found", "failed",
 };
 
 static const char *const status_names[] = {
-    "sent", "denied-licence", "denied-policy", "missing",
+    "sent",
+    "denied-licence",
+    "denied-policy",
+    "missing",
 };
 
 static const struct field elem_name = ELEM(FIELD_NAME);
@@ -112,8 +132,8 @@ static const struct field hello_fields[] = {
     PLAIN("version", FIELD_UINT, message_hello, version),
     PLAIN("node", FIELD_NAME, message_hello, node),
     PLAIN("software", FIELD_NAME, message_hello, software),
-    LIST("features", message_hello, features, nfeatures, char *,
-         LIMIT_FEATURES, &elem_name),
+    LIST("features", message_hello, features, nfeatures, char *, LIMIT_FEATURES,
+         &elem_name),
     MAP("use", use_fields),
     PLAIN("max_frame", FIELD_UINT, message_hello, max_frame),
     PLAIN("max_data_frame", FIELD_UINT, message_hello, max_data_frame),
@@ -135,8 +155,8 @@ static const struct field heads_fields[] = {
 static const struct field fetch_fields[] = {
     PLAIN("origin", FIELD_NAME, message_fetch, origin),
     PLAIN("want", FIELD_OID, message_fetch, want),
-    LIST("haves", message_fetch, haves, nhaves, struct message_oid,
-         LIMIT_HAVES, &elem_oid),
+    LIST("haves", message_fetch, haves, nhaves, struct message_oid, LIMIT_HAVES,
+         &elem_oid),
 };
 
 static const struct field pack_fields[] = {
@@ -191,8 +211,8 @@ static const struct field elem_hit = MAP("entry", hit_fields);
 
 static const struct field results_fields[] = {
     PLAIN("id", FIELD_UINT, message_results, id),
-    LIST("hits", message_results, hits, nhits, struct message_hit,
-         LIMIT_HITS, &elem_hit),
+    LIST("hits", message_results, hits, nhits, struct message_hit, LIMIT_HITS,
+         &elem_hit),
 };
 
 static const struct field ping_fields[] = {
@@ -217,13 +237,18 @@ static const char *check_hello(const struct message *msg)
     return NULL;
 }
 
-#define CODEC(nm, ty, table, big) \
-    {.name = (nm), .type = (ty), .fields = (table), \
-     .nfields = COUNT(table), .data = (big)}
+#define CODEC(nm, ty, table, big)                                              \
+    {                                                                          \
+        .name = (nm), .type = (ty), .fields = (table),                         \
+        .nfields = COUNT(table), .data = (big)                                 \
+    }
 
 static const struct codec codecs[] = {
-    {.name = "HELLO", .type = MESSAGE_HELLO, .fields = hello_fields,
-     .nfields = COUNT(hello_fields), .check = check_hello},
+    {.name = "HELLO",
+     .type = MESSAGE_HELLO,
+     .fields = hello_fields,
+     .nfields = COUNT(hello_fields),
+     .check = check_hello},
     CODEC("HEADS", MESSAGE_HEADS, heads_fields, false),
     CODEC("FETCH", MESSAGE_FETCH, fetch_fields, false),
     CODEC("PACK", MESSAGE_PACK, pack_fields, true),
@@ -242,8 +267,8 @@ static const struct codec codecs[] = {
 
 #define SLOT(base, off, type) ((type *)((char *)(base) + (off)))
 
-__attribute__((format(printf, 3, 4)))
-static int refuse(struct decoder *d, const char *key, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+refuse(struct decoder *d, const char *key, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -283,9 +308,8 @@ static void *zalloc(struct decoder *d, size_t size)
 }
 
 /* Copy a string: no NUL inside, min to max bytes. */
-static int read_str(struct decoder *d, const char **out,
-                    const struct field *f, const msgpack_object *o,
-                    size_t min, size_t max)
+static int read_str(struct decoder *d, const char **out, const struct field *f,
+                    const msgpack_object *o, size_t min, size_t max)
 {
     size_t n = o->via.str.size;
     char *s;
@@ -395,9 +419,9 @@ static int read_filter(struct decoder *d, struct message_filter *filter,
                        const msgpack_object_kv *kv)
 {
     static const struct field key = ELEM(FIELD_NAME);
-    static const struct field values = LIST(
-        "filters[]", message_filter, values, nvalues, char *,
-        LIMIT_FILTER_VALUES, &elem_text);
+    static const struct field values =
+        LIST("filters[]", message_filter, values, nvalues, char *,
+             LIMIT_FILTER_VALUES, &elem_text);
     int rc;
 
     rc = read_str(d, &filter->key, &key, &kv->key, 1, LIMIT_NAME);
@@ -530,8 +554,7 @@ static void put_fields(struct encoder *e, const void *base,
     }
 }
 
-static void put_list(struct encoder *e, const void *base,
-                     const struct field *f)
+static void put_list(struct encoder *e, const void *base, const struct field *f)
 {
     const char *items = *SLOT(base, f->off, const char *const);
     size_t n = *SLOT(base, f->len_off, const size_t);
@@ -549,8 +572,8 @@ static void put_file(struct encoder *e, const struct message_file *file)
 {
     bool sent = file->status == MESSAGE_FILE_SENT;
 
-    if (sent && (file->offset > file->size ||
-                 file->len > file->size - file->offset))
+    if (sent &&
+        (file->offset > file->size || file->len > file->size - file->offset))
         e->bad = e->bad ? e->bad : "data";
     e->failed |= msgpack_pack_map(&e->pk, sent ? 5 : 2);
     put_fields(e, file, file_fields, COUNT(file_fields));
@@ -560,9 +583,9 @@ static void put_file(struct encoder *e, const struct message_file *file)
 
 static void put_filters(struct encoder *e, const struct message_search *s)
 {
-    static const struct field values = LIST(
-        "filters[]", message_filter, values, nvalues, char *,
-        LIMIT_FILTER_VALUES, &elem_text);
+    static const struct field values =
+        LIST("filters[]", message_filter, values, nvalues, char *,
+             LIMIT_FILTER_VALUES, &elem_text);
     size_t n = s->nfilters;
 
     if (n > LIMIT_FILTERS || (n > 0 && s->filters == NULL)) {
@@ -592,8 +615,8 @@ static void put_value(struct encoder *e, const void *base,
 
     switch (f->kind) {
     case FIELD_UINT:
-        e->failed |= msgpack_pack_uint64(
-            &e->pk, *SLOT(base, f->off, const uint64_t));
+        e->failed |=
+            msgpack_pack_uint64(&e->pk, *SLOT(base, f->off, const uint64_t));
         return;
     case FIELD_BOOL:
         e->failed |= *SLOT(base, f->off, const bool)
@@ -603,12 +626,11 @@ static void put_value(struct encoder *e, const void *base,
     case FIELD_NAME:
     case FIELD_TEXT:
         put_str(e, *SLOT(base, f->off, const char *const),
-                f->kind == FIELD_NAME, f->kind == FIELD_NAME ? LIMIT_NAME
-                                                             : LIMIT_STR);
+                f->kind == FIELD_NAME,
+                f->kind == FIELD_NAME ? LIMIT_NAME : LIMIT_STR);
         return;
     case FIELD_OID:
-        put_bin(e, SLOT(base, f->off, const struct message_oid)->id,
-                LIMIT_OID);
+        put_bin(e, SLOT(base, f->off, const struct message_oid)->id, LIMIT_OID);
         return;
     case FIELD_BIN:
         put_bin(e, *SLOT(base, f->off, const unsigned char *const),
@@ -753,8 +775,7 @@ static void pack(struct encoder *e, const struct codec *c,
         e->bad = c->check(msg);
 }
 
-int message_encode(unsigned char **out, size_t *len,
-                   const struct message *msg,
+int message_encode(unsigned char **out, size_t *len, const struct message *msg,
                    const struct message_hello *peer)
 {
     const struct codec *c = codec_of(msg->type);
@@ -772,24 +793,25 @@ int message_encode(unsigned char **out, size_t *len,
     pack(&e, c, msg);
     if (e.failed) {
         rc = OER_ENOMEM;
-        log_error("message", "out of memory encoding a frame", "type",
-                  c->name, NULL);
+        log_error("message", "out of memory encoding a frame", "type", c->name,
+                  NULL);
         goto out;
     }
     body_len = e.buf.size - LIMIT_PREFIX;
     if (e.bad != NULL)
         snprintf(reason, sizeof(reason), "%s breaks a limit", e.bad);
     else if (body_len > body_limit(c, peer))
-        snprintf(reason, sizeof(reason), "frame of %zu bytes is over the "
-                 "peer's limit of %zu", body_len, body_limit(c, peer));
+        snprintf(reason, sizeof(reason),
+                 "frame of %zu bytes is over the "
+                 "peer's limit of %zu",
+                 body_len, body_limit(c, peer));
     /* What we send must pass the scan our peers run. */
-    else if (scan_frame(NULL, reason, e.buf.data + LIMIT_PREFIX,
-                        body_len) == 0)
+    else if (scan_frame(NULL, reason, e.buf.data + LIMIT_PREFIX, body_len) == 0)
         rc = frame_seal((unsigned char *)e.buf.data, body_len);
 out:
     if (rc == OER_EINVAL && reason[0] != '\0')
-        log_warn("message", "message not sent", "type",
-                 c ? c->name : "none", "reason", reason, NULL);
+        log_warn("message", "message not sent", "type", c ? c->name : "none",
+                 "reason", reason, NULL);
     if (rc < 0) {
         msgpack_sbuffer_destroy(&e.buf);
         return rc;

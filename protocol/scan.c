@@ -17,8 +17,15 @@
 #include "node/error.h"
 #include "protocol/limits.h"
 
-enum kind { KIND_BAD, KIND_EXT, KIND_SCALAR, KIND_STR, KIND_BIN,
-            KIND_ARRAY, KIND_MAP };
+enum kind {
+    KIND_BAD,
+    KIND_EXT,
+    KIND_SCALAR,
+    KIND_STR,
+    KIND_BIN,
+    KIND_ARRAY,
+    KIND_MAP
+};
 
 /* Headers 0xc0 to 0xdf: the kind, and the width of the length or count
  * field (or of the payload, for scalars). */
@@ -42,7 +49,7 @@ struct span {
 };
 
 struct level {
-    uint64_t left;  /* objects still to read; keys and values for a map */
+    uint64_t left; /* objects still to read; keys and values for a map */
     bool map;
     size_t nkeys;
     struct span keys[LIMIT_MAP_KEYS];
@@ -57,15 +64,15 @@ struct scanner {
     size_t pos;
     size_t elements;
     int depth;
-    bool type_next;  /* the key just read is the top-level "type" */
+    bool type_next; /* the key just read is the top-level "type" */
     struct span type;
     bool have_type;
     char *reason;
     struct level levels[LIMIT_DEPTH];
 };
 
-__attribute__((format(printf, 2, 3)))
-static int refuse(char *reason, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int refuse(char *reason,
+                                                        const char *fmt, ...)
 {
     va_list ap;
 
@@ -164,17 +171,22 @@ static int scan_bytes(struct scanner *s, enum kind kind, uint64_t n,
     size_t off = s->pos;
 
     if (n > s->len - s->pos)
-        return refuse(s->reason, "length %llu at byte %zu runs past the "
-                      "frame", (unsigned long long)n, at);
+        return refuse(s->reason,
+                      "length %llu at byte %zu runs past the "
+                      "frame",
+                      (unsigned long long)n, at);
     s->pos += (size_t)n;
     if (kind == KIND_BIN)
-        return n > LIMIT_BIN ? refuse(s->reason, "binary of %llu bytes at "
+        return n > LIMIT_BIN ? refuse(s->reason,
+                                      "binary of %llu bytes at "
                                       "byte %zu is over the limit",
                                       (unsigned long long)n, at)
                              : 0;
     if (n > LIMIT_STR)
-        return refuse(s->reason, "string of %llu bytes at byte %zu is over "
-                      "the limit", (unsigned long long)n, at);
+        return refuse(s->reason,
+                      "string of %llu bytes at byte %zu is over "
+                      "the limit",
+                      (unsigned long long)n, at);
     if (!utf8_valid(s->p + off, (size_t)n))
         return refuse(s->reason, "invalid UTF-8 in string at byte %zu", at);
     if (role == ROLE_KEY)
@@ -195,13 +207,17 @@ static int push(struct scanner *s, enum kind kind, uint64_t n, size_t at)
     /* Every object takes at least one byte, so a count is bounded by
      * what remains before anything is believed. */
     if (objects > s->len - s->pos)
-        return refuse(s->reason, "count %llu at byte %zu runs past the "
-                      "frame", (unsigned long long)n, at);
+        return refuse(s->reason,
+                      "count %llu at byte %zu runs past the "
+                      "frame",
+                      (unsigned long long)n, at);
     if (objects > LIMIT_ELEMENTS - s->elements)
         return refuse(s->reason, "too many elements at byte %zu", at);
     if (kind == KIND_MAP && n > LIMIT_MAP_KEYS)
-        return refuse(s->reason, "map of %llu keys at byte %zu is over "
-                      "the limit", (unsigned long long)n, at);
+        return refuse(s->reason,
+                      "map of %llu keys at byte %zu is over "
+                      "the limit",
+                      (unsigned long long)n, at);
     if (s->depth == LIMIT_DEPTH)
         return refuse(s->reason, "nesting deeper than %d at byte %zu",
                       LIMIT_DEPTH, at);
@@ -325,8 +341,7 @@ int scan_large_head(char *reason, const void *head, size_t avail)
         at = 5;
     else
         return refuse(reason, "large frame is not a map with keys");
-    if (avail < at + sizeof(key) ||
-        memcmp(p + at, key, sizeof(key)) != 0)
+    if (avail < at + sizeof(key) || memcmp(p + at, key, sizeof(key)) != 0)
         return refuse(reason, "large frame does not start with its type");
     at += sizeof(key);
     if (avail >= at + sizeof(pack) && memcmp(p + at, pack, sizeof(pack)) == 0)
