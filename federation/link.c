@@ -592,6 +592,13 @@ int link_outgoing(const struct link *l)
     return l->outgoing;
 }
 
+int link_peer_key(struct identity_pub *out, const struct link *l)
+{
+    if (l->conn == NULL)
+        return OER_ENOTFOUND;
+    return tls_conn_peer_key(out, l->conn);
+}
+
 const char *link_addr(const struct link *l)
 {
     return l->addr;

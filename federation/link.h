@@ -112,6 +112,10 @@ int link_is_open(const struct link *l);
 /* Whether this node dialled the connection. */
 int link_outgoing(const struct link *l);
 
+/* The peer's key, verified in the TLS handshake: 0, or OER_ENOTFOUND
+ * before that or once the connection has closed. */
+int link_peer_key(struct identity_pub *out, const struct link *l);
+
 /* "ip:port" of the peer. */
 const char *link_addr(const struct link *l);
 

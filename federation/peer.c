@@ -258,6 +258,8 @@ static void on_open(struct link *l)
     }
     p->up = l;
     p->up_at = uv_now(p->t->loop);
+    if (p->t->opt.on_up != NULL && !p->t->stopping)
+        p->t->opt.on_up(p->conf->name, p->t->opt.arg);
     p->retry_at = 0;
     uv_timer_stop(&p->retry);
     if (old != NULL) {
@@ -281,6 +283,8 @@ static void on_close(struct link *l, const char *why, int orderly)
     was_up = p->up == l;
     if (was_up)
         p->up = NULL;
+    if (was_up && t->opt.on_down != NULL && !t->stopping)
+        t->opt.on_down(p->conf->name, t->opt.arg);
     if (p->dialling == l)
         p->dialling = NULL;
     if (was_up && uv_now(t->loop) - p->up_at >= t->opt.retry_max_ms)
@@ -295,6 +299,17 @@ static void on_close(struct link *l, const char *why, int orderly)
         p->retry_at == 0)
         schedule_retry(p);
     maybe_free(t);
+}
+
+/* Only the connection in use speaks for the peer. */
+static void on_message(struct link *l, const struct message *msg)
+{
+    struct peer_table *t = link_arg(l);
+    struct peer *p = link_peer(l);
+
+    if (p == NULL || p->up != l || t->stopping || t->opt.on_message == NULL)
+        return;
+    t->opt.on_message(p->conf->name, msg, t->opt.arg);
 }
 
 /* ---- dialling ---- */
@@ -481,6 +496,7 @@ static void set_link_opts(struct peer_table *t)
     lo->on_verify = on_verify;
     lo->on_hello = on_hello;
     lo->on_open = on_open;
+    lo->on_message = on_message;
     lo->on_close = on_close;
     lo->arg = t;
 }
@@ -555,6 +571,51 @@ int peer_table_use(int *commercial, int *adapts, const struct peer_table *t,
     *commercial = h->commercial;
     *adapts = h->adapts;
     return 0;
+}
+
+static struct link *link_of(const struct peer_table *t, const char *id)
+{
+    const struct peer *p = peer_by_id(t, id);
+
+    if (p == NULL || p->up == NULL || !link_is_open(p->up))
+        return NULL;
+    return p->up;
+}
+
+int peer_table_send(struct peer_table *t, const char *id,
+                    const struct message *msg)
+{
+    struct link *l = link_of(t, id);
+
+    return l == NULL ? OER_ENOTFOUND : link_send(l, msg);
+}
+
+int peer_table_stalled(const struct peer_table *t, const char *id)
+{
+    struct link *l = link_of(t, id);
+    struct link_stats st;
+
+    if (l == NULL)
+        return 0;
+    link_stats(&st, l);
+    return st.stalled;
+}
+
+void peer_table_fail(struct peer_table *t, const char *id, const char *code,
+                     const char *reason)
+{
+    struct link *l = link_of(t, id);
+
+    if (l != NULL)
+        link_fail(l, code, reason);
+}
+
+int peer_table_key(struct identity_pub *out, const struct peer_table *t,
+                   const char *id)
+{
+    struct link *l = link_of(t, id);
+
+    return l == NULL ? OER_ENOTFOUND : link_peer_key(out, l);
 }
 
 void peer_table_stop(struct peer_table *t)

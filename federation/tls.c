@@ -88,6 +88,7 @@ struct tls_conn {
     int handles; /* libuv handles still open */
     char addr[64];
     char fp[64];
+    struct identity_pub pub; /* the peer's key, once on_verify took it */
     unsigned char rbuf[READ_SIZE];
 };
 
@@ -331,6 +332,7 @@ static int on_cert_verify(X509_STORE_CTX *store, void *arg)
         return 0;
     }
     snprintf(c->fp, sizeof(c->fp), "%s", fp);
+    c->pub = pub;
     log_expired(c, cert);
     X509_STORE_CTX_set_error(store, X509_V_OK);
     return 1;
@@ -1087,6 +1089,14 @@ void tls_conn_close(struct tls_conn *c)
 const char *tls_conn_peer_fingerprint(const struct tls_conn *c)
 {
     return c->refused ? "" : c->fp;
+}
+
+int tls_conn_peer_key(struct identity_pub *out, const struct tls_conn *c)
+{
+    if (c->refused || c->fp[0] == '\0')
+        return OER_ENOTFOUND;
+    *out = c->pub;
+    return 0;
 }
 
 const char *tls_conn_peer_addr(const struct tls_conn *c)

@@ -117,6 +117,10 @@ void tls_conn_close(struct tls_conn *conn);
 /* The peer's key fingerprint once on_verify has accepted it, else "". */
 const char *tls_conn_peer_fingerprint(const struct tls_conn *conn);
 
+/* The peer's key once on_verify has accepted it: 0, else OER_ENOTFOUND.
+ * A peer's key is also the key of its own origin's catalogue. */
+int tls_conn_peer_key(struct identity_pub *out, const struct tls_conn *conn);
+
 /* "ip:port" of the peer, for logs. */
 const char *tls_conn_peer_addr(const struct tls_conn *conn);
 
