@@ -42,6 +42,9 @@ struct harvest {
     char **tokens; /* tokens received in this pass */
     size_t token_count;
     int err; /* the sink's fatal error */
+    int exhausted;                  /* a request failed on every try */
+    char until[HARVEST_DATE_LEN];   /* the until sent; "" for none */
+    char earliest[HARVEST_DATE_LEN]; /* Identify's earliestDatestamp */
 };
 
 /* A response: status, Retry-After, body. */
@@ -549,6 +552,9 @@ static int page_fetch(struct harvest *h, struct lom_page *page,
             break;
     }
     free(r.body);
+    /* a window the provider fails on (HTTP 5xx) every time: split */
+    if (attempt > h->opt.attempts && r.status >= 500 && h->err == 0)
+        h->exhausted = 1;
     if (err < 0 && h->err == 0 &&
         !(err == OER_EPROTO && page->error_code != NULL &&
           page->error_code[0] != '\0'))
@@ -566,18 +572,19 @@ static char *request_url(struct harvest *h, const char *verb,
     size_t cap = strlen(h->opt.url) + 64;
     const char *args[][2] = {{"metadataPrefix", h->opt.prefix},
                              {"set", h->opt.set},
-                             {"from", h->stats->from}};
+                             {"from", h->stats->from},
+                             {"until", h->until}};
 
     if (token != NULL)
         cap += strlen(token) * 3;
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         cap += args[i][1] != NULL ? strlen(args[i][1]) * 3 + 20 : 0;
     url = malloc(cap);
     if (url == NULL)
         return NULL;
     snprintf(url, cap, "%s%cverb=%s", h->opt.url,
              strchr(h->opt.url, '?') != NULL ? '&' : '?', verb);
-    for (size_t i = 0; i < 3 && strcmp(verb, "ListRecords") == 0; i++) {
+    for (size_t i = 0; i < 4 && strcmp(verb, "ListRecords") == 0; i++) {
         const char *v = token != NULL ? (i == 0 ? token : NULL) : args[i][1];
 
         if (v == NULL || v[0] == '\0')
@@ -602,6 +609,7 @@ static int identify_parse(struct harvest *h, const struct response *r)
     size_t len = r->len, i = 0;
     xmlDoc *doc = NULL;
     xmlNode *root, *n, *id = NULL, *date = NULL, *gran = NULL;
+    xmlNode *early = NULL;
     xmlChar *text;
     int err = OER_EINVAL;
 
@@ -633,6 +641,9 @@ static int identify_parse(struct harvest *h, const struct response *r)
         if (n->type == XML_ELEMENT_NODE &&
             !xmlStrcmp(n->name, BAD_CAST "granularity"))
             gran = n;
+        if (n->type == XML_ELEMENT_NODE &&
+            !xmlStrcmp(n->name, BAD_CAST "earliestDatestamp"))
+            early = n;
     }
     if (id == NULL)
         goto out;
@@ -645,6 +656,11 @@ static int identify_parse(struct harvest *h, const struct response *r)
     if (text == NULL ||
         harvest_date(h->stats->mark, (const char *)text, h->day) < 0)
         h->stats->mark[0] = '\0';
+    xmlFree(text);
+    text = early != NULL ? xmlNodeGetContent(early) : NULL;
+    if (text == NULL ||
+        harvest_date(h->earliest, (const char *)text, h->day) < 0)
+        h->earliest[0] = '\0';
     xmlFree(text);
     err = 0;
 
@@ -785,6 +801,122 @@ static int harvest_list(struct harvest *h)
 }
 
 /* ------------------------------------------------------------------ */
+/* Windows: a from/until range that fails on every try, split (B09 d)  */
+
+/* Seconds since the epoch of a date in any form harvest_date reads. */
+static int date_secs(const char *text, time_t *out)
+{
+    char norm[HARVEST_DATE_LEN];
+    struct tm tm = {0};
+
+    if (harvest_date(norm, text, 0) < 0 ||
+        sscanf(norm, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+        return OER_EINVAL;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = timegm(&tm);
+    return 0;
+}
+
+/* A time as a date at the provider's granularity. */
+static void date_text(const struct harvest *h, char out[HARVEST_DATE_LEN],
+                      time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, HARVEST_DATE_LEN, h->day ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ",
+             &tm);
+}
+
+/* The smallest window that fails is skipped: reported, and the mark is
+ * held at its start. */
+static void window_skip(struct harvest *h, time_t lo, time_t hi)
+{
+    char a[HARVEST_DATE_LEN], b[HARVEST_DATE_LEN], where[80], why[320];
+
+    date_text(h, a, lo);
+    date_text(h, b, hi);
+    snprintf(where, sizeof(where), "window from=%s until=%s", a, b);
+    snprintf(why, sizeof(why), "%s", h->stats->error);
+    log_warn("harvest", "window skipped: the provider failed on every try",
+             "url", h->opt.url, "from", a, "until", b, NULL);
+    import_skip(h->run, where, "the provider failed on every try", why);
+    if (h->stats->windows_skipped++ == 0 || strcmp(a, h->stats->held) < 0)
+        snprintf(h->stats->held, HARVEST_DATE_LEN, "%s", a);
+}
+
+static int window_split(struct harvest *h, time_t lo, time_t hi);
+
+/* Harvest [lo, hi]; split it when it fails on every try. */
+static int window_list(struct harvest *h, time_t lo, time_t hi)
+{
+    int err;
+
+    date_text(h, h->stats->from, lo);
+    date_text(h, h->until, hi);
+    h->exhausted = 0;
+    err = harvest_list(h);
+    if (err == 0 || !h->exhausted)
+        return err;
+    return window_split(h, lo, hi);
+}
+
+/* Halves of [lo, hi] at the granularity, each harvested; a window no
+ * larger than the minimum is skipped instead. */
+static int window_split(struct harvest *h, time_t lo, time_t hi)
+{
+    time_t step = h->day ? 86400 : 1, half;
+    char num[24];
+    long min = h->opt.window_min > step ? h->opt.window_min : (long)step;
+    int err;
+
+    if (h->stats->windows >= HARVEST_SPLITS_MAX) {
+        stop(h, "the provider failed on every try in more than %s "
+                "windows; stopped%s", log_num(num, HARVEST_SPLITS_MAX), NULL);
+        return OER_EIO;
+    }
+    if (hi - lo + step <= min) {
+        window_skip(h, lo, hi);
+        h->stats->error[0] = '\0';
+        return 0;
+    }
+    half = (hi - lo) / step / 2 * step;
+    h->stats->windows++;
+    err = window_list(h, lo, lo + half);
+    if (err == 0)
+        err = window_list(h, lo + half + step, hi);
+    return err;
+}
+
+/* After the whole list failed on every try (err): split from (else
+ * earliestDatestamp) to the run's responseDate when both are known,
+ * else return err. */
+static int window_retry(struct harvest *h, int err)
+{
+    char from[HARVEST_DATE_LEN];
+    time_t lo, hi;
+
+    snprintf(from, sizeof(from), "%s",
+             h->stats->from[0] ? h->stats->from : h->earliest);
+    if (date_secs(from, &lo) < 0 || date_secs(h->stats->mark, &hi) < 0 ||
+        hi < lo)
+        return err;
+    log_warn("harvest", "the window failed on every try: split in halves",
+             "url", h->opt.url, "from", from, "until", h->stats->mark, NULL);
+    h->stats->error[0] = '\0';
+    h->stats->windows++;
+    err = window_split(h, lo, hi);
+    snprintf(h->stats->from, HARVEST_DATE_LEN, "%s", from);
+    h->until[0] = '\0';
+    if (err == 0 && h->stats->windows_skipped > 0 &&
+        strcmp(h->stats->held, h->stats->mark) < 0)
+        snprintf(h->stats->mark, HARVEST_DATE_LEN, "%s", h->stats->held);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
 /* Options and the run                                                  */
 
 static void defaults(struct harvest_options *o)
@@ -860,6 +992,8 @@ int harvest_run(struct harvest_stats *out, struct import_run *run,
         err = window(&h);
     if (err == 0)
         err = harvest_list(&h);
+    if (err < 0 && h.exhausted && h.err == 0)
+        err = window_retry(&h, err);
     out->complete = err == 0;
     if (err == OER_ENOMEM && out->error[0] == '\0')
         stop(&h, "out of memory%s%s", NULL, NULL);

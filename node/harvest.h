@@ -6,6 +6,10 @@
  * which names each record after its source identifier, so that a second
  * harvest updates instead of duplicating.
  *
+ * A list that gets HTTP 5xx on every try is split into from/until
+ * windows, in halves, down to the granularity: the smallest failing
+ * window is reported as skipped and holds the mark at its start (B09 d).
+ *
  * Faults it survives: 503 (Retry-After, in seconds or as an HTTP date,
  * capped), 5xx, network errors and answers that are not OAI-PMH (all
  * retried with a doubling delay, a bounded number of times);
@@ -33,6 +37,7 @@
 #define HARVEST_RESTARTS 3             /* badResumptionToken restarts */
 #define HARVEST_PAGES_MAX 100000       /* pages in one run */
 #define HARVEST_LOOP_PAGES 3           /* pages of seen records: a loop */
+#define HARVEST_SPLITS_MAX 64          /* windows split in one run */
 #define HARVEST_RESPONSE_MAX (64u * 1024 * 1024) /* bytes a response */
 #define HARVEST_CONNECT_TIMEOUT 30     /* seconds to connect */
 #define HARVEST_STALL_TIMEOUT 60       /* seconds without a byte */
@@ -57,6 +62,8 @@ struct harvest_options {
     size_t response_max;
     long connect_timeout;
     long stall_timeout;
+    long window_min; /* smallest window split to, in seconds; 0: the
+                      * provider's granularity (a day or a second) */
 };
 
 /* What one harvest did, besides the sink's summary. */
@@ -68,6 +75,9 @@ struct harvest_stats {
     char granularity[HARVEST_DATE_LEN]; /* from Identify */
     char from[HARVEST_DATE_LEN];        /* the from sent; "" for none */
     char mark[HARVEST_DATE_LEN];        /* next run's from; "" unknown */
+    size_t windows;         /* windows split after failing every try */
+    size_t windows_skipped; /* smallest windows that failed: skipped */
+    char held[HARVEST_DATE_LEN]; /* start of the first skipped window */
     char error[320]; /* why the harvest stopped; "" when complete */
 };
 

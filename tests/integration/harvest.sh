@@ -301,6 +301,42 @@ for k in a b c; do
 done
 check "four écoles" test "$(grep -c "	école$" "$work/list")" = 4
 
+# ---- B09 (d): a poisoned window, split in halves down to a day -------
+# from 2024-06-01 to the responseDate 2024-06-08: every window holding
+# 2024-06-03 answers 500, so [01,08] splits into [01,04] and [05,08],
+# [01,04] into [01,02] and [03,04], [03,04] into [03,03] and [04,04]
+identify "$work/idw.xml" 2024-06-08T10:00:00Z YYYY-MM-DD
+dc_page "$work/w12.xml" w1 win:1
+dc_page "$work/w12b.xml" - win:2
+dc_page "$work/w44.xml" - win:4
+dc_page "$work/w58.xml" - win:5 win:6
+cat >"$work/poison.json" <<EOF
+{"routes": [{"match": {"verb": "Identify"}, "responses": [{"file": "$work/idw.xml"}]},
+ {"match": {"from": "2024-06-01", "until": "2024-06-02"}, "responses": [{"file": "$work/w12.xml"}]},
+ {"match": {"resumptionToken": "w1"}, "responses": [{"file": "$work/w12b.xml"}]},
+ {"match": {"from": "2024-06-04", "until": "2024-06-04"}, "responses": [{"file": "$work/w44.xml"}]},
+ {"match": {"from": "2024-06-05", "until": "2024-06-08"}, "responses": [{"file": "$work/w58.xml"}]},
+ {"match": {"verb": "ListRecords"}, "responses": [{"status": 500}]}]}
+EOF
+start_fake poison
+expect_exit 3 harvest "$url" --prefix oai_dc --from 2024-06-01
+contains "$work/out" "5 new, 0 updated"
+contains "$work/out" "skipped 1: the provider failed on every try"
+contains "$work/err" "skipped window from=2024-06-03 until=2024-06-03"
+contains "$work/out" "complete; next from 2024-06-03"
+mark=$(grep -l "$url" "$work"/b/harvest/*.json)
+contains "$mark" '"from": "2024-06-03"'
+for w in "from=2024-06-01&until=2024-06-04" "from=2024-06-03&until=2024-06-04" \
+    "from=2024-06-03&until=2024-06-03"; do
+    check "$w tried 5 times" test "$(grep -c "$w\$" "$work/poison.log")" = 5
+done
+check "the first request without until" test \
+    "$(grep -c 'from=2024-06-01$' "$work/poison.log")" = 5
+OERNODE_DATA=$work/b "$OERNODE" list >"$work/list"
+for k in 1 2 4 5 6; do
+    grep -q "	Title win:$k$" "$work/list" || fail "win:$k not harvested"
+done
+
 # ---- B04, B09 (a): the high-water mark -------------------------------
 identify "$work/id1.xml" 2024-06-03T10:00:00.482Z YYYY-MM-DD
 identify "$work/id2.xml" 2024-06-05T10:00:00Z YYYY-MM-DD
