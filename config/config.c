@@ -27,7 +27,8 @@ enum key_kind {
     KEY_BOOL,
     KEY_ORIGINS,
     KEY_EMAIL,
-    KEY_PAGE
+    KEY_PAGE,
+    KEY_DAYS
 };
 
 struct key {
@@ -41,6 +42,8 @@ static const struct key keys[] = {
     {"node.data", KEY_PATH, offsetof(struct config, data_dir)},
     {"node.admin-email", KEY_EMAIL, offsetof(struct config, admin_email)},
     {"oai.page-size", KEY_PAGE, offsetof(struct config, oai_page_size)},
+    {"accounts.expire-days", KEY_DAYS,
+     offsetof(struct config, accounts_expire_days)},
     {"listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer)},
     {"listen.http", KEY_ADDRESS, offsetof(struct config, listen_http)},
     {"log.level", KEY_LEVEL, offsetof(struct config, log_level)},
@@ -232,6 +235,21 @@ static int set_page(struct load *l, const struct key *k, unsigned *field,
     return 0;
 }
 
+static int set_days(struct load *l, const struct key *k, unsigned *field,
+                    const char *value)
+{
+    unsigned long n;
+    char *end;
+
+    n = strtoul(value, &end, 10);
+    if (*value < '0' || *value > '9' || *end != '\0' || n < 1 ||
+        n > CONFIG_EXPIRE_DAYS_MAX)
+        return fail(l, k->name, "bad value '%.80s': expected 1 to %d",
+                    value, CONFIG_EXPIRE_DAYS_MAX);
+    *field = (unsigned)n;
+    return 0;
+}
+
 static int set_key(struct load *l, const struct key *k, const char *value)
 {
     char *field = (char *)l->c + k->off;
@@ -286,6 +304,8 @@ static int set_key(struct load *l, const struct key *k, const char *value)
         return set_string((char **)field, value);
     case KEY_PAGE:
         return set_page(l, k, (unsigned *)(void *)field, value);
+    case KEY_DAYS:
+        return set_days(l, k, (unsigned *)(void *)field, value);
     }
     return fail(l, k->name, "unknown key");
 }
@@ -471,6 +491,7 @@ static struct config *config_new(const char *path)
     }
     c->log_level = LOG_LEVEL_INFO;
     c->oai_page_size = CONFIG_OAI_PAGE;
+    c->accounts_expire_days = CONFIG_EXPIRE_DAYS;
     c->policy.relay = 1;
     return c;
 }
@@ -577,6 +598,7 @@ void config_print(FILE *f, const struct config *c)
             c->listen_http);
     fprintf(f, "[log]\n\tlevel = %s\n", levels[c->log_level]);
     fprintf(f, "[oai]\n\tpage-size = %u\n", c->oai_page_size);
+    fprintf(f, "[accounts]\n\texpire-days = %u\n", c->accounts_expire_days);
     fprintf(f, "[policy]\n");
     print_origins(f, "accept", &c->policy.accept);
     print_origins(f, "offer", &c->policy.offer);

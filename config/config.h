@@ -23,6 +23,9 @@
 #define CONFIG_ADMIN_EMAIL "admin-email-not-configured@example.invalid"
 #define CONFIG_OAI_PAGE 100 /* oai.page-size: records an OAI-PMH page */
 #define CONFIG_OAI_PAGE_MAX 1000
+/* accounts.expire-days: an API account idle this long is deleted */
+#define CONFIG_EXPIRE_DAYS 365
+#define CONFIG_EXPIRE_DAYS_MAX 36500
 
 /* A peer: [peer "NAME"] with its address and key fingerprint. */
 struct config_peer {
@@ -55,6 +58,8 @@ struct config {
     char *admin_email; /* node.admin-email, default CONFIG_ADMIN_EMAIL */
     /* oai.page-size, 1 to CONFIG_OAI_PAGE_MAX, default CONFIG_OAI_PAGE */
     unsigned oai_page_size;
+    /* accounts.expire-days, 1 to CONFIG_EXPIRE_DAYS_MAX */
+    unsigned accounts_expire_days;
     enum log_level log_level;
     struct config_peer *peers;
     size_t peer_count;
