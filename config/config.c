@@ -46,6 +46,7 @@ static const struct key keys[] = {
      offsetof(struct config, accounts_expire_days)},
     {"listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer)},
     {"listen.http", KEY_ADDRESS, offsetof(struct config, listen_http)},
+    {"web.root", KEY_PATH, offsetof(struct config, web_root)},
     {"log.level", KEY_LEVEL, offsetof(struct config, log_level)},
     {"policy.accept", KEY_ORIGINS, offsetof(struct config, policy.accept)},
     {"policy.offer", KEY_ORIGINS, offsetof(struct config, policy.offer)},
@@ -572,6 +573,7 @@ void config_free(struct config *c)
     free(c->listen_peer);
     free(c->listen_http);
     free(c->admin_email);
+    free(c->web_root);
     free(c);
 }
 
@@ -596,6 +598,8 @@ void config_print(FILE *f, const struct config *c)
             c->node_id, c->data_dir, c->admin_email);
     fprintf(f, "[listen]\n\tpeer = %s\n\thttp = %s\n", c->listen_peer,
             c->listen_http);
+    if (c->web_root != NULL)
+        fprintf(f, "[web]\n\troot = %s\n", c->web_root);
     fprintf(f, "[log]\n\tlevel = %s\n", levels[c->log_level]);
     fprintf(f, "[oai]\n\tpage-size = %u\n", c->oai_page_size);
     fprintf(f, "[accounts]\n\texpire-days = %u\n", c->accounts_expire_days);

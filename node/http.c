@@ -126,7 +126,7 @@ static const struct http_route *find_route(const struct http_server *srv,
     *path_known = 0;
     for (const struct http_route *r = srv->routes; r->method != NULL; r++) {
         size_t n = strlen(r->path);
-        int prefix = n > 0 && r->path[n - 1] == '/';
+        int prefix = n > 1 && r->path[n - 1] == '/';
 
         if (prefix ? strncmp(url, r->path, n) != 0 || url[n] == '\0'
                    : strcmp(url, r->path) != 0)
@@ -181,6 +181,10 @@ static enum MHD_Result queue(struct http_call *call)
         MHD_add_response_header(r, "Location", res->location);
     if (res->disposition[0] != '\0')
         MHD_add_response_header(r, "Content-Disposition", res->disposition);
+    if (res->cache_control[0] != '\0')
+        MHD_add_response_header(r, "Cache-Control", res->cache_control);
+    if (res->csp[0] != '\0')
+        MHD_add_response_header(r, "Content-Security-Policy", res->csp);
     ret = MHD_queue_response(call->conn, res->status, r);
     MHD_destroy_response(r);
     return ret;

@@ -43,6 +43,8 @@ struct http_response {
     char content_type[64];
     char location[512];    /* Location header, or empty */
     char disposition[512]; /* Content-Disposition header, or empty */
+    char cache_control[64]; /* Cache-Control header, or empty */
+    char csp[256];          /* Content-Security-Policy header, or empty */
 };
 
 /* A handler, run on a worker thread (it must not touch the loop), or on
@@ -53,7 +55,8 @@ typedef void (*http_handler_cb)(struct http_response *res,
 
 struct http_route {
     const char *method; /* "GET", ... */
-    const char *path;   /* exact path, or a prefix when it ends in '/' */
+    /* exact path, or a prefix when it ends in '/' ("/" alone is exact) */
+    const char *path;
     http_handler_cb handler;
     /* Run the handler on the loop thread instead of a worker: for quick
      * answers from state that lives on the loop (peers, counters); it

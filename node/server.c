@@ -17,6 +17,7 @@
 #include "node/metadata.h"
 #include "node/oai.h"
 #include "node/store.h"
+#include "node/web.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
@@ -28,6 +29,7 @@ struct server {
     uv_signal_t sigterm;
     struct http_server *http;
     struct peer_table *peers;
+    char *web_root; /* the search page's folder, or NULL */
 };
 
 /* The store is opened per request: a repository handle is not shared
@@ -229,7 +231,19 @@ static void get_search(struct http_response *res,
     api_search_serve(res, req, srv->opt->repo_path);
 }
 
+/* The search page at / and its files at /web/ (node/web.h). */
+static void get_page(struct http_response *res,
+                     const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+
+    web_serve(res, srv->web_root, req->rest[0] != '\0' ? req->rest
+                                                        : "index.html");
+}
+
 static const struct http_route routes[] = {
+    { "GET", "/", get_page, 0 },
+    { "GET", "/web/", get_page, 0 },
     { "GET", "/api/status", get_status, 0 },
     { "GET", "/api/peers", get_peers, 1 },
     { "GET", "/api/resources", get_resources, 0 },
@@ -270,6 +284,7 @@ static int write_port(const char *path, unsigned int port)
 int server_run(const struct server_options *opt)
 {
     struct server srv = { .opt = opt };
+    const struct config *c = opt->peer.config;
     char port[24];
     int err;
 
@@ -280,6 +295,12 @@ int server_run(const struct server_options *opt)
     /* The search index catches up before serving, on this thread: nothing
      * else runs yet.  A failure is logged; searches retry it. */
     api_search_catch_up(opt->repo_path);
+    /* Without its folder the node serves the API alone (logged). */
+    if (web_root_find(&srv.web_root, c != NULL ? c->web_root : NULL,
+                      c != NULL ? c->data_dir : NULL) == OER_ENOMEM) {
+        uv_loop_close(&srv.loop);
+        return OER_ENOMEM;
+    }
     err = http_start(&srv.http, &srv.loop, opt->http_listen, routes, &srv);
     if (err == 0)
         err = peer_table_start(&srv.peers, &srv.loop, &opt->peer);
@@ -292,6 +313,7 @@ int server_run(const struct server_options *opt)
         peer_table_stop(srv.peers);
         uv_run(&srv.loop, UV_RUN_DEFAULT);
         uv_loop_close(&srv.loop);
+        free(srv.web_root);
         return err;
     }
 
@@ -307,6 +329,7 @@ int server_run(const struct server_options *opt)
 
     uv_run(&srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(&srv.loop);
+    free(srv.web_root);
     log_info("server", "stopped", "node", opt->node_id, NULL);
     return 0;
 }

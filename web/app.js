@@ -1,0 +1,363 @@
+/*
+ * oernode's search page: reads GET /api/search and
+ * GET /api/resources/ORIGIN/LOCAL and shows them.  Every value from the
+ * API goes into the page as text (textContent), never as HTML, so a
+ * record cannot add markup or script.  The state (words, filters,
+ * offset, open record) lives in the location's hash.
+ */
+'use strict';
+
+const FACETS = ['level', 'subject', 'language', 'licence', 'type',
+                'audience', 'origin'];
+const PAGE = 20;
+
+const TEXT = {
+  en: {
+    tagline: 'Open educational resources',
+    searchLabel: 'Search', searchButton: 'Search',
+    placeholder: 'Search titles, descriptions and keywords',
+    filters: 'Filters', clear: 'Clear filters',
+    prev: 'Previous', next: 'Next', back: 'Back to results',
+    footer: 'Metadata from this node and its peers.',
+    level: 'Level', subject: 'Subject', language: 'Language',
+    licence: 'Licence', type: 'Type', audience: 'Audience',
+    origin: 'Origin', source: 'Open the resource', noSource: 'no link',
+    hits: n => n === 1 ? '1 result' : n + ' results',
+    page: (p, n) => 'page ' + p + ' of ' + n,
+    loading: 'Searching…', none: 'Nothing found.',
+    error: m => 'The node answered with an error: ' + m,
+    noFacet: 'none', description: 'Description', keywords: 'Keywords',
+    languages: 'Languages', levels: 'Levels', subjects: 'Subjects',
+    types: 'Types', rights: 'Rights', contributors: 'Contributors',
+    updated: 'Updated', created: 'Created', id: 'Id', files: 'Files',
+    ages: 'Age range',
+  },
+  nl: {
+    tagline: 'Open leermiddelen',
+    searchLabel: 'Zoeken', searchButton: 'Zoeken',
+    placeholder: 'Zoek in titels, beschrijvingen en trefwoorden',
+    filters: 'Filters', clear: 'Filters wissen',
+    prev: 'Vorige', next: 'Volgende', back: 'Terug naar de resultaten',
+    footer: 'Metadata van deze node en zijn peers.',
+    level: 'Niveau', subject: 'Vak', language: 'Taal',
+    licence: 'Licentie', type: 'Soort', audience: 'Doelgroep',
+    origin: 'Herkomst', source: 'Open het leermiddel', noSource: 'geen link',
+    hits: n => n === 1 ? '1 resultaat' : n + ' resultaten',
+    page: (p, n) => 'pagina ' + p + ' van ' + n,
+    loading: 'Zoeken…', none: 'Niets gevonden.',
+    error: m => 'De node gaf een fout: ' + m,
+    noFacet: 'geen', description: 'Beschrijving', keywords: 'Trefwoorden',
+    languages: 'Talen', levels: 'Niveaus', subjects: 'Vakken',
+    types: 'Soorten', rights: 'Rechten', contributors: 'Makers',
+    updated: 'Bijgewerkt', created: 'Gemaakt', id: 'Id', files: 'Bestanden',
+    ages: 'Leeftijd',
+  },
+};
+
+let ui = 'en';
+
+const $ = id => document.getElementById(id);
+const t = (key, ...args) => {
+  const v = TEXT[ui][key];
+  return typeof v === 'function' ? v(...args) : v;
+};
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+
+/* Only web links become links: no javascript: or data: URLs. */
+function safeUrl(u) {
+  return typeof u === 'string' && /^(https?|ftp):\/\//i.test(u) ? u : null;
+}
+
+function link(text, url) {
+  const a = el('a', null, text);
+  a.href = url;
+  a.rel = 'noopener noreferrer';
+  return a;
+}
+
+/* The text of a language map in the interface language, else the first. */
+function pick(map) {
+  if (!map || typeof map !== 'object') return '';
+  if (typeof map[ui] === 'string') return map[ui];
+  const keys = Object.keys(map);
+  return keys.length ? String(map[keys[0]]) : '';
+}
+
+function terms(list) {
+  if (!Array.isArray(list)) return [];
+  return list.map(x => (x && typeof x === 'object')
+    ? (x.label ? pick(x.label) || x.term || x.id : x.term || x.id || '')
+    : String(x)).filter(Boolean);
+}
+
+/* State <-> hash: #q=words&level=a&level=b&offset=20&open=ORIGIN/LOCAL */
+function readState() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const s = { q: p.get('q') || '', offset: Number(p.get('offset')) || 0,
+              open: p.get('open'), filters: {} };
+  for (const f of FACETS) s.filters[f] = p.getAll(f);
+  return s;
+}
+
+function writeState(s) {
+  const p = new URLSearchParams();
+  if (s.q) p.set('q', s.q);
+  for (const f of FACETS) for (const v of s.filters[f]) p.append(f, v);
+  if (s.offset) p.set('offset', String(s.offset));
+  if (s.open) p.set('open', s.open);
+  const h = '#' + p.toString();
+  if (location.hash !== h) location.hash = h; else render();
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+  const body = await r.json().catch(() => null);
+  if (!r.ok) {
+    const m = body && body.error ? body.error.message : 'HTTP ' + r.status;
+    throw new Error(m);
+  }
+  return body;
+}
+
+function resourceUrl(id) {
+  const slash = id.indexOf('/');
+  return '/api/resources/' + encodeURIComponent(id.slice(0, slash)) + '/' +
+    encodeURIComponent(id.slice(slash + 1));
+}
+
+function licenceNode(id, url) {
+  const u = safeUrl(url);
+  return u ? link(id, u) : el('span', null, id);
+}
+
+function drawFacets(answer, s) {
+  const box = $('facet-list');
+  box.replaceChildren();
+  for (const f of FACETS) {
+    const values = (answer.facets && answer.facets[f]) || [];
+    const chosen = s.filters[f];
+    if (!values.length && !chosen.length) continue;
+    const set = el('fieldset', 'facet');
+    set.dataset.facet = f;
+    set.append(el('legend', null, t(f)));
+    const seen = new Set();
+    for (const v of values) {
+      seen.add(v.value);
+      set.append(facetBox(f, v.value, v.count, chosen.includes(v.value)));
+    }
+    for (const v of chosen)
+      if (!seen.has(v)) set.append(facetBox(f, v, 0, true));
+    box.append(set);
+  }
+}
+
+function facetBox(facet, value, count, on) {
+  const label = el('label', 'facet-value');
+  const box = el('input');
+  box.type = 'checkbox';
+  box.checked = on;
+  box.value = value;
+  box.addEventListener('change', () => {
+    const s = readState();
+    const list = s.filters[facet].filter(v => v !== value);
+    if (box.checked) list.push(value);
+    s.filters[facet] = list;
+    s.offset = 0;
+    writeState(s);
+  });
+  label.append(box, el('span', 'value', value), el('span', 'count', count));
+  label.dataset.value = value;
+  label.dataset.count = String(count);
+  return label;
+}
+
+function drawHit(hit) {
+  const li = el('li', 'hit');
+  li.dataset.id = hit.id;
+  const h = el('h3', 'title');
+  const open = el('a', null, hit.title || hit.id);
+  open.href = '#open=' + encodeURIComponent(hit.id);
+  open.addEventListener('click', ev => {
+    ev.preventDefault();
+    const s = readState();
+    s.open = hit.id;
+    writeState(s);
+  });
+  h.append(open);
+  const desc = el('p', 'description');
+  const meta = el('p', 'meta');
+  li.append(h, desc, meta);
+  fillMeta(meta, hit, null);
+  getJson(resourceUrl(hit.id)).then(doc => {
+    desc.textContent = pick(doc.description);
+    fillMeta(meta, hit, doc);
+  }).catch(() => {});
+  return li;
+}
+
+function fillMeta(meta, hit, doc) {
+  meta.replaceChildren();
+  const add = (cls, key, node) => {
+    const span = el('span', cls);
+    span.append(el('span', 'label', t(key) + ': '), node);
+    meta.append(span);
+  };
+  const levels = doc ? terms(doc.levels) : [];
+  if (levels.length) add('level', 'level', el('span', null, levels.join(', ')));
+  add('licence', 'licence', licenceNode(hit.licence,
+      hit.licence_url || (doc && doc.licence_url)));
+  add('origin', 'origin', el('span', null, hit.id.split('/')[0]));
+  const src = doc && safeUrl(doc.source_url);
+  if (src) meta.append(link(t('source'), src));
+}
+
+async function search(s) {
+  const p = new URLSearchParams();
+  if (s.q) p.set('q', s.q);
+  for (const f of FACETS) for (const v of s.filters[f]) p.append(f, v);
+  p.set('lang', ui);
+  p.set('limit', String(PAGE));
+  p.set('offset', String(s.offset));
+  return getJson('/api/search?' + p.toString());
+}
+
+function drawResults(answer, s) {
+  $('status').textContent = answer.total ? t('hits', answer.total)
+                                         : t('none');
+  $('status').dataset.total = String(answer.total);
+  const list = $('hits');
+  list.replaceChildren(...answer.hits.map(drawHit));
+  const pages = Math.max(1, Math.ceil(answer.total / PAGE));
+  const page = Math.floor(s.offset / PAGE) + 1;
+  $('page').textContent = t('page', page, pages);
+  $('prev').disabled = s.offset <= 0;
+  $('next').disabled = s.offset + PAGE >= answer.total;
+  $('pager').hidden = answer.total <= PAGE;
+  drawFacets(answer, s);
+}
+
+function field(dl, key, value) {
+  if (value === null || value === undefined || value === '' ||
+      (Array.isArray(value) && !value.length)) return;
+  dl.append(el('dt', null, t(key)));
+  const dd = el('dd');
+  if (value instanceof Node) dd.append(value);
+  else dd.textContent = Array.isArray(value) ? value.join(', ') : value;
+  dl.append(dd);
+}
+
+async function drawDetail(id) {
+  const doc = await getJson(resourceUrl(id));
+  $('detail-title').textContent = pick(doc.title) || id;
+  $('detail-description').textContent = pick(doc.description);
+  const dl = $('detail-fields');
+  dl.replaceChildren();
+  const src = safeUrl(doc.source_url);
+  field(dl, 'source', src ? link(src, src) : t('noSource'));
+  field(dl, 'licence', licenceNode(doc.licence, doc.licence_url));
+  field(dl, 'rights', doc.rights);
+  field(dl, 'levels', terms(doc.levels));
+  field(dl, 'subjects', terms(doc.subjects));
+  field(dl, 'types', terms(doc.resource_types));
+  field(dl, 'audience', terms(doc.audience));
+  field(dl, 'ages', doc.age_range);
+  field(dl, 'languages', doc.languages);
+  field(dl, 'keywords', doc.keywords ? (doc.keywords[ui] ||
+        Object.values(doc.keywords)[0] || []) : []);
+  field(dl, 'contributors', Array.isArray(doc.contributors)
+        ? doc.contributors.map(c => c && c.name).filter(Boolean) : []);
+  field(dl, 'files', Array.isArray(doc.files)
+        ? doc.files.map(f => f && f.name).filter(Boolean) : []);
+  field(dl, 'created', doc.created);
+  field(dl, 'updated', doc.updated);
+  field(dl, 'origin', id.split('/')[0]);
+  field(dl, 'id', id);
+}
+
+let generation = 0;
+
+async function render() {
+  const s = readState();
+  const mine = ++generation;
+  $('q').value = s.q;
+  document.body.classList.toggle('open', !!s.open);
+  $('detail').hidden = !s.open;
+  try {
+    if (s.open) {
+      await drawDetail(s.open);
+      return;
+    }
+    $('status').textContent = t('loading');
+    const answer = await search(s);
+    if (mine === generation) drawResults(answer, s);
+  } catch (e) {
+    if (mine === generation) $('status').textContent = t('error', e.message);
+  }
+}
+
+function setLanguage(lang) {
+  ui = TEXT[lang] ? lang : 'en';
+  try { localStorage.setItem('oernode.lang', ui); } catch (e) { /* none */ }
+  document.documentElement.lang = ui;
+  for (const n of document.querySelectorAll('[data-i18n]'))
+    n.textContent = t(n.dataset.i18n);
+  for (const n of document.querySelectorAll('[data-i18n-placeholder]'))
+    n.placeholder = t(n.dataset.i18nPlaceholder);
+  for (const b of document.querySelectorAll('button.lang'))
+    b.setAttribute('aria-pressed', String(b.dataset.lang === ui));
+}
+
+function start() {
+  let lang = null;
+  try { lang = localStorage.getItem('oernode.lang'); } catch (e) { /* */ }
+  if (!lang) lang = (navigator.language || 'en').toLowerCase()
+    .startsWith('nl') ? 'nl' : 'en';
+  setLanguage(lang);
+  for (const b of document.querySelectorAll('button.lang'))
+    b.addEventListener('click', () => { setLanguage(b.dataset.lang);
+                                        render(); });
+  $('search').addEventListener('submit', ev => {
+    ev.preventDefault();
+    const s = readState();
+    s.q = $('q').value.trim();
+    s.offset = 0;
+    s.open = null;
+    writeState(s);
+  });
+  $('prev').addEventListener('click', () => {
+    const s = readState();
+    s.offset = Math.max(0, s.offset - PAGE);
+    writeState(s);
+  });
+  $('next').addEventListener('click', () => {
+    const s = readState();
+    s.offset += PAGE;
+    writeState(s);
+  });
+  $('back').addEventListener('click', () => {
+    const s = readState();
+    s.open = null;
+    writeState(s);
+  });
+  $('clear').addEventListener('click', () => {
+    const s = readState();
+    for (const f of FACETS) s.filters[f] = [];
+    s.offset = 0;
+    writeState(s);
+  });
+  $('home').addEventListener('click', ev => {
+    ev.preventDefault();
+    writeState({ q: '', offset: 0, open: null, filters:
+                 Object.fromEntries(FACETS.map(f => [f, []])) });
+  });
+  window.addEventListener('hashchange', render);
+  render();
+}
+
+document.addEventListener('DOMContentLoaded', start);
