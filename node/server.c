@@ -17,6 +17,7 @@
 #include "node/metadata.h"
 #include "node/oai.h"
 #include "node/store.h"
+#include "sync/session.h"
 #include "node/web.h"
 
 #define LIST_DEFAULT 50
@@ -29,6 +30,7 @@ struct server {
     uv_signal_t sigterm;
     struct http_server *http;
     struct peer_table *peers;
+    struct session *sync;
     char *web_root; /* the search page's folder, or NULL */
 };
 
@@ -265,6 +267,8 @@ static void on_signal(uv_signal_t *sig, int signum)
     srv->http = NULL;
     peer_table_stop(srv->peers);
     srv->peers = NULL;
+    session_stop(srv->sync);
+    srv->sync = NULL;
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
 }
@@ -279,6 +283,29 @@ static int write_port(const char *path, unsigned int port)
         return OER_EIO;
     }
     return 0;
+}
+
+/* The peer table, with the sync session on its hooks when the node has
+ * a configuration. */
+static int start_peers(struct server *srv)
+{
+    struct peer_options po = srv->opt->peer;
+    struct session_options so = {
+        .config = po.config,
+        .repo_path = srv->opt->repo_path,
+    };
+    int err;
+
+    if (po.config != NULL) {
+        err = session_new(&srv->sync, &srv->loop, &so);
+        if (err != 0)
+            return err;
+        session_hook(&po, srv->sync);
+    }
+    err = peer_table_start(&srv->peers, &srv->loop, &po);
+    if (err == 0 && srv->sync != NULL)
+        session_attach(srv->sync, srv->peers);
+    return err;
 }
 
 int server_run(const struct server_options *opt)
@@ -303,7 +330,7 @@ int server_run(const struct server_options *opt)
     }
     err = http_start(&srv.http, &srv.loop, opt->http_listen, routes, &srv);
     if (err == 0)
-        err = peer_table_start(&srv.peers, &srv.loop, &opt->peer);
+        err = start_peers(&srv);
     if (err == 0 && opt->peer_port_file != NULL)
         err = write_port(opt->peer_port_file, peer_table_port(srv.peers));
     if (err == 0 && opt->port_file != NULL)
@@ -311,6 +338,7 @@ int server_run(const struct server_options *opt)
     if (err != 0) {
         http_stop(srv.http);
         peer_table_stop(srv.peers);
+        session_stop(srv.sync);
         uv_run(&srv.loop, UV_RUN_DEFAULT);
         uv_loop_close(&srv.loop);
         free(srv.web_root);

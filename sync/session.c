@@ -1,0 +1,940 @@
+/*
+ * session: HEADS, FETCH, PACK and FETCH_END between this node and each
+ * connected peer.  Everything but packing and verifying runs on the loop
+ * thread; those run on libuv's worker threads, each with its own store.
+ * One fetch at a time goes each way a peer, so PACK chunks of two
+ * fetches never interleave on one connection.
+ */
+#include "sync/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/error.h"
+#include "node/log.h"
+#include "node/store.h"
+#include "sync/replica.h"
+
+#define MOD "sync"
+#define NAME_CAP (LIMIT_NAME + 1)
+#define DRAIN_MS 20
+#define QUEUE_MAX 64
+
+/* A head the peer offered, and how far this node got with it. */
+struct offer {
+    char origin[NAME_CAP];
+    char head[STORE_OID_HEX];
+    char settled[STORE_OID_HEX]; /* the head last fetched or given up */
+};
+
+/* A head this node offered the peer. */
+struct sent {
+    char origin[NAME_CAP];
+    char head[STORE_OID_HEX];
+};
+
+/* A FETCH of the peer, waiting for its pack. */
+struct request {
+    char origin[NAME_CAP];
+    char want[STORE_OID_HEX];
+    char (*haves)[STORE_OID_HEX];
+    size_t nhaves;
+};
+
+struct chunk {
+    unsigned char *data;
+    size_t len;
+};
+
+struct speer {
+    struct session *s;
+    char id[NAME_CAP];
+    unsigned gen; /* bumped on every up and down: older work is dropped */
+    int up;
+    struct offer *offers;
+    size_t noffers;
+    struct sent *sent;
+    size_t nsent;
+    /* the fetch this node asked for */
+    int fetching, verifying, pack_last;
+    char f_origin[NAME_CAP];
+    char f_want[STORE_OID_HEX];
+    unsigned char *pack;
+    size_t pack_len, pack_cap;
+    uint64_t next_seq;
+    /* the peer's fetches: queued, packing, then chunks being sent */
+    struct request queue[QUEUE_MAX];
+    size_t nqueue;
+    int packing;
+    struct chunk *out;
+    size_t nout, sent_out;
+    char o_origin[NAME_CAP];
+    enum message_result o_result;
+    char o_reason[REPLICA_REASON];
+    struct speer *next;
+};
+
+struct session {
+    uv_loop_t *loop;
+    struct session_options opt;
+    struct peer_table *peers;
+    struct store *store; /* the loop thread's */
+    uv_timer_t poll;
+    uv_timer_t drain;
+    int handles;
+    int jobs;
+    int stopping;
+    struct speer *list;
+};
+
+/* ---- small helpers ---- */
+
+static void hex_of(char out[STORE_OID_HEX], const struct message_oid *oid)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < LIMIT_OID; i++) {
+        out[2 * i] = digits[oid->id[i] >> 4];
+        out[2 * i + 1] = digits[oid->id[i] & 15];
+    }
+    out[2 * LIMIT_OID] = '\0';
+}
+
+static int nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void oid_of(struct message_oid *out, const char *hex)
+{
+    for (size_t i = 0; i < LIMIT_OID; i++)
+        out->id[i] =
+            (unsigned char)(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+}
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src);
+}
+
+static int listed(const struct config_origins *list, const char *origin)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        if (strcmp(list->names[i], "*") == 0 ||
+            strcmp(list->names[i], origin) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether policy offers origin's catalogue to peer. */
+static int offers_to(const struct session *s, const char *peer,
+                     const char *origin)
+{
+    const struct config *c = s->opt.config;
+
+    if (strcmp(origin, peer) == 0 || !listed(&c->policy.offer, origin))
+        return 0;
+    return strcmp(origin, c->node_id) == 0 || c->policy.relay;
+}
+
+static int send_msg(struct speer *p, const struct message *m)
+{
+    int r = peer_table_send(p->s->peers, p->id, m);
+
+    if (r >= 0)
+        log_debug(MOD, "message sent", "peer", p->id, "type",
+                  message_type_name(m->type), NULL);
+    return r;
+}
+
+static struct speer *speer_of(struct session *s, const char *id)
+{
+    struct speer *p;
+
+    for (p = s->list; p != NULL; p = p->next) {
+        if (strcmp(p->id, id) == 0)
+            return p;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->s = s;
+    copy(p->id, sizeof(p->id), id);
+    p->next = s->list;
+    s->list = p;
+    return p;
+}
+
+static void free_out(struct speer *p)
+{
+    for (size_t i = 0; i < p->nout; i++)
+        free(p->out[i].data);
+    free(p->out);
+    p->out = NULL;
+    p->nout = p->sent_out = 0;
+}
+
+static void free_request(struct request *r)
+{
+    free(r->haves);
+    r->haves = NULL;
+}
+
+/* Forget everything of the connection that ended. */
+static void reset(struct speer *p)
+{
+    p->gen++;
+    free(p->offers);
+    p->offers = NULL;
+    p->noffers = 0;
+    free(p->sent);
+    p->sent = NULL;
+    p->nsent = 0;
+    free(p->pack);
+    p->pack = NULL;
+    p->pack_len = p->pack_cap = 0;
+    p->fetching = p->verifying = p->pack_last = 0;
+    for (size_t i = 0; i < p->nqueue; i++)
+        free_request(&p->queue[i]);
+    p->nqueue = 0;
+    p->packing = 0;
+    free_out(p);
+}
+
+static void maybe_free(struct session *s)
+{
+    struct speer *next;
+
+    if (!s->stopping || s->jobs > 0 || s->handles > 0)
+        return;
+    for (struct speer *p = s->list; p != NULL; p = next) {
+        next = p->next;
+        reset(p);
+        free(p);
+    }
+    store_free(s->store);
+    free(s);
+}
+
+/* ---- keys ---- */
+
+static int key_file(struct identity_pub *out, const struct session *s,
+                    const char *origin)
+{
+    char path[4096], line[512];
+    FILE *f;
+    int r = OER_ENOTFOUND;
+
+    snprintf(path, sizeof(path), "%s/%s/%s.pub", s->opt.config->data_dir,
+             SESSION_KEYS_DIR, origin);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return OER_ENOTFOUND;
+    if (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        r = identity_pub_parse(out, line);
+        if (r < 0)
+            log_warn(MOD, "origin key file unusable", "path", path, NULL);
+    }
+    fclose(f);
+    return r;
+}
+
+/* The origin's key, whichever peer relays its catalogue: the key of the
+ * origin itself when it is a connected peer, else its file. */
+static int origin_key(struct identity_pub *out, const struct speer *p,
+                      const char *origin)
+{
+    if (peer_table_key(out, p->s->peers, origin) == 0)
+        return 0;
+    return key_file(out, p->s, origin);
+}
+
+/* ---- offering: HEADS ---- */
+
+struct heads_walk {
+    struct speer *p;
+    struct message_head *heads;
+    size_t n;
+    char (*hex)[STORE_OID_HEX];
+};
+
+static struct sent *sent_of(struct speer *p, const char *origin)
+{
+    for (size_t i = 0; i < p->nsent; i++) {
+        if (strcmp(p->sent[i].origin, origin) == 0)
+            return &p->sent[i];
+    }
+    return NULL;
+}
+
+static int on_origin_head(const char *origin, const char *head, void *arg)
+{
+    struct heads_walk *w = arg;
+    struct sent *was = sent_of(w->p, origin);
+    struct message_head *grown;
+
+    if (!offers_to(w->p->s, w->p->id, origin) ||
+        (was != NULL && strcmp(was->head, head) == 0) || w->n >= LIMIT_HEADS)
+        return 0;
+    grown = realloc(w->heads, (w->n + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return OER_ENOMEM;
+    w->heads = grown;
+    grown = &w->heads[w->n++];
+    grown->origin = strdup(origin);
+    oid_of(&grown->head, head);
+    grown->count = 0;
+    return grown->origin == NULL ? OER_ENOMEM : 0;
+}
+
+static void note_sent(struct speer *p, const struct message_head *h)
+{
+    struct sent *e = sent_of(p, h->origin), *grown;
+
+    if (e == NULL) {
+        grown = realloc(p->sent, (p->nsent + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return;
+        p->sent = grown;
+        e = &p->sent[p->nsent++];
+        copy(e->origin, sizeof(e->origin), h->origin);
+    }
+    hex_of(e->head, &h->head);
+}
+
+/* Send HEADS with what moved since the last offer; always when force. */
+static void offer_heads(struct speer *p, int force)
+{
+    struct heads_walk w = {.p = p};
+    struct message m = {.type = MESSAGE_HEADS};
+    int r;
+
+    r = store_origins(p->s->store, on_origin_head, &w);
+    if (r == 0 && (w.n > 0 || force)) {
+        m.u.heads.heads = w.heads;
+        m.u.heads.nheads = w.n;
+        r = send_msg(p, &m);
+        for (size_t i = 0; r >= 0 && i < w.n; i++)
+            note_sent(p, &w.heads[i]);
+    }
+    for (size_t i = 0; i < w.n; i++)
+        free((char *)w.heads[i].origin);
+    free(w.heads);
+}
+
+static void on_poll(uv_timer_t *timer)
+{
+    struct session *s = timer->data;
+
+    for (struct speer *p = s->list; p != NULL; p = p->next) {
+        if (p->up)
+            offer_heads(p, 0);
+    }
+}
+
+/* ---- fetching: FETCH, PACK, FETCH_END, then verification ---- */
+
+struct verify_job {
+    uv_work_t req;
+    struct speer *p;
+    unsigned gen;
+    char repo[4096];
+    char origin[NAME_CAP];
+    char want[STORE_OID_HEX];
+    struct identity_pub key;
+    unsigned char *pack;
+    size_t len;
+    int err;
+    struct replica_result result;
+};
+
+static void pump_fetch(struct speer *p);
+
+static struct offer *offer_of(struct speer *p, const char *origin)
+{
+    for (size_t i = 0; i < p->noffers; i++) {
+        if (strcmp(p->offers[i].origin, origin) == 0)
+            return &p->offers[i];
+    }
+    return NULL;
+}
+
+/* Whether this node wants the offered head; settles it when it never
+ * will (policy, already here, no key). */
+static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
+{
+    const struct config *c = p->s->opt.config;
+    struct identity_pub key;
+    int r;
+
+    if (strcmp(o->head, o->settled) == 0)
+        return 0;
+    copy(o->settled, sizeof(o->settled), o->head);
+    if (strcmp(o->origin, c->node_id) == 0 ||
+        !listed(&c->policy.accept, o->origin)) {
+        log_debug(MOD, "offer not accepted by policy", "peer", p->id,
+                  "origin", o->origin, NULL);
+        return 0;
+    }
+    r = store_head(local, p->s->store, o->origin);
+    if (r == OER_ENOTFOUND)
+        local[0] = '\0';
+    else if (r != 0 || strcmp(local, o->head) == 0 ||
+             store_descends(p->s->store, local, o->head) == 1)
+        return 0;
+    if (origin_key(&key, p, o->origin) != 0) {
+        log_warn(MOD, "offer ignored: the origin's key is not known here",
+                 "peer", p->id, "origin", o->origin, NULL);
+        return 0;
+    }
+    return 1;
+}
+
+static void send_fetch(struct speer *p, const char *origin, const char *want,
+                       const char *have)
+{
+    struct message m = {.type = MESSAGE_FETCH};
+    struct message_oid h;
+
+    m.u.fetch.origin = origin;
+    oid_of(&m.u.fetch.want, want);
+    if (have[0] != '\0') {
+        oid_of(&h, have);
+        m.u.fetch.haves = &h;
+        m.u.fetch.nhaves = 1;
+    }
+    if (send_msg(p, &m) < 0)
+        return;
+    p->fetching = 1;
+    p->pack_last = 0;
+    p->next_seq = 0;
+    p->pack_len = 0;
+    copy(p->f_origin, sizeof(p->f_origin), origin);
+    copy(p->f_want, sizeof(p->f_want), want);
+    log_info(MOD, "fetching", "peer", p->id, "origin", origin, "want", want,
+             "have", have, NULL);
+}
+
+/* Fetch the next offered head this node lacks, one at a time. */
+static void pump_fetch(struct speer *p)
+{
+    char local[STORE_OID_HEX];
+
+    if (!p->up || p->fetching || p->s->stopping)
+        return;
+    for (size_t i = 0; i < p->noffers; i++) {
+        struct offer *o = &p->offers[i];
+
+        if (wanted(p, o, local)) {
+            send_fetch(p, o->origin, o->head, local);
+            return;
+        }
+    }
+}
+
+static void on_heads(struct speer *p, const struct message *m)
+{
+    for (size_t i = 0; i < m->u.heads.nheads; i++) {
+        const struct message_head *h = &m->u.heads.heads[i];
+        struct offer *o = offer_of(p, h->origin), *grown;
+
+        if (strlen(h->origin) >= NAME_CAP)
+            continue;
+        if (o == NULL) {
+            grown = realloc(p->offers, (p->noffers + 1) * sizeof(*grown));
+            if (grown == NULL)
+                return;
+            p->offers = grown;
+            o = &p->offers[p->noffers++];
+            memset(o, 0, sizeof(*o));
+            copy(o->origin, sizeof(o->origin), h->origin);
+        }
+        hex_of(o->head, &h->head);
+    }
+    pump_fetch(p);
+}
+
+static void fail_peer(struct speer *p, const char *code, const char *reason)
+{
+    log_warn(MOD, "peer broke the sync protocol", "peer", p->id, "reason",
+             reason, NULL);
+    peer_table_fail(p->s->peers, p->id, code, reason);
+}
+
+static void on_pack(struct speer *p, const struct message *m)
+{
+    const struct message_pack *pk = &m->u.pack;
+    size_t need = p->pack_len + pk->len;
+
+    if (!p->fetching || p->verifying || p->pack_last ||
+        strcmp(pk->origin, p->f_origin) != 0 || pk->seq != p->next_seq) {
+        fail_peer(p, "proto", "PACK not part of the fetch in progress");
+        return;
+    }
+    if (need > REPLICA_RECEIVE_MAX) {
+        fail_peer(p, "limit", "PACK larger than 256 MiB");
+        return;
+    }
+    if (need > p->pack_cap) {
+        size_t cap = p->pack_cap ? p->pack_cap : (1u << 16);
+        unsigned char *grown;
+
+        while (cap < need)
+            cap *= 2;
+        grown = realloc(p->pack, cap);
+        if (grown == NULL) {
+            fail_peer(p, "limit", "out of memory for the pack");
+            return;
+        }
+        p->pack = grown;
+        p->pack_cap = cap;
+    }
+    memcpy(p->pack + p->pack_len, pk->data, pk->len);
+    p->pack_len = need;
+    p->next_seq++;
+    p->pack_last = pk->last;
+}
+
+static void verify_work(uv_work_t *req)
+{
+    struct verify_job *j = req->data;
+    struct replica_rx *rx = NULL;
+    struct store *st = NULL;
+
+    j->err = store_open(&st, j->repo);
+    if (j->err == 0)
+        j->err = replica_rx_new(&rx, st, j->origin);
+    for (size_t at = 0; j->err == 0 && at < j->len; at += LIMIT_CHUNK) {
+        size_t n = j->len - at < LIMIT_CHUNK ? j->len - at : LIMIT_CHUNK;
+
+        j->err = replica_rx_write(rx, j->pack + at, n);
+    }
+    if (j->err == 0)
+        j->err = replica_rx_finish(&j->result, rx, &j->key);
+    replica_rx_free(rx);
+    store_free(st);
+}
+
+static void report_verified(struct speer *p, const struct verify_job *j)
+{
+    char n[24];
+
+    if (j->err != 0) {
+        log_warn(MOD, "pack rejected", "peer", p->id, "origin", j->origin,
+                 "err", error_name(j->err), "reason", j->result.reason, NULL);
+        if (j->err == OER_EPROTO)
+            fail_peer(p, "proto", j->result.reason[0] ? j->result.reason
+                                                      : "pack malformed");
+    } else if (j->result.moved) {
+        log_info(MOD, "catalogue updated", "peer", p->id, "origin", j->origin,
+                 "head", j->result.reaches, "commits",
+                 log_num(n, (long long)j->result.commits), NULL);
+    } else {
+        log_info(MOD, "pack verified, nothing new", "peer", p->id, "origin",
+                 j->origin, NULL);
+    }
+}
+
+static void after_verify(uv_work_t *req, int status)
+{
+    struct verify_job *j = req->data;
+    struct speer *p = j->p;
+    struct session *s = p->s;
+    struct offer *o;
+
+    s->jobs--;
+    if (!s->stopping && j->gen == p->gen) {
+        p->fetching = p->verifying = 0;
+        report_verified(p, j);
+        o = offer_of(p, j->origin);
+        /* a cut pack that moved the ref is fetched on from there */
+        if (o != NULL && j->err == 0 && j->result.moved &&
+            strcmp(j->result.reaches, j->want) != 0)
+            o->settled[0] = '\0';
+        else if (o != NULL && j->err == OER_ECONFLICT)
+            o->settled[0] = '\0';
+        pump_fetch(p);
+    }
+    free(j->pack);
+    free(j);
+    maybe_free(s);
+}
+
+static void start_verify(struct speer *p)
+{
+    struct verify_job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL || origin_key(&j->key, p, p->f_origin) != 0) {
+        free(j);
+        p->fetching = 0;
+        pump_fetch(p);
+        return;
+    }
+    j->req.data = j;
+    j->p = p;
+    j->gen = p->gen;
+    copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
+    copy(j->origin, sizeof(j->origin), p->f_origin);
+    copy(j->want, sizeof(j->want), p->f_want);
+    j->pack = p->pack;
+    j->len = p->pack_len;
+    p->pack = NULL;
+    p->pack_len = p->pack_cap = 0;
+    p->verifying = 1;
+    p->s->jobs++;
+    uv_queue_work(p->s->loop, &j->req, verify_work, after_verify);
+}
+
+static void on_fetch_end(struct speer *p, const struct message *m)
+{
+    const struct message_fetch_end *e = &m->u.fetch_end;
+
+    if (!p->fetching || p->verifying || strcmp(e->origin, p->f_origin) != 0) {
+        fail_peer(p, "proto", "FETCH_END without a fetch in progress");
+        return;
+    }
+    if (e->result == MESSAGE_RESULT_OK && p->pack_last) {
+        start_verify(p);
+        return;
+    }
+    if (e->result != MESSAGE_RESULT_UP_TO_DATE)
+        log_warn(MOD, "fetch answered without a pack", "peer", p->id,
+                 "origin", e->origin, "result",
+                 message_result_name(e->result), "reason", e->reason, NULL);
+    p->fetching = 0;
+    pump_fetch(p);
+}
+
+/* ---- serving the peer's fetches: pack on a worker, then PACK chunks ---- */
+
+struct pack_job {
+    uv_work_t req;
+    struct speer *p;
+    unsigned gen;
+    char repo[4096];
+    struct request rq;
+    struct chunk *chunks;
+    size_t nchunks;
+    int err;
+    struct replica_pack_info info;
+};
+
+static void pump_send(struct speer *p);
+
+static int on_chunk(const void *data, size_t len, int last, void *arg)
+{
+    struct pack_job *j = arg;
+    struct chunk *grown = realloc(j->chunks, (j->nchunks + 1) * sizeof(*grown));
+
+    if (grown == NULL)
+        return OER_ENOMEM;
+    j->chunks = grown;
+    grown[j->nchunks].data = malloc(len ? len : 1);
+    if (grown[j->nchunks].data == NULL)
+        return OER_ENOMEM;
+    memcpy(grown[j->nchunks].data, data, len);
+    grown[j->nchunks++].len = len;
+    return 0;
+}
+
+/* The newest of the asker's haves that want descends from, or "". */
+static const char *usable_have(struct store *st, const struct request *rq)
+{
+    for (size_t i = 0; i < rq->nhaves; i++) {
+        if (store_descends(st, rq->want, rq->haves[i]) == 1)
+            return rq->haves[i];
+    }
+    return NULL;
+}
+
+static void pack_work(uv_work_t *req)
+{
+    struct pack_job *j = req->data;
+    struct store *st = NULL;
+
+    j->err = store_open(&st, j->repo);
+    if (j->err == 0)
+        j->err = replica_pack(&j->info, st, j->rq.origin, j->rq.want,
+                              usable_have(st, &j->rq), NULL, on_chunk, j);
+    store_free(st);
+}
+
+static void free_pack_job(struct pack_job *j)
+{
+    for (size_t i = 0; i < j->nchunks; i++)
+        free(j->chunks[i].data);
+    free(j->chunks);
+    free_request(&j->rq);
+    free(j);
+}
+
+/* Send the chunks of the pack ready, as far as the queue takes them;
+ * then FETCH_END. */
+static void send_out(struct speer *p)
+{
+    struct message m = {.type = MESSAGE_PACK};
+    int r = 0;
+
+    while (p->sent_out < p->nout && r == 0) {
+        if (peer_table_stalled(p->s->peers, p->id))
+            return;
+        m.u.pack.origin = p->o_origin;
+        m.u.pack.seq = p->sent_out;
+        m.u.pack.data = p->out[p->sent_out].data;
+        m.u.pack.len = p->out[p->sent_out].len;
+        m.u.pack.last = p->sent_out + 1 == p->nout;
+        r = send_msg(p, &m);
+        if (r >= 0)
+            p->sent_out++;
+        if (r > 0)
+            return;
+    }
+    if (r < 0) {
+        p->o_result = MESSAGE_RESULT_FAILED;
+        copy(p->o_reason, sizeof(p->o_reason), "the pack could not be sent");
+    }
+    m.type = MESSAGE_FETCH_END;
+    m.u.fetch_end.origin = p->o_origin;
+    m.u.fetch_end.result = p->o_result;
+    m.u.fetch_end.reason = p->o_reason;
+    send_msg(p, &m);
+    free_out(p);
+    p->packing = 0;
+    pump_send(p);
+}
+
+static void on_drain(uv_timer_t *timer)
+{
+    struct session *s = timer->data;
+    int waiting = 0;
+
+    for (struct speer *p = s->list; p != NULL; p = p->next) {
+        if (p->up && p->packing && p->out != NULL)
+            send_out(p);
+        waiting |= p->up && p->packing && p->out != NULL;
+    }
+    if (!waiting)
+        uv_timer_stop(&s->drain);
+}
+
+static enum message_result result_of(const struct pack_job *j)
+{
+    if (j->err == OER_ENOTFOUND)
+        return MESSAGE_RESULT_NOT_FOUND;
+    if (j->err != 0)
+        return MESSAGE_RESULT_FAILED;
+    return j->info.commits == 0 ? MESSAGE_RESULT_UP_TO_DATE
+                                : MESSAGE_RESULT_OK;
+}
+
+static void after_pack(uv_work_t *req, int status)
+{
+    struct pack_job *j = req->data;
+    struct speer *p = j->p;
+    struct session *s = p->s;
+    char n[24];
+
+    s->jobs--;
+    if (s->stopping || j->gen != p->gen) {
+        free_pack_job(j);
+        maybe_free(s);
+        return;
+    }
+    p->o_result = result_of(j);
+    copy(p->o_reason, sizeof(p->o_reason), j->info.reason);
+    copy(p->o_origin, sizeof(p->o_origin), j->rq.origin);
+    log_info(MOD, "pack for peer", "peer", p->id, "origin", j->rq.origin,
+             "result", message_result_name(p->o_result), "commits",
+             log_num(n, (long long)j->info.commits), "reason", j->info.reason,
+             NULL);
+    if (p->o_result == MESSAGE_RESULT_OK) {
+        p->out = j->chunks;
+        p->nout = j->nchunks;
+        j->chunks = NULL;
+        j->nchunks = 0;
+    }
+    p->sent_out = 0;
+    free_pack_job(j);
+    send_out(p);
+    if (p->packing && p->out != NULL)
+        uv_timer_start(&s->drain, on_drain, DRAIN_MS, DRAIN_MS);
+}
+
+static void pump_send(struct speer *p)
+{
+    struct pack_job *j;
+
+    if (!p->up || p->packing || p->nqueue == 0 || p->s->stopping)
+        return;
+    j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return;
+    j->rq = p->queue[0];
+    memmove(&p->queue[0], &p->queue[1], --p->nqueue * sizeof(p->queue[0]));
+    j->req.data = j;
+    j->p = p;
+    j->gen = p->gen;
+    copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
+    p->packing = 1;
+    p->s->jobs++;
+    uv_queue_work(p->s->loop, &j->req, pack_work, after_pack);
+}
+
+static void refuse_fetch(struct speer *p, const char *origin)
+{
+    struct message m = {.type = MESSAGE_FETCH_END};
+
+    log_info(MOD, "fetch refused by policy", "peer", p->id, "origin", origin,
+             NULL);
+    m.u.fetch_end.origin = origin;
+    m.u.fetch_end.result = MESSAGE_RESULT_REFUSED;
+    m.u.fetch_end.reason = "this node does not offer that catalogue to you";
+    send_msg(p, &m);
+}
+
+static void on_fetch(struct speer *p, const struct message *m)
+{
+    const struct message_fetch *f = &m->u.fetch;
+    struct request *rq;
+
+    if (strlen(f->origin) >= NAME_CAP ||
+        !offers_to(p->s, p->id, f->origin)) {
+        refuse_fetch(p, f->origin);
+        return;
+    }
+    if (p->nqueue == QUEUE_MAX) {
+        fail_peer(p, "limit", "too many FETCH waiting");
+        return;
+    }
+    rq = &p->queue[p->nqueue];
+    memset(rq, 0, sizeof(*rq));
+    rq->haves = calloc(f->nhaves ? f->nhaves : 1, sizeof(*rq->haves));
+    if (rq->haves == NULL)
+        return;
+    copy(rq->origin, sizeof(rq->origin), f->origin);
+    hex_of(rq->want, &f->want);
+    for (size_t i = 0; i < f->nhaves; i++)
+        hex_of(rq->haves[i], &f->haves[i]);
+    rq->nhaves = f->nhaves;
+    p->nqueue++;
+    pump_send(p);
+}
+
+/* ---- the peer table's hooks ---- */
+
+typedef void (*handler_fn)(struct speer *p, const struct message *m);
+
+static const struct {
+    enum message_type type;
+    handler_fn fn;
+} handlers[] = {
+    {MESSAGE_HEADS, on_heads},
+    {MESSAGE_FETCH, on_fetch},
+    {MESSAGE_PACK, on_pack},
+    {MESSAGE_FETCH_END, on_fetch_end},
+};
+
+static void on_up(const char *id, void *arg)
+{
+    struct session *s = arg;
+    struct speer *p = speer_of(s, id);
+
+    if (p == NULL || s->peers == NULL)
+        return;
+    reset(p);
+    p->up = 1;
+    offer_heads(p, 1);
+}
+
+static void on_down(const char *id, void *arg)
+{
+    struct speer *p = speer_of(arg, id);
+
+    if (p == NULL)
+        return;
+    reset(p);
+    p->up = 0;
+}
+
+static void on_message(const char *id, const struct message *m, void *arg)
+{
+    struct session *s = arg;
+    struct speer *p = speer_of(s, id);
+
+    if (p == NULL || !p->up || s->stopping)
+        return;
+    log_debug(MOD, "message received", "peer", id, "type",
+              message_type_name(m->type), NULL);
+    for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+        if (handlers[i].type == m->type) {
+            handlers[i].fn(p, m);
+            return;
+        }
+    }
+}
+
+/* ---- the session ---- */
+
+int session_new(struct session **out, uv_loop_t *loop,
+                const struct session_options *opt)
+{
+    struct session *s = calloc(1, sizeof(*s));
+    int err;
+
+    *out = NULL;
+    if (s == NULL)
+        return OER_ENOMEM;
+    s->loop = loop;
+    s->opt = *opt;
+    if (s->opt.poll_ms == 0)
+        s->opt.poll_ms = SESSION_POLL_MS;
+    err = store_open(&s->store, opt->repo_path);
+    if (err != 0) {
+        free(s);
+        return err;
+    }
+    uv_timer_init(loop, &s->poll);
+    uv_timer_init(loop, &s->drain);
+    s->poll.data = s;
+    s->drain.data = s;
+    s->handles = 2;
+    *out = s;
+    return 0;
+}
+
+void session_hook(struct peer_options *o, struct session *s)
+{
+    o->on_up = on_up;
+    o->on_message = on_message;
+    o->on_down = on_down;
+    o->arg = s;
+}
+
+void session_attach(struct session *s, struct peer_table *t)
+{
+    s->peers = t;
+    uv_timer_start(&s->poll, on_poll, s->opt.poll_ms, s->opt.poll_ms);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct session *s = h->data;
+
+    s->handles--;
+    maybe_free(s);
+}
+
+void session_stop(struct session *s)
+{
+    if (s == NULL)
+        return;
+    s->stopping = 1;
+    s->peers = NULL;
+    uv_close((uv_handle_t *)&s->poll, on_closed);
+    uv_close((uv_handle_t *)&s->drain, on_closed);
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Catalogue sync end to end: real `oernode serve` nodes on loopback.  A
+# publishes; B, peered with A, receives the records (verified, with stock
+# git too); a later record and a withdrawal arrive live; C, peered with B
+# only, receives A's catalogue through B (relay, with A's key in
+# origin-keys/); a restarted B that is up to date exchanges only HEADS.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.bash"
+
+times=(--ping-interval 500 --silence-limit 5000 --handshake-timeout 2000
+    --retry-min 100 --retry-max 400)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+
+node() { "$OERNODE" -q --data "$work/$1" "${@:2}"; }
+fingerprint() { node "$1" id | sed -n 's/^fingerprint: //p'; }
+start() { # start NODE [PEER ADDR]: serve -v, ports to NODE.http/.peer
+    rm -f "$work/$1.http" "$work/$1.peer"
+    "$OERNODE" --data "$work/$1" -v serve --http 127.0.0.1:0 \
+        --port-file "$work/$1.http" --peer "${2:-127.0.0.1:0}" \
+        --peer-port-file "$work/$1.peer" "${times[@]}" \
+        </dev/null >"$work/$1.out" 2>>"$work/$1.log" &
+    pids+=($!)
+    eval "pid_$1=$!"
+    for _ in $(seq 100); do
+        [ -s "$work/$1.http" ] && return 0
+        sleep 0.1
+    done
+    cat "$work/$1.log" >&2
+    fail "$1 did not start"
+}
+wait_for() { # wait_for WHAT COMMAND...: until the command succeeds (10 s)
+    local what=$1; shift
+    for _ in $(seq 100); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    cat "$work"/*.log >&2
+    fail "$what"
+}
+count() { node "$1" list --origin aa 2>/dev/null | wc -l; }
+has() { node "$1" list --origin aa --all 2>/dev/null | grep -qF -- "$2"; }
+
+for n in aa bb cc; do
+    node "$n" init --id "$n" >/dev/null
+done
+node aa import lom "$(dirname "$0")/../../demo/records.xml" >/dev/null
+records=$(count aa)
+[ "$records" -gt 0 ] || fail "aa has no records"
+
+# bb listens; aa and cc dial it.  cc knows aa's key from a file.
+node bb peer add aa 127.0.0.1:1 "$(fingerprint aa)" >/dev/null
+node bb peer add cc 127.0.0.1:1 "$(fingerprint cc)" >/dev/null
+start bb
+pb=$(cat "$work/bb.peer")
+node aa peer add bb "127.0.0.1:$pb" "$(fingerprint bb)" >/dev/null
+node cc peer add bb "127.0.0.1:$pb" "$(fingerprint bb)" >/dev/null
+mkdir "$work/cc/origin-keys"
+node aa id | sed -n 's/^public key: //p' >"$work/cc/origin-keys/aa.pub"
+start aa
+start cc
+
+# B receives A's catalogue, and stock git agrees.
+wait_for "bb never got aa's records" test "$(count bb)" = "$records"
+check "git fsck --strict" git -C "$work/bb/repo.git" fsck --strict
+node aa id --allowed-signers >"$work/signers"
+check "git verify-commit" git -C "$work/bb/repo.git" \
+    -c gpg.ssh.allowedSignersFile="$work/signers" \
+    verify-commit refs/catalog/aa
+check "same head" test "$(git -C "$work/bb/repo.git" rev-parse refs/catalog/aa)" \
+    = "$(git -C "$work/aa/repo.git" rev-parse refs/catalog/aa)"
+
+# C receives it through B.
+wait_for "cc never got aa's records through bb" test "$(count cc)" = "$records"
+
+# A record added later arrives live, then its withdrawal as a tombstone.
+id=$(node aa add --title "en:Late arrival" --language en \
+    --licence "https://creativecommons.org/licenses/by/4.0/" \
+    https://example.org/late)
+wait_for "bb never got the new record" has bb "$id"
+wait_for "cc never got the new record" has cc "$id"
+node aa withdraw "$id" --reason "superseded" >/dev/null
+wait_for "bb never got the tombstone" has bb "$id	withdrawn	superseded"
+wait_for "cc never got the tombstone" has cc "$id	withdrawn	superseded"
+git -C "$work/cc/repo.git" -c gpg.ssh.allowedSignersFile="$work/signers" \
+    verify-commit refs/catalog/aa 2>/dev/null ||
+    fail "cc's catalogue of aa does not verify with stock git"
+
+# Restart B on its port: up to date, it exchanges only HEADS.
+kill "$pid_bb"
+wait "$pid_bb" || true
+mv "$work/bb.log" "$work/bb.first.log"
+start bb "127.0.0.1:$pb"
+wait_for "bb got no HEADS from aa after the restart" \
+    grep -q 'msg="message received" peer=aa type=HEADS' "$work/bb.log"
+wait_for "bb got no HEADS from cc after the restart" \
+    grep -q 'msg="message received" peer=cc type=HEADS' "$work/bb.log"
+sleep 1.5
+if grep -E 'msg="message (sent|received)"' "$work/bb.log" |
+    grep -v 'type=HEADS' >"$work/extra"; then
+    cat "$work/extra" >&2
+    fail "an up-to-date reconnect exchanged more than HEADS"
+fi
+echo "sync: ok"
