@@ -55,6 +55,10 @@ int api_search_arg(struct index_query *q, const char *key, const char *value,
         q->lang = value;
         return 0;
     }
+    if (strcmp(key, "system") == 0) {
+        q->system = value;
+        return 0;
+    }
     if (strcmp(key, "limit") == 0 &&
         parse_count(&q->limit, value, INDEX_LIMIT_MAX) != 0) {
         *msg = "limit: a whole number from 0 to 100";
@@ -84,6 +88,17 @@ char *api_search_index_path(const char *repo_path)
     return path;
 }
 
+int api_search_open(struct index **out, const char *path)
+{
+    int err = index_open(out, path);
+
+    /* without its vocabularies the index still serves plain values */
+    if (err == 0 && index_use_vocab(*out, INDEX_VOCAB_DIR) != 0)
+        log_warn("index", "searching without vocabularies", "dir",
+                 INDEX_VOCAB_DIR, NULL);
+    return err;
+}
+
 /* Open the store and the index of repo_path and catch up. */
 static int open_caught_up(struct index **out, const char *repo_path)
 {
@@ -97,7 +112,7 @@ static int open_caught_up(struct index **out, const char *repo_path)
         return OER_ENOMEM;
     err = store_open(&s, repo_path);
     if (err == 0)
-        err = index_open(out, path);
+        err = api_search_open(out, path);
     if (err == 0)
         err = index_catch_up(*out, s, &st);
     if (err == 0 && st.documents > 0) {

@@ -14,12 +14,19 @@
 /*
  * Read one search parameter into q: q (the text), level, subject,
  * language, licence, type, audience, origin (repeatable, any of the
- * values), lang, limit, offset.  value is borrowed by q.  Returns 0,
+ * values), lang, system, limit, offset.  value is borrowed by q.  Returns 0,
  * OER_ENOTFOUND for an unknown key, or OER_EINVAL for a bad value, with
  * *msg (static) saying what is wrong.
  */
 int api_search_arg(struct index_query *q, const char *key, const char *value,
                    const char **msg);
+
+/*
+ * index_open, then index_use_vocab with the vocabularies of
+ * INDEX_VOCAB_DIR; when they cannot be loaded (logged), the index serves
+ * plain values.  *out as for index_open.
+ */
+int api_search_open(struct index **out, const char *path);
 
 /* The index file of the data folder whose repository is repo_path
  * (DATA/repo.git gives DATA/index.sqlite); malloc'd, NULL when out of

@@ -24,7 +24,7 @@ static int open_index(struct index **ix, struct cli_node *node,
     path = cli_path(node->dir, "index.sqlite");
     if (path == NULL)
         return cli_fail(cli, CLI_FAILURE, "out of memory");
-    err = index_open(ix, path);
+    err = api_search_open(ix, path);
     if (err != 0)
         code = cli_fail(cli, CLI_FAILURE, "cannot open the index %s (%s)",
                         path, error_name(err));
@@ -148,6 +148,7 @@ static int run_search(struct cli *cli, int argc, char **argv)
         { "audience", required_argument, NULL, 'a' },
         { "origin", required_argument, NULL, 'o' },
         { "lang", required_argument, NULL, 'L' },
+        { "system", required_argument, NULL, 'S' },
         { "limit", required_argument, NULL, 'n' },
         { "offset", required_argument, NULL, 'f' },
         { "json", no_argument, NULL, 'j' },
@@ -163,7 +164,7 @@ static int run_search(struct cli *cli, int argc, char **argv)
             json = 1;
             continue;
         }
-        if (strchr("lsgctaoLnf", opt) == NULL || opt == 0) {
+        if (strchr("lsgctaoLSnf", opt) == NULL || opt == 0) {
             code = cli_option(cli, opt, optarg);
             if (code >= 0)
                 return code;
@@ -187,7 +188,7 @@ static int run_search(struct cli *cli, int argc, char **argv)
 
 const struct cli_command cmd_search_commands[] = {
     { "search", run_search,
-      "search [FILTERS] [--lang L] [--limit N] [--offset N] [--json] "
+      "search [FILTERS] [--lang L] [--system S] [--limit N] [--offset N] [--json] "
       "[WORDS...]",
       "search the node's index: hits and facet counts",
       "Bring the index (DATA/index.sqlite) up to the catalogues, then print\n"
@@ -202,6 +203,9 @@ const struct cli_command cmd_search_commands[] = {
       "  --audience T, --origin O   keep hits with that value (repeatable:\n"
       "                             any of the values; up to 8 each)\n"
       "  --lang L        print titles in language L when there is one\n"
+      "  --system S      level and subject filters are terms of the\n"
+      "                  education system S (be-vl, nl), and the JSON\n"
+      "                  answer shows each hit's levels in it\n"
       "  --limit N       at most N hits, 0 to 100 (default 20)\n"
       "  --offset N      skip the first N hits (up to 100000)\n"
       "  --json          print the answer of GET /api/search instead\n" },

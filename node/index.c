@@ -5,10 +5,13 @@
  */
 #include "node/index.h"
 
+#include <dirent.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <utf8proc.h>
 
@@ -16,7 +19,8 @@
 #include "node/log.h"
 #include "node/metadata.h"
 
-#define INDEX_SCHEMA 1
+#define INDEX_SCHEMA 2
+#define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 #define QUERY_WORDS 32
 #define FACET_VALUES 50
@@ -26,6 +30,8 @@
 struct index {
     sqlite3 *db;
     char *path;
+    struct vocab *vocab; /* NULL: terms as plain values */
+    char vocab_hash[2 * 32 + 1];
 };
 
 static const char *const facet_names[INDEX_FACETS] = {
@@ -42,7 +48,7 @@ static const char *const facet_fields[INDEX_FACETS] = {
 static const char schema_sql[] =
     "CREATE TABLE doc(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " origin TEXT NOT NULL, licence TEXT NOT NULL, updated TEXT NOT NULL,"
-    " titles TEXT NOT NULL);"
+    " titles TEXT NOT NULL, levels TEXT NOT NULL DEFAULT '[]');"
     "CREATE INDEX doc_origin ON doc(origin);"
     "CREATE INDEX doc_updated ON doc(updated DESC, id);"
     "CREATE TABLE facet(kind INTEGER NOT NULL, value TEXT NOT NULL,"
@@ -51,11 +57,13 @@ static const char schema_sql[] =
     "CREATE VIRTUAL TABLE fts USING fts5(title, description, keywords,"
     " tokenize = 'unicode61 remove_diacritics 2');"
     "CREATE TABLE indexed(origin TEXT PRIMARY KEY, head TEXT NOT NULL);"
-    "PRAGMA user_version = 1;";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "PRAGMA user_version = 2;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
-    "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS indexed;";
+    "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS indexed;"
+    "DROP TABLE IF EXISTS meta;";
 
 const char *index_facet_name(enum index_facet f)
 {
@@ -132,6 +140,8 @@ int index_open(struct index **out, const char *path)
     int rc, err;
 
     *out = NULL;
+    if (ix != NULL)
+        strcpy(ix->vocab_hash, NO_VOCAB);
     if (ix == NULL || (ix->path = strdup(path)) == NULL) {
         free(ix);
         return OER_ENOMEM;
@@ -159,8 +169,93 @@ void index_free(struct index *ix)
     if (ix == NULL)
         return;
     sqlite3_close(ix->db);
+    vocab_free(ix->vocab);
     free(ix->path);
     free(ix);
+}
+
+/* ---- vocabularies ---- */
+
+static int is_json_name(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+
+    return e->d_name[0] != '.' && n > 5 &&
+           strcmp(e->d_name + n - 5, ".json") == 0;
+}
+
+/* Feed the file at path into md; 0 or OER_EIO. */
+static int hash_file(EVP_MD_CTX *md, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[8192];
+    size_t n;
+    int err = 0;
+
+    if (f == NULL)
+        return OER_EIO;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(md, buf, n);
+    if (ferror(f))
+        err = OER_EIO;
+    fclose(f);
+    return err;
+}
+
+/* SHA-256 over the names and bytes of the *.json files of dir, in name
+ * order, as hex into out. */
+static int vocab_digest(char out[2 * 32 + 1], const char *dir)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    struct dirent **names = NULL;
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    char path[4096];
+    int n, err = 0;
+
+    n = scandir(dir, &names, is_json_name, alphasort);
+    if (md == NULL || n < 0 || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        err = md == NULL ? OER_ENOMEM : OER_EIO;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+        if (err == 0)
+            EVP_DigestUpdate(md, names[i]->d_name,
+                             strlen(names[i]->d_name) + 1);
+        if (err == 0)
+            err = hash_file(md, path);
+        free(names[i]);
+    }
+    free(names);
+    if (err == 0 && EVP_DigestFinal_ex(md, sum, &len) != 1)
+        err = OER_EIO;
+    EVP_MD_CTX_free(md);
+    for (unsigned int i = 0; err == 0 && i < len && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", sum[i]);
+    if (err != 0)
+        log_warn("index", "cannot hash the vocabularies", "dir", dir, "err",
+                 error_name(err), NULL);
+    return err;
+}
+
+int index_use_vocab(struct index *ix, const char *dir)
+{
+    struct vocab *v = NULL;
+    char hash[2 * 32 + 1];
+    int err = vocab_digest(hash, dir);
+
+    if (err == 0)
+        err = vocab_load(&v, dir);
+    if (err != 0)
+        return err;
+    vocab_free(ix->vocab);
+    ix->vocab = v;
+    memcpy(ix->vocab_hash, hash, sizeof(hash));
+    return 0;
+}
+
+const struct vocab *index_vocab(const struct index *ix)
+{
+    return ix->vocab;
 }
 
 /* ---- writing documents ---- */
@@ -252,6 +347,61 @@ static int put_facet(sqlite3_stmt *st, struct index *ix, sqlite3_int64 row,
     return from_sqlite(ix, sqlite3_step(st), "cannot index a facet");
 }
 
+/* The facet value of a vocabulary key: the key, but the plain value of
+ * a "raw:" key, so that an unmapped term filters by its value. */
+static const char *key_value(const char *key)
+{
+    const char *sep;
+
+    if (strncmp(key, "raw:", 4) != 0)
+        return key;
+    sep = strchr(key, '\x1f');
+    return sep != NULL ? sep + 1 : key + 4;
+}
+
+struct key_put {
+    sqlite3_stmt *st;
+    struct index *ix;
+    sqlite3_int64 row;
+    int kind;
+};
+
+static int on_index_key(const char *key, void *arg)
+{
+    struct key_put *kp = arg;
+    json_t *v = json_string(key_value(key));
+    int err = v != NULL ? put_facet(kp->st, kp->ix, kp->row, kp->kind, v)
+                        : OER_ENOMEM;
+
+    json_decref(v);
+    return err;
+}
+
+/* The system an origin's own terms are in: the vocabulary system of the
+ * origin's id when there is one ("be-vl"), else NULL. */
+static const char *origin_system(const struct vocab *v, const char *origin)
+{
+    return vocab_system_label(v, origin, NULL) != NULL ? origin : NULL;
+}
+
+/* A level or subject term under its vocabulary keys, others as is. */
+static int put_term(sqlite3_stmt *st, struct index *ix, sqlite3_int64 row,
+                    int kind, const json_t *term, const char *origin)
+{
+    struct key_put kp = { st, ix, row, kind };
+    const char *value = json_string_value(json_object_get(term, "value"));
+    const char *source = json_string_value(json_object_get(term, "source"));
+
+    if (ix->vocab == NULL || value == NULL ||
+        (kind != INDEX_LEVEL && kind != INDEX_SUBJECT))
+        return put_facet(st, ix, row, kind, term);
+    return vocab_index_keys(ix->vocab,
+                            kind == INDEX_LEVEL ? VOCAB_LEVEL : VOCAB_SUBJECT,
+                            source != NULL ? source : "", value,
+                            origin_system(ix->vocab, origin), on_index_key,
+                            &kp);
+}
+
 static int put_facets(struct index *ix, sqlite3_int64 row, const json_t *doc,
                       const char *origin)
 {
@@ -273,7 +423,7 @@ static int put_facets(struct index *ix, sqlite3_int64 row, const json_t *doc,
         }
         json_array_foreach(v, i, item) {
             if (err == 0)
-                err = put_facet(st, ix, row, k, item);
+                err = put_term(st, ix, row, k, item, origin);
         }
     }
     sqlite3_finalize(st);
@@ -293,7 +443,8 @@ static const char *str(const json_t *doc, const char *key)
 static int put_doc(struct index *ix, const json_t *doc, const char *origin)
 {
     const char *id = str(doc, "id");
-    char *titles = NULL;
+    json_t *levels = json_object_get(doc, "levels");
+    char *titles = NULL, *lv = NULL;
     sqlite3_stmt *st = NULL;
     sqlite3_int64 row;
     int err;
@@ -302,21 +453,25 @@ static int put_doc(struct index *ix, const json_t *doc, const char *origin)
     if (err != 0 || metadata_is_tombstone(doc))
         return err;
     titles = json_dumps(json_object_get(doc, "title"), JSON_COMPACT);
-    if (titles == NULL)
-        return OER_ENOMEM;
-    err = prepare(&st, ix,
-                  "INSERT INTO doc(id, origin, licence, updated, titles)"
-                  " VALUES (?, ?, ?, ?, ?)");
+    lv = json_is_array(levels) ? json_dumps(levels, JSON_COMPACT)
+                               : strdup("[]");
+    err = titles != NULL && lv != NULL ? 0 : OER_ENOMEM;
+    if (err == 0)
+        err = prepare(&st, ix,
+                      "INSERT INTO doc(id, origin, licence, updated, titles,"
+                      " levels) VALUES (?, ?, ?, ?, ?, ?)");
     if (err == 0) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, origin, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, str(doc, "licence"), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, str(doc, "updated"), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, titles, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, lv, -1, SQLITE_STATIC);
         err = from_sqlite(ix, sqlite3_step(st), "cannot index a record");
     }
     sqlite3_finalize(st);
     free(titles);
+    free(lv);
     row = sqlite3_last_insert_rowid(ix->db);
     if (err == 0)
         err = put_text(ix, row, doc);
@@ -486,6 +641,42 @@ static int end(struct index *ix, int err)
     return err;
 }
 
+static const char empty_sql[] =
+    "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
+    " DELETE FROM indexed;";
+
+static int record_vocab(struct index *ix)
+{
+    return run(ix, "INSERT OR REPLACE INTO meta(key, value)"
+               " VALUES ('vocab', ?)", ix->vocab_hash, NULL, NULL);
+}
+
+/* Empty the index when it was built with other vocabularies than ix
+ * uses (or none), so that the catch-up rebuilds every origin. */
+static int vocab_current(struct index *ix)
+{
+    sqlite3_stmt *st = NULL;
+    const char *was = NULL;
+    int same = 0, err = begin(ix);
+
+    if (err != 0)
+        return err;
+    err = prepare(&st, ix, "SELECT value FROM meta WHERE key = 'vocab'");
+    if (err == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        was = (const char *)sqlite3_column_text(st, 0);
+        same = was != NULL && strcmp(was, ix->vocab_hash) == 0;
+    }
+    if (err == 0 && !same && was != NULL)
+        log_info("index", "vocabularies changed: rebuilding", "path",
+                 ix->path, "was", was, "now", ix->vocab_hash, NULL);
+    sqlite3_finalize(st);
+    if (err == 0 && !same)
+        err = exec(ix, empty_sql, "cannot empty the index");
+    if (err == 0 && !same)
+        err = record_vocab(ix);
+    return end(ix, err);
+}
+
 static int on_origin(const char *origin, const char *head, void *arg)
 {
     return json_object_set_new(arg, origin, json_string(head)) != 0
@@ -533,6 +724,8 @@ int index_catch_up(struct index *ix, struct store *s,
         stats = &local;
     memset(stats, 0, sizeof(*stats));
     err = heads != NULL ? store_origins(s, on_origin, heads) : OER_ENOMEM;
+    if (err == 0)
+        err = vocab_current(ix);
     json_object_foreach(heads, origin, head) {
         struct walk w = { ix, s, origin, json_string_value(head), NULL, 0 };
 
@@ -566,8 +759,9 @@ int index_rebuild(struct index *ix, struct store *s,
         json_decref(heads);
         return err;
     }
-    err = exec(ix, "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
-               " DELETE FROM indexed;", "cannot empty the index");
+    err = exec(ix, empty_sql, "cannot empty the index");
+    if (err == 0)
+        err = record_vocab(ix);
     json_object_foreach(heads, origin, head) {
         struct walk w = { ix, s, origin, json_string_value(head), NULL, 0 };
 
@@ -678,19 +872,70 @@ struct search {
     const struct index_query *q;
     char *match;   /* FTS5 query, or NULL for everything */
     char *filters; /* " AND ..." conditions on d.rowid, or "" */
+    json_t *keys[INDEX_FACETS]; /* the facet values each filter accepts */
 };
 
-static char *filter_sql(struct index *ix, const struct index_query *q)
+static int on_filter_key(const char *key, void *arg)
 {
-    sqlite3_str *s = sqlite3_str_new(ix->db);
+    json_t *s = json_string(key_value(key));
+
+    return json_array_append_new(arg, s) != 0 ? OER_ENOMEM : 0;
+}
+
+static int is_key(const char *value)
+{
+    return strncmp(value, "isced:", 6) == 0 ||
+           strncmp(value, "subject:", 8) == 0;
+}
+
+/* The facet values filter value of facet k accepts, into list: a key or
+ * a plain value as is, a level or subject term of the searcher's system
+ * as its vocabulary keys. */
+static int filter_keys(json_t *list, struct index *ix,
+                       const struct index_query *q, int k, const char *value)
+{
+    const char *sys = q->system != NULL && q->system[0] != '\0' ? q->system
+                                                                 : NULL;
+
+    if (ix->vocab == NULL || is_key(value) ||
+        (k != INDEX_LEVEL && k != INDEX_SUBJECT))
+        return json_array_append_new(list, json_string(value)) != 0
+                   ? OER_ENOMEM
+                   : 0;
+    return vocab_filter_keys(ix->vocab,
+                             k == INDEX_LEVEL ? VOCAB_LEVEL : VOCAB_SUBJECT,
+                             sys != NULL ? sys : "", value, sys, on_filter_key,
+                             list);
+}
+
+static int search_keys(struct search *sr)
+{
+    int err = 0;
+
+    for (int k = 0; k < INDEX_FACETS && err == 0; k++) {
+        sr->keys[k] = json_array();
+        if (sr->keys[k] == NULL)
+            return OER_ENOMEM;
+        for (size_t i = 0; i < sr->q->nfilters[k] && err == 0; i++)
+            err = filter_keys(sr->keys[k], sr->ix, sr->q, k,
+                              sr->q->filters[k][i]);
+    }
+    return err;
+}
+
+static char *filter_sql(struct search *sr)
+{
+    sqlite3_str *s = sqlite3_str_new(sr->ix->db);
 
     for (int k = 0; k < INDEX_FACETS; k++) {
-        if (q->nfilters[k] == 0)
+        size_t n = json_array_size(sr->keys[k]);
+
+        if (sr->q->nfilters[k] == 0)
             continue;
         sqlite3_str_appendf(s, " AND d.rowid IN (SELECT doc FROM facet"
-                            " WHERE kind = %d AND value IN (?", k);
-        for (size_t i = 1; i < q->nfilters[k]; i++)
-            sqlite3_str_appendall(s, ", ?");
+                            " WHERE kind = %d AND value IN (", k);
+        for (size_t i = 0; i < n; i++)
+            sqlite3_str_appendall(s, i > 0 ? ", ?" : "?");
         sqlite3_str_appendall(s, "))");
     }
     /* a string, even when empty (finish gives NULL then) */
@@ -717,9 +962,11 @@ static int search_prepare(sqlite3_stmt **out, int *next, struct search *sr,
     if (sr->match != NULL)
         sqlite3_bind_text(*out, n++, sr->match, -1, SQLITE_STATIC);
     for (int k = 0; k < INDEX_FACETS; k++) {
-        for (size_t i = 0; i < sr->q->nfilters[k]; i++)
-            sqlite3_bind_text(*out, n++, sr->q->filters[k][i], -1,
-                              SQLITE_STATIC);
+        for (size_t i = 0; i < json_array_size(sr->keys[k]); i++)
+            sqlite3_bind_text(*out, n++,
+                              json_string_value(
+                                  json_array_get(sr->keys[k], i)),
+                              -1, SQLITE_STATIC);
     }
     if (next != NULL)
         *next = n;
@@ -780,7 +1027,64 @@ static json_t *hit_title(const json_t *titles, const char *lang)
     return t != NULL ? json_incref(t) : json_string("");
 }
 
-static json_t *hit_json(sqlite3_stmt *st, const char *lang)
+/* One level term of a hit: the origin's term with its label in the
+ * searcher's language, and its equivalent in the searcher's system. */
+static json_t *hit_level(const struct search *sr, const json_t *term,
+                         const char *origin)
+{
+    const struct vocab *v = sr->ix->vocab;
+    const char *value = json_string_value(json_object_get(term, "value"));
+    const char *source = json_string_value(json_object_get(term, "source"));
+    const struct vocab_term *t = NULL, *e = NULL;
+    const char *sys = sr->q->system, *lang = sr->q->lang;
+    enum vocab_match m = VOCAB_EXACT;
+    json_t *out, *label;
+
+    if (value == NULL)
+        return NULL;
+    if (source == NULL)
+        source = "";
+    if (v != NULL)
+        t = vocab_resolve(v, VOCAB_LEVEL, source, value,
+                          origin_system(v, origin));
+    if (t != NULL && sys != NULL && sys[0] != '\0')
+        e = vocab_equivalent(&m, v, t, sys);
+    label = json_object_get(json_object_get(term, "label"),
+                            lang != NULL ? lang : "");
+    out = json_pack("{s:s,s:s,s:s}", "source", source, "value", value,
+                    "label", t != NULL ? vocab_term_label(t, lang)
+                             : json_is_string(label) ? json_string_value(label)
+                                                     : value);
+    if (out != NULL && t != NULL)
+        json_object_set_new(out, "system",
+                            json_string(vocab_term_system(t)));
+    if (out != NULL && e != NULL)
+        json_object_set_new(out, "equivalent",
+                            json_pack("{s:s,s:s,s:s,s:s}", "system", sys,
+                                      "id", vocab_term_id(e), "label",
+                                      vocab_term_label(e, lang), "match",
+                                      vocab_match_name(m)));
+    return out;
+}
+
+static json_t *hit_levels(const struct search *sr, const char *text,
+                          const char *origin)
+{
+    json_t *terms = json_loads(text != NULL ? text : "[]", 0, NULL);
+    json_t *out = json_array(), *term;
+    size_t i;
+
+    json_array_foreach(terms, i, term) {
+        json_t *l = hit_level(sr, term, origin);
+
+        if (l != NULL)
+            json_array_append_new(out, l);
+    }
+    json_decref(terms);
+    return out;
+}
+
+static json_t *hit_json(sqlite3_stmt *st, const struct search *sr)
 {
     json_t *titles = json_loads((const char *)sqlite3_column_text(st, 2), 0,
                                 NULL);
@@ -788,20 +1092,24 @@ static json_t *hit_json(sqlite3_stmt *st, const char *lang)
 
     if (titles == NULL)
         titles = json_object();
-    hit = json_pack("{s:s,s:s,s:o,s:o,s:s}",
+    hit = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o}",
                     "id", (const char *)sqlite3_column_text(st, 0),
                     "licence", (const char *)sqlite3_column_text(st, 1),
-                    "title", hit_title(titles, lang), "titles", titles,
-                    "updated", (const char *)sqlite3_column_text(st, 3));
+                    "title", hit_title(titles, sr->q->lang), "titles", titles,
+                    "updated", (const char *)sqlite3_column_text(st, 3),
+                    "levels",
+                    hit_levels(sr, (const char *)sqlite3_column_text(st, 4),
+                               (const char *)sqlite3_column_text(st, 5)));
     return hit;
 }
 
 static const char ranked_sql[] =
-    "SELECT d.id, d.licence, d.titles, d.updated FROM fts"
+    "SELECT d.id, d.licence, d.titles, d.updated, d.levels, d.origin FROM fts"
     " JOIN doc d ON d.rowid = fts.rowid WHERE fts MATCH ?%s%s"
     " ORDER BY bm25(fts, 10.0, 2.0, 5.0), d.id LIMIT ? OFFSET ?";
 static const char dated_sql[] =
-    "SELECT d.id, d.licence, d.titles, d.updated FROM doc d WHERE 1%s%s"
+    "SELECT d.id, d.licence, d.titles, d.updated, d.levels, d.origin"
+    " FROM doc d WHERE 1%s%s"
     " ORDER BY d.updated DESC, d.id LIMIT ? OFFSET ?";
 
 static int search_hits(json_t *hits, struct search *sr, int ranked)
@@ -817,7 +1125,7 @@ static int search_hits(json_t *hits, struct search *sr, int ranked)
     sqlite3_bind_int64(st, next, sr->q->limit);
     sqlite3_bind_int64(st, next + 1, sr->q->offset);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (json_array_append_new(hits, hit_json(st, sr->q->lang)) != 0) {
+        if (json_array_append_new(hits, hit_json(st, sr)) != 0) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -827,11 +1135,29 @@ static int search_hits(json_t *hits, struct search *sr, int ranked)
     return err;
 }
 
+/* One facet value: a level or subject, with vocabularies, also has its
+ * label in the searcher's language. */
+static json_t *facet_json(const struct search *sr, int k, const char *value,
+                          json_int_t count)
+{
+    const char *label = NULL;
+    json_t *out = json_pack("{s:s,s:I}", "value", value, "count", count);
+
+    if (sr->ix->vocab == NULL || (k != INDEX_LEVEL && k != INDEX_SUBJECT))
+        return out;
+    label = is_key(value) ? vocab_key_label(sr->ix->vocab, value, sr->q->lang)
+                          : NULL;
+    if (out != NULL)
+        json_object_set_new(out, "label",
+                            json_string(label != NULL ? label : value));
+    return out;
+}
+
 /*
  * The facet counts of the hits: {"level": [{"value", "count"}], ...},
  * most frequent first, then by value; FACET_VALUES at most a facet.  The
- * one place that decides what a facet value is (the stored term's value
- * for now; a vocabulary's pivot later).
+ * one place that decides what a facet value is (a vocabulary key, or the
+ * stored term's value).
  */
 static int search_facets(json_t **out, struct search *sr)
 {
@@ -860,9 +1186,8 @@ static int search_facets(json_t **out, struct search *sr)
         if (list == NULL || json_array_size(list) >= FACET_VALUES)
             continue;
         json_array_append_new(
-            list, json_pack("{s:s,s:I}", "value",
-                            (const char *)sqlite3_column_text(st, 1), "count",
-                            (json_int_t)sqlite3_column_int64(st, 2)));
+            list, facet_json(sr, k, (const char *)sqlite3_column_text(st, 1),
+                             (json_int_t)sqlite3_column_int64(st, 2)));
     }
     if (err == 0)
         err = from_sqlite(sr->ix, rc, "cannot count facets");
@@ -876,7 +1201,7 @@ static int search_facets(json_t **out, struct search *sr)
 
 int index_search(json_t **out, struct index *ix, const struct index_query *q)
 {
-    struct search sr = { ix, q, NULL, NULL };
+    struct search sr = { ix, q, NULL, NULL, { NULL } };
     json_t *hits = NULL, *facets = NULL;
     json_int_t total = 0;
     int ranked = 0, err;
@@ -892,9 +1217,10 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         free(sr.match);
         sr.match = NULL;
     }
-    sr.filters = filter_sql(ix, q);
+    err = search_keys(&sr);
+    sr.filters = err == 0 ? filter_sql(&sr) : NULL;
     hits = json_array();
-    if (sr.filters == NULL || hits == NULL)
+    if (err == 0 && (sr.filters == NULL || hits == NULL))
         err = OER_ENOMEM;
     /* one read transaction: every count sees the same state */
     if (err == 0)
@@ -918,5 +1244,7 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         json_decref(hits);
     free(sr.match);
     sqlite3_free(sr.filters);
+    for (int k = 0; k < INDEX_FACETS; k++)
+        json_decref(sr.keys[k]);
     return err != 0 ? err : *out != NULL ? 0 : OER_ENOMEM;
 }

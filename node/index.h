@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "federation/vocab.h"
 #include "node/store.h"
 
 #define INDEX_LIMIT_DEFAULT 20
@@ -57,6 +58,30 @@ int index_open(struct index **out, const char *path);
 /* Accepts NULL. */
 void index_free(struct index *ix);
 
+/* The vocabulary folder when the configuration names none. */
+#ifdef OERNODE_SOURCE_DIR
+#define INDEX_VOCAB_DIR OERNODE_SOURCE_DIR "/vocab"
+#else
+#define INDEX_VOCAB_DIR "vocab"
+#endif
+
+/*
+ * Index and search levels and subjects through the vocabularies of the
+ * folder dir (federation/vocab.h, docs/VOCABULARIES.md) rather than as
+ * plain values.  Loads them, and hashes their files (SHA-256 over the
+ * names and bytes of every *.json, in name order); the index records the
+ * hash it was built with, and when it differs (or the index was built
+ * without vocabularies) the next index_catch_up rebuilds every origin.
+ * Call it after index_open, before catching up or searching; without it
+ * terms are indexed as their plain values.  Returns 0, OER_EIO,
+ * OER_EINVAL (a bad vocabulary, logged) or OER_ENOMEM; the index is
+ * unchanged on failure.
+ */
+int index_use_vocab(struct index *ix, const char *dir);
+
+/* The vocabulary index_use_vocab loaded (owned by ix), or NULL. */
+const struct vocab *index_vocab(const struct index *ix);
+
 /* What a catch-up did, for logs and tests. */
 struct index_stats {
     size_t origins_rebuilt; /* catalogues indexed from scratch */
@@ -88,6 +113,10 @@ struct index_query {
     const char *filters[INDEX_FACETS][INDEX_FILTER_VALUES];
     size_t nfilters[INDEX_FACETS]; /* values of one facet: any of them */
     const char *lang; /* language for "title" of each hit, or NULL */
+    /* The searcher's education system ("be-vl", "nl"): level and subject
+     * filters are its terms, and each hit shows its levels in it; NULL
+     * for none. */
+    const char *system;
     long limit;       /* 0 to INDEX_LIMIT_MAX */
     long offset;      /* 0 to INDEX_OFFSET_MAX */
 };
@@ -106,8 +135,20 @@ int index_query_fts(char **out, const char *text);
 /*
  * Run q and build the answer *out (the caller's):
  *   {"total": N, "offset": N, "limit": N, "order": "rank"|"updated",
- *    "hits": [{"id", "licence", "title", "titles", "updated"}],
- *    "facets": {"level": [{"value": V, "count": N}], ...}}
+ *    "hits": [{"id", "licence", "title", "titles", "updated",
+ *              "levels": [{"source", "value", "label"[, "system"]
+ *                          [, "equivalent": {"system", "id", "label",
+ *                                            "match"}]}]}],
+ *    "facets": {"level": [{"value": V, "count": N[, "label": L]}], ...}}
+ * With vocabularies (index_use_vocab) a level or subject term is indexed
+ * under its pivot keys ("isced:3", "subject:physics"), and an unmapped
+ * term under its plain value.  A level or subject filter value is such a
+ * key, or a term of q->system (its id or a label), which matches the
+ * records of any system mapped to the same pivot; a value no vocabulary
+ * knows matches only records holding exactly that value.  Level and
+ * subject facets count by key, with a "label" in q->lang.  A hit's level
+ * "label" is the origin's own term in q->lang, and "equivalent" its
+ * nearest term of q->system (vocab_equivalent).
  * Hits are ordered by bm25 (then id) when the text matches at most
  * INDEX_RANK_MAX documents, else (and with no text) by updated, newest
  * first, then id.  Facet counts are over every hit, at most 50 values a

@@ -50,7 +50,7 @@ cmp "$work/body" <(tr -d '\n' <"$work/caught-up.json") ||
 check "filter 200" test "$(get '/api/search?level=primair&lang=nl')" = 200
 contains "$work/body" '"total":1'
 contains "$work/body" '"title":"Breuken oefenen"'
-contains "$work/body" '"level":[{"value":"primair","count":1}]'
+contains "$work/body" '"level":[{"value":"primair","count":1,"label":"primair"}]'
 check "words 200" test "$(get '/api/search?q=vulkanen')" = 200
 contains "$work/body" '"order":"rank"'
 check "hostile 200" test \
@@ -61,6 +61,31 @@ contains "$work/body" '"total":0'
 add --title "en:Volcanoes" --language en --licence "CC0 1.0" >/dev/null
 check "new record" test "$(get '/api/search?q=volcanoes')" = 200
 contains "$work/body" '"total":1'
+
+# Flemish and Dutch levels find each other through ISCED 2011
+vl=http://purl.org/oernode/vocab/be-vl
+nl=http://purl.org/oernode/vocab/nl
+level_doc() {
+    printf '{"schema":1,"title":{"nl":"%s"},"languages":["nl"],"licence":"CC0-1.0",' "$1"
+    printf '"levels":[{"source":"%s","value":"%s"}]}\n' "$2" "$3"
+}
+level_doc "Breuken groep 5" "$nl" po_groep5 >"$work/nl5.json"
+level_doc "Breuken vijfde leerjaar" "$vl" lager-5 >"$work/vl5.json"
+add --json "$work/nl5.json" >/dev/null
+add --json "$work/vl5.json" >/dev/null
+check "flemish filter" test \
+    "$(get '/api/search?system=be-vl&level=lager-5&lang=nl')" = 200
+contains "$work/body" '"total":2'
+contains "$work/body" '"title":"Breuken groep 5"'
+contains "$work/body" '{"value":"isced:1","count":2,"label":"'
+check "dutch filter" test \
+    "$(get '/api/search?system=nl&level=po_groep5&lang=nl')" = 200
+contains "$work/body" '"total":2'
+contains "$work/body" '"value":"lager-5","label":"lager onderwijs, 5e leerjaar","system":"be-vl","equivalent":{"system":"nl"'
+check "unmapped filter" test "$(get '/api/search?system=nl&level=primai')" = 200
+contains "$work/body" '"total":0'
+expect_exit 0 "$OERNODE" search --system be-vl --level "lager onderwijs, 5e leerjaar"
+contains "$work/out" "2 hits"
 
 check "unknown 400" test "$(get '/api/search?colour=red')" = 400
 contains "$work/body" '{"error":{"code":"unknown_parameter"'

@@ -1,7 +1,9 @@
 /*
  * index: the search index against a real store: a hand-counted fixture of
  * 12 records, catch-up against rebuild, incremental add, edit and
- * withdraw, rewritten history, hostile queries, diacritics and paging.
+ * withdraw, rewritten history, hostile queries, diacritics and paging;
+ * the vocabularies: Flemish and Dutch levels finding each other, unmapped
+ * terms, labels and equivalents, and rebuilding when they change.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -418,6 +420,199 @@ static void test_paging(void **state)
     assert_null(a);
 }
 
+/* ---- vocabularies ---- */
+
+#define VL_SRC "http://purl.org/oernode/vocab/be-vl"
+#define NL_SRC "http://purl.org/oernode/vocab/nl"
+
+/* A record with one level {source, value}. */
+static json_t *level_record(const char *local, const char *source,
+                            const char *level)
+{
+    char id[64];
+
+    snprintf(id, sizeof(id), ORIGIN "/%s", local);
+    return json_pack("{s:i,s:s,s:{s:s},s:[s],s:[{s:s,s:s}],s:s,s:s}",
+                     "schema", 1, "id", id, "title", "nl", local,
+                     "languages", "nl", "levels", "source", source, "value",
+                     level, "licence", "CC0-1.0", "updated",
+                     "2026-02-01T10:00:00Z");
+}
+
+/* Copy the project's vocabularies to DIR/vocab, the folder returned. */
+static char *vocab_copy(struct fixture *fx)
+{
+    char *dir = malloc(600);
+
+    snprintf(dir, 600, "%s/vocab", fx->dir);
+    assert_int_equal(testutil_run(NULL, 1, "cp -r '%s/vocab' '%s'",
+                                  testutil_srcdir(), dir),
+                     0);
+    return dir;
+}
+
+static json_t *search_level(struct index *ix, const char *system,
+                            const char *level, const char *lang)
+{
+    struct index_query q = { .limit = 20, .system = system, .lang = lang };
+    json_t *answer = NULL;
+
+    q.filters[INDEX_LEVEL][0] = level;
+    q.nfilters[INDEX_LEVEL] = 1;
+    assert_int_equal(index_search(&answer, ix, &q), 0);
+    return answer;
+}
+
+static const char *hit_id(const json_t *answer, size_t i)
+{
+    return json_string_value(json_object_get(
+        json_array_get(json_object_get(answer, "hits"), i), "id"));
+}
+
+static void test_vocab_filters(void **state)
+{
+    struct fixture *fx = *state;
+    char *dir = vocab_copy(fx);
+    json_t *a;
+
+    publish(fx, level_record("vl5", VL_SRC, "lager-5"));
+    publish(fx, level_record("nl5", NL_SRC, "po_groep5"));
+    publish(fx, level_record("vlmaster", VL_SRC, "master"));
+    publish(fx, level_record("free", "", "basisschool-x"));
+    assert_int_equal(index_use_vocab(fx->ix, dir), 0);
+    assert_non_null(index_vocab(fx->ix));
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+
+    /* a Flemish level finds the Dutch record of the same ISCED level */
+    a = search_level(fx->ix, "be-vl", "lager-5", NULL);
+    assert_int_equal(total(a), 2);
+    json_decref(a);
+    /* by a label of the system, too */
+    a = search_level(fx->ix, "be-vl", "lager onderwijs, 5e leerjaar", NULL);
+    assert_int_equal(total(a), 2);
+    json_decref(a);
+    /* and the reverse */
+    a = search_level(fx->ix, "nl", "po_groep5", NULL);
+    assert_int_equal(total(a), 2);
+    assert_int_equal(facet(a, "level", "isced:1"), 2);
+    json_decref(a);
+    a = search_level(fx->ix, NULL, "isced:7", NULL);
+    assert_int_equal(total(a), 1);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/vlmaster");
+    json_decref(a);
+
+    /* an unmapped term filters only exactly */
+    a = search_level(fx->ix, "be-vl", "basisschool-x", NULL);
+    assert_int_equal(total(a), 1);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/free");
+    assert_int_equal(facet(a, "level", "basisschool-x"), 1);
+    json_decref(a);
+    a = search_level(fx->ix, "be-vl", "basisschool", NULL);
+    assert_int_equal(total(a), 0);
+    json_decref(a);
+    free(dir);
+}
+
+/* The level of the only hit of a search by id local. */
+static const json_t *only_level(const json_t *answer)
+{
+    const json_t *hit = json_array_get(json_object_get(answer, "hits"), 0);
+
+    assert_int_equal(json_array_size(json_object_get(hit, "levels")), 1);
+    return json_array_get(json_object_get(hit, "levels"), 0);
+}
+
+static const char *get(const json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+
+    assert_non_null(v);
+    return v;
+}
+
+static void test_vocab_display(void **state)
+{
+    struct fixture *fx = *state;
+    char *dir = vocab_copy(fx);
+    const json_t *level, *eq, *list, *v;
+    json_t *a;
+    size_t i;
+    int labelled = 0;
+
+    publish(fx, level_record("vl5", VL_SRC, "lager-5"));
+    publish(fx, level_record("free", "", "basisschool-x"));
+    assert_int_equal(index_use_vocab(fx->ix, dir), 0);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+
+    /* a Flemish hit seen by a Dutch teacher: its own term, and theirs */
+    a = search_level(fx->ix, "nl", "isced:1", "nl");
+    assert_int_equal(total(a), 1);
+    level = only_level(a);
+    assert_string_equal(get(level, "value"), "lager-5");
+    assert_string_equal(get(level, "system"), "be-vl");
+    assert_string_equal(get(level, "label"), "lager onderwijs, 5e leerjaar");
+    eq = json_object_get(level, "equivalent");
+    assert_string_equal(get(eq, "system"), "nl");
+    assert_non_null(strstr(get(eq, "id"), "po"));
+    get(eq, "label");
+    get(eq, "match");
+    /* facets count by pivot, labelled in the searcher's language */
+    list = json_object_get(json_object_get(a, "facets"), "level");
+    json_array_foreach(list, i, v) {
+        if (strcmp(get(v, "value"), "isced:1") == 0)
+            labelled = strcmp(get(v, "label"), "isced:1") != 0;
+    }
+    assert_true(labelled);
+    json_decref(a);
+
+    /* an unmapped term is shown as it is, without an equivalent */
+    a = search_level(fx->ix, "nl", "basisschool-x", "nl");
+    level = only_level(a);
+    assert_string_equal(get(level, "label"), "basisschool-x");
+    assert_null(json_object_get(level, "equivalent"));
+    json_decref(a);
+    free(dir);
+}
+
+/* The index is rebuilt when the vocabularies change, and only then. */
+static void test_vocab_change(void **state)
+{
+    struct fixture *fx = *state;
+    char *dir = vocab_copy(fx);
+    struct index_stats st;
+
+    publish(fx, level_record("vl5", VL_SRC, "lager-5"));
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+
+    /* plain to vocabularies: rebuilt */
+    assert_int_equal(index_use_vocab(fx->ix, dir), 0);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt + st.origins_updated, 0);
+
+    /* the same files in another connection: nothing to do */
+    index_free(fx->ix);
+    assert_int_equal(index_open(&fx->ix, fx->path), 0);
+    assert_int_equal(index_use_vocab(fx->ix, dir), 0);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 0);
+
+    /* one byte more in one file: rebuilt */
+    assert_int_equal(testutil_run(NULL, 1, "echo >> '%s/nl.json'", dir), 0);
+    assert_int_equal(index_use_vocab(fx->ix, dir), 0);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+
+    /* a broken folder is refused and the index keeps its vocabularies */
+    assert_int_equal(testutil_run(NULL, 1, "echo '{' > '%s/bad.json'", dir),
+                     0);
+    assert_int_not_equal(index_use_vocab(fx->ix, dir), 0);
+    assert_non_null(index_vocab(fx->ix));
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +622,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diacritics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vocab_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vocab_display, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vocab_change, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
