@@ -43,7 +43,7 @@ struct http_call {
     enum call_state state;
     struct http_request req;
     struct http_response res;
-    char *strings[4 + 2 * HTTP_MAX_ARGS];
+    char *strings[5 + 2 * HTTP_MAX_ARGS];
     size_t nstrings;
     char *body; /* up to HTTP_BODY_MAX bytes of the request body */
     size_t body_len;
@@ -242,8 +242,12 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
     call->req.content_type = keep(
         call, MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
                                           "Content-Type"));
+    call->req.authorization = keep(
+        call, MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
+                                          "Authorization"));
     if (call->req.method == NULL || call->req.path == NULL ||
-        call->req.host == NULL || call->req.content_type == NULL)
+        call->req.host == NULL || call->req.content_type == NULL ||
+        call->req.authorization == NULL)
         return MHD_NO;
     call->req.body = call->body != NULL ? call->body : "";
     call->req.body_len = call->body_len;

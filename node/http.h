@@ -30,6 +30,7 @@ struct http_request {
     const char *values[HTTP_MAX_ARGS];
     const char *host;         /* Host header, or "" */
     const char *content_type; /* Content-Type header, or "" */
+    const char *authorization; /* Authorization header, or "" */
     const char *body;         /* request body (NUL follows), or "" */
     size_t body_len;
 };

@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "node/api_moderation.h"
 #include "node/api_search.h"
 #include "node/error.h"
 #include "node/http.h"
@@ -32,6 +33,7 @@ struct server {
     struct peer_table *peers;
     struct session *sync;
     char *web_root; /* the search page's folder, or NULL */
+    uv_timer_t expiry; /* deletes idle accounts, at start and daily */
 };
 
 /* The store is opened per request: a repository handle is not shared
@@ -243,6 +245,35 @@ static void get_page(struct http_response *res,
                                                         : "index.html");
 }
 
+static unsigned expire_days(const struct server *srv)
+{
+    const struct config *c = srv->opt->peer.config;
+
+    return c != NULL ? c->accounts_expire_days : CONFIG_EXPIRE_DAYS;
+}
+
+/* Submissions and moderation (node/api_moderation.h). */
+static void moderate(struct http_response *res,
+                     const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+    struct api_moderation m = {
+        .repo_path = srv->opt->repo_path,
+        .node_id = srv->opt->node_id,
+        .key = srv->opt->peer.key,
+        .expire_days = expire_days(srv),
+    };
+
+    api_moderation_serve(res, req, &m);
+}
+
+static void on_expiry(uv_timer_t *timer)
+{
+    struct server *srv = timer->data;
+
+    api_moderation_expire(srv->opt->repo_path, expire_days(srv));
+}
+
 static const struct http_route routes[] = {
     { "GET", "/", get_page, 0 },
     { "GET", "/web/", get_page, 0 },
@@ -253,6 +284,11 @@ static const struct http_route routes[] = {
     { "GET", "/api/search", get_search, 0 },
     { "GET", "/oai", serve_oai, 0 },
     { "POST", "/oai", serve_oai, 0 },
+    { "POST", "/api/submissions", moderate, 0 },
+    { "GET", "/api/submissions", moderate, 0 },
+    { "GET", "/api/moderation/queue", moderate, 0 },
+    { "PUT", "/api/moderation/submissions/", moderate, 0 },
+    { "POST", "/api/moderation/submissions/", moderate, 0 },
     { NULL, NULL, NULL, 0 },
 };
 
@@ -271,6 +307,7 @@ static void on_signal(uv_signal_t *sig, int signum)
     srv->sync = NULL;
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
+    uv_close((uv_handle_t *)&srv->expiry, NULL);
 }
 
 static int write_port(const char *path, unsigned int port)
@@ -351,6 +388,9 @@ int server_run(const struct server_options *opt)
     srv.sigterm.data = &srv;
     uv_signal_start(&srv.sigint, on_signal, SIGINT);
     uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+    uv_timer_init(&srv.loop, &srv.expiry);
+    srv.expiry.data = &srv;
+    uv_timer_start(&srv.expiry, on_expiry, 0, 24 * 3600 * 1000);
     log_info("server", "serving", "node", opt->node_id, "http",
              opt->http_listen, "port", log_num(port, http_port(srv.http)),
              NULL);

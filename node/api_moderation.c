@@ -1,0 +1,580 @@
+/*
+ * api_moderation: the submission and moderation routes.  Each request
+ * authenticates its bearer token, checks the role its route needs, and
+ * works on the queue table of DATA/accounts.sqlite through its own
+ * connection; publishing holds the queue's write lock while it commits
+ * to the store, so a submission is published once.
+ */
+#include "node/api_moderation.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "node/account.h"
+#include "node/error.h"
+#include "node/log.h"
+#include "node/metadata.h"
+#include "node/store.h"
+
+#define REASON_MAX 2000
+
+static const char queue_schema[] =
+    "CREATE TABLE IF NOT EXISTS submissions("
+    " id INTEGER PRIMARY KEY, account TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending', metadata TEXT NOT NULL,"
+    " reason TEXT, resource TEXT, moderator TEXT,"
+    " created INTEGER NOT NULL, decided INTEGER);";
+
+/* One request being answered. */
+struct call {
+    struct http_response *res;
+    const struct http_request *req;
+    const struct api_moderation *m;
+    struct account who;
+    sqlite3 *db;
+    long long id; /* the submission of .../submissions/ID */
+};
+
+int api_moderation_bearer(char *out, size_t cap, const char *header)
+{
+    const char *t;
+    size_t n;
+
+    if (strncasecmp(header, "Bearer ", 7) != 0)
+        return OER_EINVAL;
+    for (t = header + 7; *t == ' '; t++)
+        ;
+    for (n = 0; t[n] > ' ' && t[n] < 0x7f; n++)
+        ;
+    if (n == 0 || n >= cap || t[n + strspn(t + n, " ")] != '\0')
+        return OER_EINVAL;
+    memcpy(out, t, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int api_moderation_reason(char **out, const char *body, size_t len,
+                          const char **code, const char **msg)
+{
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *reason = json_object_get(doc, "reason");
+    const char *text = json_string_value(reason);
+    int err = OER_EINVAL;
+
+    *out = NULL;
+    *code = "bad_parameter";
+    if (!json_is_object(doc)) {
+        *code = "malformed_json";
+        *msg = "the body is not a JSON object";
+    } else if (json_object_size(doc) != (reason != NULL ? 1u : 0u)) {
+        *code = "unknown_parameter";
+        *msg = "a reject takes only \"reason\"";
+    } else if (text == NULL || text[0] == '\0' ||
+               json_string_length(reason) > REASON_MAX ||
+               strlen(text) != json_string_length(reason)) {
+        *msg = "reason: a non-empty string of at most 2000 bytes";
+    } else {
+        *out = strdup(text);
+        err = *out != NULL ? 0 : OER_ENOMEM;
+        *msg = err == 0 ? "" : "out of memory";
+    }
+    json_decref(doc);
+    return err;
+}
+
+char *api_moderation_db_path(const char *repo_path)
+{
+    const char *slash = strrchr(repo_path, '/');
+    size_t dir = slash != NULL ? (size_t)(slash - repo_path) : 1;
+    char *path = malloc(dir + sizeof("/accounts.sqlite"));
+
+    if (path == NULL)
+        return NULL;
+    if (slash != NULL)
+        memcpy(path, repo_path, dir);
+    else
+        path[0] = '.';
+    strcpy(path + dir, "/accounts.sqlite");
+    return path;
+}
+
+static long long max_idle(unsigned days)
+{
+    return (long long)(days != 0 ? days : 365) * 24 * 3600;
+}
+
+int api_moderation_expire(const char *repo_path, unsigned days)
+{
+    char *path = api_moderation_db_path(repo_path);
+    struct account_db *db = NULL;
+    int err = path != NULL ? account_open(&db, path) : OER_ENOMEM;
+
+    if (err == 0)
+        err = account_expire(NULL, db, (long long)time(NULL),
+                             max_idle(days));
+    account_close(db);
+    free(path);
+    return err;
+}
+
+static void fail_db(struct call *c, const char *what)
+{
+    log_error("moderation", what, "err", sqlite3_errmsg(c->db), NULL);
+    http_response_error(c->res, 503, "queue_unavailable",
+                        "the moderation queue cannot be used");
+}
+
+/* Who sent the request, into c->who; answers 401 or 503 and returns an
+ * error when nobody usable did. */
+static int authenticate(struct call *c, const char *path)
+{
+    char token[ACCOUNT_TOKEN_LEN + 2];
+    struct account_db *db = NULL;
+    int err;
+
+    if (c->req->authorization[0] == '\0') {
+        http_response_error(c->res, 401, "missing_token",
+                            "send Authorization: Bearer TOKEN");
+        return OER_EINVAL;
+    }
+    err = api_moderation_bearer(token, sizeof(token), c->req->authorization);
+    if (err == 0)
+        err = account_open(&db, path);
+    if (err == 0)
+        err = account_authenticate(&c->who, db, token, (long long)time(NULL),
+                                   max_idle(c->m->expire_days));
+    account_close(db);
+    memset(token, 0, sizeof(token));
+    if (err == OER_ETIMEOUT)
+        http_response_error(c->res, 401, "expired_token",
+                            "this token's account has expired");
+    else if (err == OER_EINVAL || err == OER_ENOTFOUND)
+        http_response_error(c->res, 401, "invalid_token",
+                            "no account has this token");
+    else if (err != 0)
+        http_response_error(c->res, 503, "accounts_unavailable",
+                            "the accounts cannot be read");
+    return err;
+}
+
+static int open_queue(struct call *c, const char *path)
+{
+    if (sqlite3_open_v2(path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(c->db, 5000) != SQLITE_OK ||
+        sqlite3_exec(c->db, queue_schema, NULL, NULL, NULL) != SQLITE_OK) {
+        fail_db(c, "cannot open the moderation queue");
+        return OER_EIO;
+    }
+    return 0;
+}
+
+/* A submission row as JSON: id, account, state, metadata, created and,
+ * once decided, reason or resource, moderator, decided. */
+static json_t *row_json(sqlite3_stmt *st)
+{
+    const char *keys[] = { "account", "state", "reason", "resource",
+                           "moderator" };
+    const char *meta = (const char *)sqlite3_column_text(st, 3);
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    for (int i = 0; i < 5; i++) {
+        const char *v = (const char *)sqlite3_column_text(st, i < 2 ? i + 1
+                                                                    : i + 2);
+        if (v != NULL)
+            json_object_set_new(o, keys[i], json_string(v));
+    }
+    json_object_set_new(o, "metadata",
+                        json_loads(meta != NULL ? meta : "{}", 0, NULL));
+    json_object_set_new(o, "created",
+                        json_integer(sqlite3_column_int64(st, 7)));
+    if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+        json_object_set_new(o, "decided",
+                            json_integer(sqlite3_column_int64(st, 8)));
+    return o;
+}
+
+#define ROW_COLUMNS                                                        \
+    "SELECT id, account, state, metadata, reason, resource, moderator,"    \
+    " created, decided FROM submissions "
+
+/* Answer with the rows of sql (one text parameter, may be NULL). */
+static void list(struct call *c, const char *sql, const char *param)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *items = json_array();
+    int rc;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fail_db(c, "cannot read the moderation queue");
+        json_decref(items);
+        return;
+    }
+    if (param != NULL)
+        sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, row_json(st));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fail_db(c, "cannot read the moderation queue");
+        json_decref(items);
+        return;
+    }
+    http_response_json(c->res, 200, json_pack("{s:o}", "items", items));
+}
+
+/* The submission c->id into *out (a new reference): 0, or an error after
+ * answering 404 or 503. */
+static int get_row(json_t **out, struct call *c)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = NULL;
+    if (sqlite3_prepare_v2(c->db, ROW_COLUMNS "WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        fail_db(c, "cannot read the moderation queue");
+        return OER_EIO;
+    }
+    sqlite3_bind_int64(st, 1, c->id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = row_json(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        http_response_error(c->res, 404, "not_found", "no such submission");
+    else if (rc != SQLITE_ROW)
+        fail_db(c, "cannot read the moderation queue");
+    return *out != NULL ? 0 : OER_ENOTFOUND;
+}
+
+/* The body as a valid submission, canonical, into *out (malloc'd); or an
+ * error after answering 400 or 422. */
+static int read_metadata(char **out, struct call *c)
+{
+    struct metadata_error e = { 0 };
+    json_t *doc = NULL;
+    size_t len;
+    int err;
+
+    *out = NULL;
+    err = metadata_parse(&doc, c->req->body, c->req->body_len, &e);
+    if (err != 0) {
+        http_response_error(c->res, 400, "malformed_json", e.detail);
+        return err;
+    }
+    err = metadata_validate(doc, METADATA_STRICT | METADATA_SUBMISSION, &e);
+    if (err == 0 && (json_object_get(doc, "id") != NULL ||
+                     json_object_get(doc, "updated") != NULL)) {
+        snprintf(e.field, sizeof(e.field), "%s",
+                 json_object_get(doc, "id") != NULL ? "id" : "updated");
+        snprintf(e.detail, sizeof(e.detail), "set by the node on publishing");
+        e.problem = METADATA_UNKNOWN_FIELD;
+        err = OER_EINVAL;
+    }
+    if (err == 0)
+        err = metadata_canonical(out, &len, doc);
+    json_decref(doc);
+    if (err == OER_EINVAL)
+        http_response_json(
+            c->res, 422,
+            json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code",
+                      "invalid_metadata", "message", e.detail, "field",
+                      e.field, "problem", metadata_problem_name(e.problem)));
+    else if (err != 0)
+        http_response_error(c->res, 500, "no_memory", "out of memory");
+    return err;
+}
+
+/* Run sql binding ?1 to text a (or c->id when NULL), ?2 to text b, ?3 to
+ * c->who.name, ?4 to the time; the number of rows changed, or -1 after
+ * answering 503. */
+static int change(struct call *c, const char *sql, const char *a,
+                  const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fail_db(c, "cannot change the moderation queue");
+        return -1;
+    }
+    if (a != NULL)
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 1, c->id);
+    sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, c->who.name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, (long long)time(NULL));
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fail_db(c, "cannot change the moderation queue");
+        return -1;
+    }
+    return sqlite3_changes(c->db);
+}
+
+static void answer_row(struct call *c, unsigned status)
+{
+    json_t *row = NULL;
+
+    if (get_row(&row, c) == 0)
+        http_response_json(c->res, status, row);
+}
+
+/* POST /api/submissions */
+static void on_submit(struct call *c)
+{
+    char *meta = NULL;
+
+    if (read_metadata(&meta, c) != 0)
+        return;
+    if (change(c, "INSERT INTO submissions(metadata, account, created)"
+                  " VALUES (?2, ?3, ?4)", "", meta) == 1) {
+        c->id = sqlite3_last_insert_rowid(c->db);
+        log_info("moderation", "submitted", "account", c->who.name, NULL);
+        answer_row(c, 201);
+    }
+    free(meta);
+}
+
+/* GET /api/submissions: the caller's own */
+static void on_mine(struct call *c)
+{
+    list(c, ROW_COLUMNS "WHERE account = ?1 ORDER BY id", c->who.name);
+}
+
+/* GET /api/moderation/queue */
+static void on_queue(struct call *c)
+{
+    list(c, ROW_COLUMNS "WHERE state = 'pending' ORDER BY id", NULL);
+}
+
+/* 409 unless the submission row is pending; 0 when it is. */
+static int pending(struct call *c, const json_t *row)
+{
+    const char *state = json_string_value(json_object_get(row, "state"));
+
+    if (state != NULL && strcmp(state, "pending") == 0)
+        return 0;
+    http_response_error(c->res, 409, "not_pending",
+                        "this submission has been decided already");
+    return OER_ECONFLICT;
+}
+
+/* PUT /api/moderation/submissions/ID */
+static void on_edit(struct call *c)
+{
+    json_t *row = NULL;
+    char *meta = NULL;
+
+    if (get_row(&row, c) != 0 || pending(c, row) != 0 ||
+        read_metadata(&meta, c) != 0)
+        goto out;
+    if (change(c, "UPDATE submissions SET metadata = ?2"
+                  " WHERE id = ?1 AND state = 'pending'", NULL, meta) == 1)
+        answer_row(c, 200);
+    else if (c->res->status == 0)
+        http_response_error(c->res, 409, "not_pending",
+                            "this submission has been decided already");
+out:
+    json_decref(row);
+    free(meta);
+}
+
+/* POST /api/moderation/submissions/ID/reject */
+static void on_reject(struct call *c)
+{
+    const char *code, *msg;
+    json_t *row = NULL;
+    char *reason = NULL;
+
+    if (api_moderation_reason(&reason, c->req->body, c->req->body_len,
+                              &code, &msg) != 0) {
+        http_response_error(c->res, 400, code, msg);
+        return;
+    }
+    if (get_row(&row, c) != 0 || pending(c, row) != 0)
+        goto out;
+    if (change(c, "UPDATE submissions SET state = 'rejected', reason = ?2,"
+                  " moderator = ?3, decided = ?4"
+                  " WHERE id = ?1 AND state = 'pending'", NULL, reason) == 1) {
+        log_info("moderation", "rejected", "moderator", c->who.name, NULL);
+        answer_row(c, 200);
+    } else if (c->res->status == 0) {
+        http_response_error(c->res, 409, "not_pending",
+                            "this submission has been decided already");
+    }
+out:
+    json_decref(row);
+    free(reason);
+}
+
+/* Name doc as a new resource of this node and commit it, signed; the
+ * resource id goes to id (96 bytes).  Answers and returns an error on
+ * failure. */
+static int commit(char id[96], struct call *c, json_t *doc,
+                  const char *account)
+{
+    char local[16], now[24], n[24], message[200];
+    struct store_batch *b = NULL;
+    struct store *s = NULL;
+    int err;
+
+    err = doc != NULL ? metadata_local_id(local, NULL) : OER_ECORRUPT;
+    if (err == 0) {
+        snprintf(id, 96, "%s/%s", c->m->node_id, local);
+        metadata_now(now);
+        json_object_set_new(doc, "id", json_string(id));
+        json_object_set_new(doc, "updated", json_string(now));
+        err = metadata_validate(doc, METADATA_STRICT, NULL);
+    }
+    snprintf(message, sizeof(message),
+             "publish submission %s of %s, moderated by %s",
+             log_num(n, c->id), account, c->who.name);
+    if (err == 0)
+        err = store_open(&s, c->m->repo_path);
+    if (err == 0)
+        err = store_batch_new(&b, s, c->m->node_id);
+    if (err == 0)
+        err = store_batch_put(b, doc, NULL);
+    if (err == 0)
+        err = store_batch_commit(NULL, b, c->m->key, message);
+    store_batch_free(b);
+    store_free(s);
+    if (err != 0)
+        http_response_error(c->res, 503, "store_error",
+                            "the catalogue cannot be written");
+    return err;
+}
+
+/* POST /api/moderation/submissions/ID/publish: under the queue's write
+ * lock, so that one submission is published once. */
+static void on_publish(struct call *c)
+{
+    json_t *row = NULL, *doc;
+    char id[96];
+
+    if (c->req->body_len != 0) {
+        http_response_error(c->res, 400, "unknown_parameter",
+                            "a publish takes no body");
+        return;
+    }
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        fail_db(c, "cannot lock the moderation queue");
+        return;
+    }
+    if (get_row(&row, c) != 0 || pending(c, row) != 0)
+        goto out;
+    doc = json_deep_copy(json_object_get(row, "metadata"));
+    if (commit(id, c, doc,
+               json_string_value(json_object_get(row, "account"))) == 0 &&
+        change(c, "UPDATE submissions SET state = 'published',"
+                  " resource = ?2, moderator = ?3, decided = ?4"
+                  " WHERE id = ?1", NULL, id) == 1) {
+        log_info("moderation", "published", "resource", id, "moderator",
+                 c->who.name, NULL);
+        answer_row(c, 200);
+    }
+    json_decref(doc);
+out:
+    json_decref(row);
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* One route: method, path (a trailing '/' takes "ID" or "ID/ACTION"
+ * after it), the action, the least role and the handler. */
+struct route {
+    const char *method;
+    const char *path;
+    const char *action;
+    enum account_role role;
+    void (*run)(struct call *c);
+};
+
+static const struct route routes[] = {
+    { "POST", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_submit },
+    { "GET", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_mine },
+    { "GET", "/api/moderation/queue", NULL, ACCOUNT_MODERATOR, on_queue },
+    { "PUT", "/api/moderation/submissions/", "", ACCOUNT_MODERATOR, on_edit },
+    { "POST", "/api/moderation/submissions/", "publish", ACCOUNT_MODERATOR,
+      on_publish },
+    { "POST", "/api/moderation/submissions/", "reject", ACCOUNT_MODERATOR,
+      on_reject },
+    { NULL, NULL, NULL, 0, NULL },
+};
+
+/* Parse "ID" or "ID/ACTION" of rest; 0 or OER_EINVAL. */
+static int parse_rest(long long *id, const char **action, const char *rest)
+{
+    char *end;
+
+    if (rest[0] < '1' || rest[0] > '9')
+        return OER_EINVAL;
+    *id = strtoll(rest, &end, 10);
+    if (*end == '/')
+        end++;
+    else if (*end != '\0')
+        return OER_EINVAL;
+    *action = end;
+    return 0;
+}
+
+static const struct route *find(struct call *c)
+{
+    const char *action = NULL;
+    size_t n;
+
+    for (const struct route *r = routes; r->method != NULL; r++) {
+        n = strlen(r->path);
+        if (strcmp(c->req->method, r->method) != 0 ||
+            strncmp(c->req->path, r->path, n) != 0)
+            continue;
+        if (r->action == NULL && c->req->path[n] == '\0')
+            return r;
+        if (r->action != NULL &&
+            parse_rest(&c->id, &action, c->req->path + n) == 0 &&
+            strcmp(action, r->action) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+void api_moderation_serve(struct http_response *res,
+                          const struct http_request *req,
+                          const struct api_moderation *m)
+{
+    struct call c = { .res = res, .req = req, .m = m };
+    const struct route *r = find(&c);
+    char *path = api_moderation_db_path(m->repo_path);
+
+    if (path == NULL) {
+        http_response_error(res, 500, "no_memory", "out of memory");
+        return;
+    }
+    if (authenticate(&c, path) != 0)
+        goto out;
+    if (r == NULL) {
+        http_response_error(res, 404, "not_found", "no such path");
+    } else if (c.who.role < r->role) {
+        http_response_error(res, 403, "forbidden",
+                            "this needs a moderator's token");
+    } else if (req->nargs != 0) {
+        http_response_error(res, 400, "unknown_parameter",
+                            "this path takes no query parameters");
+    } else if (open_queue(&c, path) == 0) {
+        r->run(&c);
+    }
+out:
+    sqlite3_close(c.db);
+    free(path);
+}

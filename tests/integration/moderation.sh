@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Contribution and moderation end to end over HTTP with curl: tokens made
+# with oernode token; a submission edited and published (in oernode list,
+# its commit verified by stock git); one rejected (nothing published, the
+# contributor reads the reason); and every authentication and input
+# error with its status and stable code, changing nothing.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.bash"
+command -v curl >/dev/null || { echo "skipped: no curl"; exit 77; }
+
+export OERNODE_DATA=$work/data
+"$OERNODE" -q init --id nl-test >/dev/null
+"$OERNODE" -q id --allowed-signers >"$work/signers"
+ann=$("$OERNODE" -q token create --role contributor --name ann)
+mod=$("$OERNODE" -q token create --role moderator --name mo)
+gone=$("$OERNODE" -q token create --role moderator --name gone)
+expect_exit 0 "$OERNODE" token list
+contains "$work/out" "ann	contributor	"
+contains "$work/out" "mo	moderator	"
+grep -qF "$ann" "$OERNODE_DATA/accounts.sqlite" && fail "token stored in clear"
+expect_exit 0 "$OERNODE" token revoke gone
+expect_exit 1 "$OERNODE" token revoke gone
+expect_exit 2 "$OERNODE" token create --role root --name x
+
+start_serve "$work/port" "$work/serve.log"
+pid=$serve_pid
+trap 'kill $pid 2>/dev/null || true' EXIT
+base=http://127.0.0.1:$(cat "$work/port")
+
+# call TOKEN METHOD PATH [BODY]: body to $work/body, prints the status
+call() {
+    local auth=() data=()
+    [ -n "$1" ] && auth=(-H "Authorization: Bearer $1")
+    [ $# -ge 4 ] && data=(--data-binary "$4" -H "Content-Type: application/json")
+    curl -s -o "$work/body" -w '%{http_code}' -X "$2" \
+        "${auth[@]}" "${data[@]}" "$base$3"
+}
+want() { # want STATUS CODE-OR-TEXT TOKEN METHOD PATH [BODY]
+    local status=$1 text=$2 got; shift 2
+    got=$(call "$@")
+    [ "$got" = "$status" ] || { cat "$work/body" >&2;
+        fail "$2 $3: status $got, want $status"; }
+    contains "$work/body" "$text"
+}
+doc='{"schema":1,"title":{"nl":"Breuken"},"languages":["nl"],"licence":"CC-BY-4.0"}'
+
+# submit, list as moderator, edit, publish
+want 201 '"state":"pending"' "$ann" POST /api/submissions "$doc"
+contains "$work/body" '"account":"ann"'
+want 200 '"title":{"nl":"Breuken"}' "$mod" GET /api/moderation/queue
+edited='{"schema":1,"title":{"nl":"Breuken oefenen"},"languages":["nl"],"licence":"CC-BY-4.0"}'
+want 200 '"Breuken oefenen"' "$mod" PUT /api/moderation/submissions/1 "$edited"
+want 200 '"state":"published"' "$mod" POST /api/moderation/submissions/1/publish
+contains "$work/body" '"resource":"nl-test/'
+contains "$work/body" '"moderator":"mo"'
+want 409 '"not_pending"' "$mod" POST /api/moderation/submissions/1/publish
+expect_exit 0 "$OERNODE" list
+contains "$work/out" "Breuken oefenen"
+check "git verify-commit" git -C "$OERNODE_DATA/repo.git" \
+    -c gpg.ssh.allowedSignersFile="$work/signers" \
+    verify-commit refs/catalog/nl-test
+git -C "$OERNODE_DATA/repo.git" log -1 --format=%s refs/catalog/nl-test \
+    >"$work/msg"
+contains "$work/msg" "publish submission 1 of ann, moderated by mo"
+head=$(git -C "$OERNODE_DATA/repo.git" rev-parse refs/catalog/nl-test)
+
+# submit, reject: nothing published, the contributor reads the reason
+want 201 '"id":2' "$ann" POST /api/submissions "$doc"
+want 200 '"state":"rejected"' "$mod" POST /api/moderation/submissions/2/reject \
+    '{"reason":"already in the catalogue"}'
+want 200 '"reason":"already in the catalogue"' "$ann" GET /api/submissions
+contains "$work/body" '"resource":"nl-test/'
+want 200 '"items":[]' "$mod" GET /api/moderation/queue
+
+# errors: status, stable code, and nothing changed
+want 201 '"id":3' "$ann" POST /api/submissions "$doc"
+before=$(curl -s -H "Authorization: Bearer $mod" "$base/api/moderation/queue")
+want 401 '"missing_token"' "" GET /api/submissions
+want 401 '"invalid_token"' "oer_nothing" GET /api/submissions
+want 401 '"invalid_token"' "$gone" GET /api/moderation/queue
+want 403 '"forbidden"' "$ann" GET /api/moderation/queue
+if command -v sqlite3 >/dev/null; then # an account idle past a year
+    old=$("$OERNODE" -q token create --role contributor --name old)
+    sqlite3 "$OERNODE_DATA/accounts.sqlite" \
+        "UPDATE accounts SET last_active = 0 WHERE name = 'old'"
+    want 401 '"expired_token"' "$old" GET /api/submissions
+    want 401 '"invalid_token"' "$old" GET /api/submissions
+fi
+want 403 '"forbidden"' "$ann" POST /api/moderation/submissions/3/publish
+want 400 '"unknown_parameter"' "$mod" GET '/api/moderation/queue?all=1'
+want 400 '"unknown_parameter"' "$mod" POST /api/moderation/submissions/3/reject \
+    '{"reason":"x","ban":true}'
+want 400 '"bad_parameter"' "$mod" POST /api/moderation/submissions/3/reject '{}'
+want 400 '"malformed_json"' "$ann" POST /api/submissions '{"schema":1,'
+want 400 '"malformed_json"' "$mod" PUT /api/moderation/submissions/3 '[1]'
+want 422 '"field":"licence"' "$ann" POST /api/submissions \
+    '{"schema":1,"title":{"nl":"x"},"languages":["nl"]}'
+contains "$work/body" '"code":"invalid_metadata"'
+want 422 '"field":"colour"' "$mod" PUT /api/moderation/submissions/3 \
+    '{"schema":1,"title":{"nl":"x"},"languages":["nl"],"licence":"CC0-1.0","colour":"red"}'
+want 404 '"not_found"' "$mod" POST /api/moderation/submissions/99/publish
+head -c 70000 /dev/zero | tr '\0' a >"$work/big"
+want 413 '"body_too_large"' "$ann" POST /api/submissions "@$work/big"
+after=$(curl -s -H "Authorization: Bearer $mod" "$base/api/moderation/queue")
+[ "$before" = "$after" ] || fail "an error changed the queue"
+check "nothing more published" test \
+    "$(git -C "$OERNODE_DATA/repo.git" rev-parse refs/catalog/nl-test)" = "$head"
+
+kill "$pid"
+wait "$pid" || true
+echo "moderation: ok"
