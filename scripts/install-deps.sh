@@ -11,6 +11,7 @@ packages=(
     clang libclang-rt-14-dev
     libhttp-oai-perl libcurl4-openssl-dev
     openssl
+    chromium nodejs
 )
 
 missing=()

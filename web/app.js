@@ -92,7 +92,7 @@ function pick(map) {
 function terms(list) {
   if (!Array.isArray(list)) return [];
   return list.map(x => (x && typeof x === 'object')
-    ? (x.label ? pick(x.label) || x.term || x.id : x.term || x.id || '')
+    ? (x.label ? pick(x.label) : '') || String(x.value || '')
     : String(x)).filter(Boolean);
 }
 

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The search page in a real headless Chromium (tests/web/page_test.mjs,
+# driven by playwright-core) against a node serving records, one of them
+# with a hostile title; and the page's files over plain HTTP: media types,
+# cache headers, and no way out of the web folder.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.bash"
+here=$(cd "$(dirname "$0")/../web" && pwd)
+skip() { echo "skipped: $*"; exit 77; }
+command -v curl >/dev/null || skip "no curl"
+command -v node >/dev/null || skip "no node (install nodejs)"
+[ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium (install chromium)"
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+    command -v npm >/dev/null || skip "no npm to install playwright-core"
+    (cd "$here" && npm ci --no-audit --no-fund >"$work/npm.log" 2>&1) ||
+        { cat "$work/npm.log" >&2; fail "npm ci in tests/web"; }
+fi
+
+export OERNODE_DATA=$work/data
+"$OERNODE" -q init --id nl-test >/dev/null
+add() { "$OERNODE" -q add "$@" >/dev/null; }
+add --title 'nl:Breuken <script>alert(1)</script> <img src=x onerror=window.__pwned=1>' \
+    --description "nl:Oefenen met breuken" --language nl \
+    --licence "CC BY 4.0" --level primair --subject rekenen \
+    --url https://example.org/breuken
+add --title "nl:Breuken vergelijken" --description "nl:Welke is groter?" \
+    --language nl --licence "CC0 1.0" --level primair --subject rekenen \
+    --url https://example.org/vergelijken
+add --title "nl:Breuken in de brugklas" --language nl \
+    --licence "CC BY-SA 4.0" --level secundair --subject wiskunde
+add --title "en:Volcanoes" --description "en:How a volcano erupts" \
+    --language en --licence "CC BY 4.0" --level secondary \
+    --url https://example.org/volcanoes
+for i in $(seq 21); do
+    add --title "en:Exercise $i" --language en --licence "CC0 1.0" \
+        --level secondary
+done
+
+start_serve "$work/port" "$work/serve.log"
+pid=$serve_pid
+trap 'kill $pid 2>/dev/null || true' EXIT
+base=http://127.0.0.1:$(cat "$work/port")
+
+# the files, by plain HTTP
+head_of() { curl -s --path-as-is -D "$work/head" -o "$work/body" \
+    -w '%{http_code}' "$base$1"; }
+check "page 200" test "$(head_of /)" = 200
+contains "$work/head" "Content-Type: text/html; charset=utf-8"
+contains "$work/head" "Cache-Control: no-cache"
+contains "$work/head" "Content-Security-Policy: default-src 'none'"
+contains "$work/body" '<script src="/web/app.js" defer></script>'
+check "app.js 200" test "$(head_of /web/app.js)" = 200
+contains "$work/head" "Content-Type: text/javascript; charset=utf-8"
+contains "$work/head" "Cache-Control: public, max-age=300"
+check "style.css 200" test "$(head_of /web/style.css)" = 200
+contains "$work/head" "Content-Type: text/css; charset=utf-8"
+for bad in /web/../config /web/%2e%2e/config /web/..%2fconfig \
+        /web/.gitignore.txt /web/ /web//app.js /web/nope.js /index.html; do
+    check "$bad refused" test "$(head_of "$bad")" = 404
+done
+check "API still served" test "$(head_of /api/status)" = 200
+
+# the page, in the browser
+shot=$work/web.png
+node "$here/page_test.mjs" "$base" "$shot" >"$work/page.log" 2>&1 || {
+    cat "$work/page.log" >&2
+    fail "page_test.mjs"
+}
+cat "$work/page.log"
+check "screenshot taken" test -s "$shot"
+if [ -n "${OERNODE_WEB_SHOT:-}" ]; then
+    cp "$shot" "$OERNODE_WEB_SHOT"
+fi
+echo "web: ok"

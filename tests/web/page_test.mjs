@@ -1,0 +1,152 @@
+// The search page in a real headless Chromium, against a running node
+// (tests/integration/web.sh sets it up): search, a facet filter whose
+// count must match, a result opened, the language switch, paging, and a
+// hostile title that must show as text without running anything.
+//
+//   node page_test.mjs BASEURL [SCREENSHOT.png]
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.argv[2];
+const shot = process.argv[3] || join(tmpdir(), 'oernode-web.png');
+const HOSTILE = 'Breuken <script>alert(1)</script> ' +
+  '<img src=x onerror=window.__pwned=1>';
+
+function check(ok, what) {
+  if (!ok) throw new Error('FAIL: ' + what);
+  console.log('ok - ' + what);
+}
+
+async function total(page) {
+  return Number(await page.locator('#status').getAttribute('data-total'));
+}
+
+// Wait until the results show want hits in all.
+async function waitTotal(page, want) {
+  await page.waitForFunction(n => {
+    const s = document.getElementById('status');
+    return s.dataset.total === String(n) &&
+      document.querySelectorAll('#hits > li').length === Math.min(n, 20);
+  }, want);
+}
+
+async function run(page, events) {
+  await page.goto(base + '/');
+  await waitTotal(page, 25);
+  check(await page.locator('html').getAttribute('lang') === 'en',
+        'the interface starts in the browser\'s language (en)');
+  check(await page.locator('#pager').isVisible(), 'pager shown for 25 hits');
+  await page.click('#next');
+  await page.waitForFunction(() =>
+    document.querySelectorAll('#hits > li').length === 5);
+  check((await page.textContent('#page')) === 'page 2 of 2',
+        'second page holds the last 5 of 25');
+
+  await page.fill('#q', 'breuken');
+  await page.press('#q', 'Enter');
+  await waitTotal(page, 3);
+  check(await total(page) === 3, 'search "breuken" finds 3');
+  const facet = page.locator(
+    '.facet[data-facet="level"] .facet-value[data-value="primair"]');
+  const count = Number(await facet.getAttribute('data-count'));
+  check(count === 2, 'facet level=primair counts 2');
+  await facet.locator('input').check();
+  await waitTotal(page, count);
+  check(await total(page) === count,
+        'filtering by level=primair leaves as many hits as its count');
+  check(page.url().includes('level=primair'), 'the filter is in the URL');
+
+  const hit = page.locator('#hits > li', { hasText: 'Oefenen met breuken' });
+  await hit.waitFor();
+  const title = await hit.locator('.title a').textContent();
+  check(title === HOSTILE, 'the hostile title shows literally as text');
+  check(await page.locator('#hits script, #hits img').count() === 0,
+        'no element came out of the title');
+  await hit.locator('a[href="https://example.org/breuken"]').waitFor();
+  check(await hit.locator('.licence').textContent() === 'Licence: CC-BY-4.0',
+        'licence shown by its id');
+  check((await hit.locator('.origin').textContent()).endsWith('nl-test'),
+        'origin shown');
+  check((await hit.locator('.level').textContent()).includes('primair'),
+        'level shown');
+
+  await hit.locator('.title a').click();
+  await page.locator('#detail').waitFor();
+  await page.waitForFunction(t =>
+    document.getElementById('detail-title').textContent === t, HOSTILE);
+  check(await page.locator('#detail dd', { hasText: 'nl-test/' }).count() > 0,
+        'the opened result shows its id');
+  check(await page.locator('#detail a[href="https://example.org/breuken"]')
+          .count() === 1, 'the opened result links to its source URL');
+
+  await page.click('button[data-lang="nl"]');
+  check(await page.textContent('#back') === 'Terug naar de resultaten',
+        'the language switch translates the interface');
+  check(await page.locator('html').getAttribute('lang') === 'nl',
+        'html lang follows the switch');
+  await page.click('#back');
+  await page.waitForFunction(n =>
+    document.getElementById('status').textContent === n + ' resultaten',
+    count);
+  await waitTotal(page, count);
+  check(await page.locator('#detail').isHidden(), 'back to the results');
+  check((await page.textContent('#status')) === count + ' resultaten',
+        'results are counted in Dutch');
+  await page.waitForFunction(() =>
+    document.querySelectorAll('#hits .description:not(:empty)').length >= 1);
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log('screenshot: ' + shot);
+
+  check(events.dialogs === 0, 'no dialog opened');
+  check(await page.evaluate(() => window.__pwned === undefined &&
+                                  window.__alerts === 0),
+        'no script from the metadata ran');
+  check(events.imageX === 0, 'the hostile <img> was never requested');
+  check(events.errors.length === 0,
+        'no script error on the page: ' + events.errors.join('; '));
+}
+
+async function main() {
+  if (!base) {
+    console.error('usage: node page_test.mjs BASEURL [SCREENSHOT]');
+    process.exit(2);
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'oernode-chromium-'));
+  const events = { dialogs: 0, imageX: 0, errors: [] };
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    locale: 'en-US',
+    viewport: { width: 1100, height: 800 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+           '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+  let code = 0;
+  try {
+    await context.addInitScript(() => {
+      window.__alerts = 0;
+      window.alert = () => { window.__alerts++; };
+    });
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(10000);
+    page.on('dialog', d => { events.dialogs++; d.dismiss(); });
+    page.on('pageerror', e => events.errors.push(String(e)));
+    page.on('request', r => {
+      if (new URL(r.url()).pathname === '/x') events.imageX++;
+    });
+    await run(page, events);
+    console.log('all checks passed');
+  } catch (e) {
+    console.error(e.message || e);
+    code = 1;
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  process.exit(code);
+}
+
+main();
