@@ -26,8 +26,8 @@ static const char schema[] =
     " hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,"
     " last_active INTEGER NOT NULL);";
 
-static const char *const role_names[] = { "", "contributor", "moderator",
-                                          "admin" };
+static const char *const role_names[] = {"", "contributor", "moderator",
+                                         "admin"};
 
 int account_role_parse(enum account_role *out, const char *name)
 {
@@ -95,8 +95,8 @@ int account_open(struct account_db **out, const char *path)
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                             SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
-        log_error("account", "cannot open the account database", "path",
-                  path, "err", a->db ? sqlite3_errmsg(a->db) : NULL, NULL);
+        log_error("account", "cannot open the account database", "path", path,
+                  "err", a->db ? sqlite3_errmsg(a->db) : NULL, NULL);
         err = OER_EIO;
         goto out;
     }
@@ -224,8 +224,7 @@ static int find(struct account *out, struct account_db *db, const char *hash)
 }
 
 int account_authenticate(struct account *out, struct account_db *db,
-                         const char *token, long long now,
-                         long long max_idle)
+                         const char *token, long long now, long long max_idle)
 {
     char hash[ACCOUNT_HASH_HEX];
     sqlite3_stmt *st;
@@ -307,8 +306,8 @@ int account_expire(size_t *removed, struct account_db *db, long long now,
     if (n < 0)
         return n;
     if (n > 0)
-        log_info("account", "idle accounts deleted", "count",
-                 log_num(count, n), NULL);
+        log_info("account", "idle accounts deleted", "count", log_num(count, n),
+                 NULL);
     if (removed != NULL)
         *removed = (size_t)n;
     return 0;

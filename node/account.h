@@ -69,8 +69,7 @@ int account_create(char token[ACCOUNT_TOKEN_LEN + 1], struct account_db *db,
  * max_idle seconds (it is deleted then), OER_EIO.
  */
 int account_authenticate(struct account *out, struct account_db *db,
-                         const char *token, long long now,
-                         long long max_idle);
+                         const char *token, long long now, long long max_idle);
 
 /* Delete the account name (revoking its token); OER_ENOTFOUND, OER_EIO. */
 int account_revoke(struct account_db *db, const char *name);

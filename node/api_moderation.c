@@ -115,8 +115,7 @@ int api_moderation_expire(const char *repo_path, unsigned days)
     int err = path != NULL ? account_open(&db, path) : OER_ENOMEM;
 
     if (err == 0)
-        err = account_expire(NULL, db, (long long)time(NULL),
-                             max_idle(days));
+        err = account_expire(NULL, db, (long long)time(NULL), max_idle(days));
     account_close(db);
     free(path);
     return err;
@@ -179,15 +178,15 @@ static int open_queue(struct call *c, const char *path)
  * once decided, reason or resource, moderator, decided. */
 static json_t *row_json(sqlite3_stmt *st)
 {
-    const char *keys[] = { "account", "state", "reason", "resource",
-                           "moderator" };
+    const char *keys[] = {"account", "state", "reason", "resource",
+                          "moderator"};
     const char *meta = (const char *)sqlite3_column_text(st, 3);
     json_t *o = json_object();
 
     json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
     for (int i = 0; i < 5; i++) {
-        const char *v = (const char *)sqlite3_column_text(st, i < 2 ? i + 1
-                                                                    : i + 2);
+        const char *v =
+            (const char *)sqlite3_column_text(st, i < 2 ? i + 1 : i + 2);
         if (v != NULL)
             json_object_set_new(o, keys[i], json_string(v));
     }
@@ -201,8 +200,8 @@ static json_t *row_json(sqlite3_stmt *st)
     return o;
 }
 
-#define ROW_COLUMNS                                                        \
-    "SELECT id, account, state, metadata, reason, resource, moderator,"    \
+#define ROW_COLUMNS                                                            \
+    "SELECT id, account, state, metadata, reason, resource, moderator,"        \
     " created, decided FROM submissions "
 
 /* Answer with the rows of sql (one text parameter, may be NULL). */
@@ -238,8 +237,8 @@ static int get_row(json_t **out, struct call *c)
     int rc;
 
     *out = NULL;
-    if (sqlite3_prepare_v2(c->db, ROW_COLUMNS "WHERE id = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(c->db, ROW_COLUMNS "WHERE id = ?1", -1, &st, NULL) !=
+        SQLITE_OK) {
         fail_db(c, "cannot read the moderation queue");
         return OER_EIO;
     }
@@ -259,7 +258,7 @@ static int get_row(json_t **out, struct call *c)
  * error after answering 400 or 422. */
 static int read_metadata(char **out, struct call *c)
 {
-    struct metadata_error e = { 0 };
+    struct metadata_error e = {0};
     json_t *doc = NULL;
     size_t len;
     int err;
@@ -283,11 +282,11 @@ static int read_metadata(char **out, struct call *c)
         err = metadata_canonical(out, &len, doc);
     json_decref(doc);
     if (err == OER_EINVAL)
-        http_response_json(
-            c->res, 422,
-            json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code",
-                      "invalid_metadata", "message", e.detail, "field",
-                      e.field, "problem", metadata_problem_name(e.problem)));
+        http_response_json(c->res, 422,
+                           json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code",
+                                     "invalid_metadata", "message", e.detail,
+                                     "field", e.field, "problem",
+                                     metadata_problem_name(e.problem)));
     else if (err != 0)
         http_response_error(c->res, 500, "no_memory", "out of memory");
     return err;
@@ -296,8 +295,7 @@ static int read_metadata(char **out, struct call *c)
 /* Run sql binding ?1 to text a (or c->id when NULL), ?2 to text b, ?3 to
  * c->who.name, ?4 to the time; the number of rows changed, or -1 after
  * answering 503. */
-static int change(struct call *c, const char *sql, const char *a,
-                  const char *b)
+static int change(struct call *c, const char *sql, const char *a, const char *b)
 {
     sqlite3_stmt *st = NULL;
     int rc;
@@ -337,8 +335,10 @@ static void on_submit(struct call *c)
 
     if (read_metadata(&meta, c) != 0)
         return;
-    if (change(c, "INSERT INTO submissions(metadata, account, created)"
-                  " VALUES (?2, ?3, ?4)", "", meta) == 1) {
+    if (change(c,
+               "INSERT INTO submissions(metadata, account, created)"
+               " VALUES (?2, ?3, ?4)",
+               "", meta) == 1) {
         c->id = sqlite3_last_insert_rowid(c->db);
         log_info("moderation", "submitted", "account", c->who.name, NULL);
         answer_row(c, 201);
@@ -379,8 +379,10 @@ static void on_edit(struct call *c)
     if (get_row(&row, c) != 0 || pending(c, row) != 0 ||
         read_metadata(&meta, c) != 0)
         goto out;
-    if (change(c, "UPDATE submissions SET metadata = ?2"
-                  " WHERE id = ?1 AND state = 'pending'", NULL, meta) == 1)
+    if (change(c,
+               "UPDATE submissions SET metadata = ?2"
+               " WHERE id = ?1 AND state = 'pending'",
+               NULL, meta) == 1)
         answer_row(c, 200);
     else if (c->res->status == 0)
         http_response_error(c->res, 409, "not_pending",
@@ -397,16 +399,18 @@ static void on_reject(struct call *c)
     json_t *row = NULL;
     char *reason = NULL;
 
-    if (api_moderation_reason(&reason, c->req->body, c->req->body_len,
-                              &code, &msg) != 0) {
+    if (api_moderation_reason(&reason, c->req->body, c->req->body_len, &code,
+                              &msg) != 0) {
         http_response_error(c->res, 400, code, msg);
         return;
     }
     if (get_row(&row, c) != 0 || pending(c, row) != 0)
         goto out;
-    if (change(c, "UPDATE submissions SET state = 'rejected', reason = ?2,"
-                  " moderator = ?3, decided = ?4"
-                  " WHERE id = ?1 AND state = 'pending'", NULL, reason) == 1) {
+    if (change(c,
+               "UPDATE submissions SET state = 'rejected', reason = ?2,"
+               " moderator = ?3, decided = ?4"
+               " WHERE id = ?1 AND state = 'pending'",
+               NULL, reason) == 1) {
         log_info("moderation", "rejected", "moderator", c->who.name, NULL);
         answer_row(c, 200);
     } else if (c->res->status == 0) {
@@ -421,8 +425,7 @@ out:
 /* Name doc as a new resource of this node and commit it, signed; the
  * resource id goes to id (96 bytes).  Answers and returns an error on
  * failure. */
-static int commit(char id[96], struct call *c, json_t *doc,
-                  const char *account)
+static int commit(char id[96], struct call *c, json_t *doc, const char *account)
 {
     char local[16], now[24], n[24], message[200];
     struct store_batch *b = NULL;
@@ -438,8 +441,8 @@ static int commit(char id[96], struct call *c, json_t *doc,
         err = metadata_validate(doc, METADATA_STRICT, NULL);
     }
     snprintf(message, sizeof(message),
-             "publish submission %s of %s, moderated by %s",
-             log_num(n, c->id), account, c->who.name);
+             "publish submission %s of %s, moderated by %s", log_num(n, c->id),
+             account, c->who.name);
     if (err == 0)
         err = store_open(&s, c->m->repo_path);
     if (err == 0)
@@ -468,8 +471,7 @@ static void on_publish(struct call *c)
                             "a publish takes no body");
         return;
     }
-    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         fail_db(c, "cannot lock the moderation queue");
         return;
     }
@@ -478,9 +480,11 @@ static void on_publish(struct call *c)
     doc = json_deep_copy(json_object_get(row, "metadata"));
     if (commit(id, c, doc,
                json_string_value(json_object_get(row, "account"))) == 0 &&
-        change(c, "UPDATE submissions SET state = 'published',"
-                  " resource = ?2, moderator = ?3, decided = ?4"
-                  " WHERE id = ?1", NULL, id) == 1) {
+        change(c,
+               "UPDATE submissions SET state = 'published',"
+               " resource = ?2, moderator = ?3, decided = ?4"
+               " WHERE id = ?1",
+               NULL, id) == 1) {
         log_info("moderation", "published", "resource", id, "moderator",
                  c->who.name, NULL);
         answer_row(c, 200);
@@ -502,15 +506,15 @@ struct route {
 };
 
 static const struct route routes[] = {
-    { "POST", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_submit },
-    { "GET", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_mine },
-    { "GET", "/api/moderation/queue", NULL, ACCOUNT_MODERATOR, on_queue },
-    { "PUT", "/api/moderation/submissions/", "", ACCOUNT_MODERATOR, on_edit },
-    { "POST", "/api/moderation/submissions/", "publish", ACCOUNT_MODERATOR,
-      on_publish },
-    { "POST", "/api/moderation/submissions/", "reject", ACCOUNT_MODERATOR,
-      on_reject },
-    { NULL, NULL, NULL, 0, NULL },
+    {"POST", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_submit},
+    {"GET", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_mine},
+    {"GET", "/api/moderation/queue", NULL, ACCOUNT_MODERATOR, on_queue},
+    {"PUT", "/api/moderation/submissions/", "", ACCOUNT_MODERATOR, on_edit},
+    {"POST", "/api/moderation/submissions/", "publish", ACCOUNT_MODERATOR,
+     on_publish},
+    {"POST", "/api/moderation/submissions/", "reject", ACCOUNT_MODERATOR,
+     on_reject},
+    {NULL, NULL, NULL, 0, NULL},
 };
 
 /* Parse "ID" or "ID/ACTION" of rest; 0 or OER_EINVAL. */
@@ -553,7 +557,7 @@ void api_moderation_serve(struct http_response *res,
                           const struct http_request *req,
                           const struct api_moderation *m)
 {
-    struct call c = { .res = res, .req = req, .m = m };
+    struct call c = {.res = res, .req = req, .m = m};
     const struct route *r = find(&c);
     char *path = api_moderation_db_path(m->repo_path);
 

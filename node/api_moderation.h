@@ -18,10 +18,10 @@
 
 /* What the handlers need of the daemon; everything is borrowed. */
 struct api_moderation {
-    const char *repo_path;     /* DATA/repo.git; accounts beside it */
-    const char *node_id;       /* origin of published resources */
+    const char *repo_path;      /* DATA/repo.git; accounts beside it */
+    const char *node_id;        /* origin of published resources */
     const struct identity *key; /* signs the catalogue commits */
-    unsigned expire_days;      /* accounts.expire-days */
+    unsigned expire_days;       /* accounts.expire-days */
 };
 
 /*

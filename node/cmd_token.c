@@ -27,9 +27,8 @@ static int open_accounts(struct account_db **db, struct cli_node *node,
         return cli_fail(cli, CLI_FAILURE, "out of memory");
     err = account_open(db, path);
     if (err != 0)
-        code = cli_fail(cli, CLI_FAILURE,
-                        "cannot open the accounts %s (%s)", path,
-                        error_name(err));
+        code = cli_fail(cli, CLI_FAILURE, "cannot open the accounts %s (%s)",
+                        path, error_name(err));
     free(path);
     return code;
 }
@@ -112,14 +111,12 @@ static int dispatch(struct cli *cli, struct account_db *db, int argc,
 
 static int run_token(struct cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "role", required_argument, NULL, 'r' },
-        { "name", required_argument, NULL, 'n' },
-        CLI_COMMON_OPTIONS,
-        { 0 }
-    };
+    static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         CLI_COMMON_OPTIONS,
+                                         {0}};
     const char *name = NULL, *role = NULL;
-    struct cli_node node = { 0 };
+    struct cli_node node = {0};
     struct account_db *db = NULL;
     int opt, code;
 
@@ -144,15 +141,14 @@ static int run_token(struct cli *cli, int argc, char **argv)
 }
 
 const struct cli_command cmd_token_commands[] = {
-    { "token", run_token,
-      "token create --role ROLE --name NAME | list | revoke NAME",
-      "manage the API accounts and their bearer tokens",
-      "create: make the account NAME with ROLE (contributor, moderator or\n"
-      "admin) and print its bearer token once; only its SHA-256 is kept,\n"
-      "in DATA/accounts.sqlite.  list: one account a line (name, role,\n"
-      "created, last active; tabs between).  revoke: delete the account\n"
-      "NAME; its token stops working at once.  An account idle longer than\n"
-      "accounts.expire-days (365) is deleted by the daemon; what it\n"
-      "published stays.\n" },
-    { NULL, NULL, NULL, NULL, NULL }
-};
+    {"token", run_token,
+     "token create --role ROLE --name NAME | list | revoke NAME",
+     "manage the API accounts and their bearer tokens",
+     "create: make the account NAME with ROLE (contributor, moderator or\n"
+     "admin) and print its bearer token once; only its SHA-256 is kept,\n"
+     "in DATA/accounts.sqlite.  list: one account a line (name, role,\n"
+     "created, last active; tabs between).  revoke: delete the account\n"
+     "NAME; its token stops working at once.  An account idle longer than\n"
+     "accounts.expire-days (365) is deleted by the daemon; what it\n"
+     "published stays.\n"},
+    {NULL, NULL, NULL, NULL, NULL}};

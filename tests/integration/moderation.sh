@@ -23,6 +23,14 @@ expect_exit 0 "$OERNODE" token revoke gone
 expect_exit 1 "$OERNODE" token revoke gone
 expect_exit 2 "$OERNODE" token create --role root --name x
 
+# accounts.expire-days: 1 to 36500, shown by oernode config
+printf '[accounts]\n\texpire-days = 0\n' >>"$OERNODE_DATA/config"
+expect_exit 3 "$OERNODE" config
+contains "$work/err" "accounts.expire-days"
+sed -i 's/expire-days = 0/expire-days = 30/' "$OERNODE_DATA/config"
+expect_exit 0 "$OERNODE" config
+contains "$work/out" "expire-days = 30"
+
 start_serve "$work/port" "$work/serve.log"
 pid=$serve_pid
 trap 'kill $pid 2>/dev/null || true' EXIT

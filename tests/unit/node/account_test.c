@@ -102,10 +102,10 @@ static void test_token_stored_hashed(void **state)
     size_t len = 0;
     struct account a;
 
-    assert_int_equal(account_create(t1, f->db, "ann", ACCOUNT_CONTRIBUTOR,
-                                     1000), 0);
-    assert_int_equal(account_create(t2, f->db, "bob", ACCOUNT_MODERATOR,
-                                     1000), 0);
+    assert_int_equal(
+        account_create(t1, f->db, "ann", ACCOUNT_CONTRIBUTOR, 1000), 0);
+    assert_int_equal(account_create(t2, f->db, "bob", ACCOUNT_MODERATOR, 1000),
+                     0);
     assert_int_equal(strlen(t1), ACCOUNT_TOKEN_LEN);
     assert_memory_equal(t1, "oer_", 4);
     assert_string_not_equal(t1, t2);
@@ -168,17 +168,17 @@ static void test_expiry(void **state)
 
     assert_int_equal(account_create(old, f->db, "old", ACCOUNT_ADMIN, 0), 0);
     assert_int_equal(account_create(busy, f->db, "busy", ACCOUNT_ADMIN, 0), 0);
-    assert_int_equal(account_create(t, f->db, "new", ACCOUNT_ADMIN,
-                                    300 * DAY), 0);
+    assert_int_equal(account_create(t, f->db, "new", ACCOUNT_ADMIN, 300 * DAY),
+                     0);
     /* activity keeps an account: busy is seen on day 200 */
-    assert_int_equal(account_authenticate(&a, f->db, busy, 200 * DAY,
-                                          365 * DAY), 0);
+    assert_int_equal(
+        account_authenticate(&a, f->db, busy, 200 * DAY, 365 * DAY), 0);
 
     /* day 366: old has idled past a year; its token is expired, then gone */
-    assert_int_equal(account_authenticate(&a, f->db, old, 366 * DAY,
-                                          365 * DAY), OER_ETIMEOUT);
-    assert_int_equal(account_authenticate(&a, f->db, old, 366 * DAY,
-                                          365 * DAY), OER_ENOTFOUND);
+    assert_int_equal(account_authenticate(&a, f->db, old, 366 * DAY, 365 * DAY),
+                     OER_ETIMEOUT);
+    assert_int_equal(account_authenticate(&a, f->db, old, 366 * DAY, 365 * DAY),
+                     OER_ENOTFOUND);
     assert_int_equal(account_expire(&removed, f->db, 366 * DAY, 365 * DAY), 0);
     assert_int_equal(removed, 0);
 
