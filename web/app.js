@@ -149,16 +149,19 @@ function drawFacets(answer, s) {
     const seen = new Set();
     for (const v of values) {
       seen.add(v.value);
-      set.append(facetBox(f, v.value, v.count, chosen.includes(v.value)));
+      set.append(facetBox(f, v.value, v.label || v.value, v.count,
+                          chosen.includes(v.value)));
     }
     for (const v of chosen)
-      if (!seen.has(v)) set.append(facetBox(f, v, 0, true));
+      if (!seen.has(v)) set.append(facetBox(f, v, v, 0, true));
     box.append(set);
   }
 }
 
-function facetBox(facet, value, count, on) {
-  const label = el('label', 'facet-value');
+/* A checkbox for one value of a facet (label: its name in the
+ * interface language, when the API gives one). */
+function facetBox(facet, value, label, count, on) {
+  const row = el('label', 'facet-value');
   const box = el('input');
   box.type = 'checkbox';
   box.checked = on;
@@ -171,10 +174,10 @@ function facetBox(facet, value, count, on) {
     s.offset = 0;
     writeState(s);
   });
-  label.append(box, el('span', 'value', value), el('span', 'count', count));
-  label.dataset.value = value;
-  label.dataset.count = String(count);
-  return label;
+  row.append(box, el('span', 'value', label), el('span', 'count', count));
+  row.dataset.value = value;
+  row.dataset.count = String(count);
+  return row;
 }
 
 function drawHit(hit) {
@@ -208,7 +211,9 @@ function fillMeta(meta, hit, doc) {
     span.append(el('span', 'label', t(key) + ': '), node);
     meta.append(span);
   };
-  const levels = doc ? terms(doc.levels) : [];
+  /* The hit's levels carry labels in the interface language. */
+  let levels = terms(hit.levels);
+  if (!levels.length && doc) levels = terms(doc.levels);
   if (levels.length) add('level', 'level', el('span', null, levels.join(', ')));
   add('licence', 'licence', licenceNode(hit.licence,
       hit.licence_url || (doc && doc.licence_url)));

@@ -22,7 +22,7 @@ export OERNODE_DATA=$work/data
 add() { "$OERNODE" -q add "$@" >/dev/null; }
 add --title 'nl:Breuken <script>alert(1)</script> <img src=x onerror=window.__pwned=1>' \
     --description "nl:Oefenen met breuken" --language nl \
-    --licence "CC BY 4.0" --level primair --subject rekenen \
+    --licence "CC BY 4.0" --level primair --subject '<i>rekenen</i>' \
     --url https://example.org/breuken
 add --title "nl:Breuken vergelijken" --description "nl:Welke is groter?" \
     --language nl --licence "CC0 1.0" --level primair --subject rekenen \

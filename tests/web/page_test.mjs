@@ -64,6 +64,11 @@ async function run(page, events) {
   check(title === HOSTILE, 'the hostile title shows literally as text');
   check(await page.locator('#hits script, #hits img').count() === 0,
         'no element came out of the title');
+  const subject = page.locator('.facet[data-facet="subject"] .value',
+                               { hasText: 'rekenen</i>' });
+  check(await subject.textContent() === '<i>rekenen</i>' &&
+        await page.locator('#facet-list i').count() === 0,
+        'a hostile facet value shows literally as text');
   await hit.locator('a[href="https://example.org/breuken"]').waitFor();
   check(await hit.locator('.licence').textContent() === 'Licence: CC-BY-4.0',
         'licence shown by its id');
