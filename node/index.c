@@ -18,6 +18,7 @@
 #include "node/error.h"
 #include "node/log.h"
 #include "node/metadata.h"
+#include "node/paradata.h"
 
 #define INDEX_SCHEMA 2
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
@@ -134,6 +135,19 @@ static int schema(struct index *ix)
     return err;
 }
 
+/* Ratings and downloads (node/paradata.h), from the file beside. */
+static int attach_paradata(struct index *ix)
+{
+    char *path = paradata_path(ix->path);
+    int err = path != NULL ? paradata_attach(ix->db, path) : OER_ENOMEM;
+
+    if (err == OER_EIO)
+        log_warn("index", "cannot attach the paradata", "path", path, "err",
+                 sqlite3_errmsg(ix->db), NULL);
+    free(path);
+    return err;
+}
+
 int index_open(struct index **out, const char *path)
 {
     struct index *ix = calloc(1, sizeof(*ix));
@@ -156,6 +170,8 @@ int index_open(struct index **out, const char *path)
                    "cannot set WAL mode");
     if (err == 0)
         err = schema(ix);
+    if (err == 0)
+        err = attach_paradata(ix);
     if (err != 0) {
         index_free(ix);
         return err == OER_ENOMEM ? err : OER_EIO;
@@ -1092,24 +1108,39 @@ static json_t *hit_json(sqlite3_stmt *st, const struct search *sr)
 
     if (titles == NULL)
         titles = json_object();
-    hit = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o}",
+    hit = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:{s:f,s:I},s:I}",
                     "id", (const char *)sqlite3_column_text(st, 0),
                     "licence", (const char *)sqlite3_column_text(st, 1),
                     "title", hit_title(titles, sr->q->lang), "titles", titles,
                     "updated", (const char *)sqlite3_column_text(st, 3),
                     "levels",
                     hit_levels(sr, (const char *)sqlite3_column_text(st, 4),
-                               (const char *)sqlite3_column_text(st, 5)));
+                               (const char *)sqlite3_column_text(st, 5)),
+                    "rating", "average", sqlite3_column_double(st, 6),
+                    "count", (json_int_t)sqlite3_column_int64(st, 7),
+                    "downloads", (json_int_t)sqlite3_column_int64(st, 8));
     return hit;
 }
 
+/* The columns of a hit: the document's, then its paradata. */
+#define HIT_COLUMNS                                                        \
+    "d.id, d.licence, d.titles, d.updated, d.levels, d.origin,"            \
+    " coalesce((SELECT avg(rating) FROM para.rating r WHERE r.id = d.id),"  \
+    " 0.0) AS avg_rating,"                                                 \
+    " (SELECT count(*) FROM para.rating r WHERE r.id = d.id),"             \
+    " coalesce((SELECT n FROM para.download w WHERE w.id = d.id), 0)"      \
+    " AS downloads"
+
+/* bm25 is negative, lower is better: a mild boost scales it by up to 10%
+ * for a rating away from 3 and up to 10% for 100 downloads or more. */
 static const char ranked_sql[] =
-    "SELECT d.id, d.licence, d.titles, d.updated, d.levels, d.origin FROM fts"
+    "SELECT " HIT_COLUMNS " FROM fts"
     " JOIN doc d ON d.rowid = fts.rowid WHERE fts MATCH ?%s%s"
-    " ORDER BY bm25(fts, 10.0, 2.0, 5.0), d.id LIMIT ? OFFSET ?";
+    " ORDER BY bm25(fts, 10.0, 2.0, 5.0) * (1.0"
+    " + CASE WHEN avg_rating > 0 THEN (avg_rating - 3.0) * 0.05 ELSE 0 END"
+    " + min(downloads, 100) / 1000.0), d.id LIMIT ? OFFSET ?";
 static const char dated_sql[] =
-    "SELECT d.id, d.licence, d.titles, d.updated, d.levels, d.origin"
-    " FROM doc d WHERE 1%s%s"
+    "SELECT " HIT_COLUMNS " FROM doc d WHERE 1%s%s"
     " ORDER BY d.updated DESC, d.id LIMIT ? OFFSET ?";
 
 static int search_hits(json_t *hits, struct search *sr, int ranked)
