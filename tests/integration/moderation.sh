@@ -80,6 +80,8 @@ want 200 '"state":"rejected"' "$mod" POST /api/moderation/submissions/2/reject \
 want 200 '"reason":"already in the catalogue"' "$ann" GET /api/submissions
 contains "$work/body" '"resource":"nl-test/'
 want 200 '"items":[]' "$mod" GET /api/moderation/queue
+adm=$("$OERNODE" -q token create --role admin --name root)
+want 200 '"items":[]' "$adm" GET /api/moderation/queue
 
 # errors: status, stable code, and nothing changed
 want 201 '"id":3' "$ann" POST /api/submissions "$doc"
