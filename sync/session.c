@@ -47,6 +47,14 @@ struct chunk {
     size_t len;
 };
 
+/* One FILES entry to send: a piece of a file, or a refusal. */
+struct file_out {
+    char blob[STORE_OID_HEX];
+    enum message_file_status status;
+    unsigned char *data; /* the whole file, owned by its first piece */
+    size_t len, offset, size;
+};
+
 struct speer {
     struct session *s;
     char id[NAME_CAP];
@@ -72,6 +80,18 @@ struct speer {
     char o_origin[NAME_CAP];
     enum message_result o_result;
     char o_reason[REPLICA_REASON];
+    /* the files this node asked for, one WANT_FILES at a time */
+    int wanting;
+    char w_origin[NAME_CAP];
+    char (*w_blobs)[STORE_OID_HEX];
+    size_t nw, nw_done;
+    char fblob[STORE_OID_HEX]; /* the file coming in pieces */
+    unsigned char *fbuf;
+    size_t flen, fsize;
+    /* the files the peer asked for, being sent */
+    int serving;
+    struct file_out *fout;
+    size_t nfout, sent_fout;
     struct speer *next;
 };
 
@@ -203,6 +223,19 @@ static void reset(struct speer *p)
     p->nqueue = 0;
     p->packing = 0;
     free_out(p);
+    free(p->w_blobs);
+    p->w_blobs = NULL;
+    p->nw = p->nw_done = 0;
+    p->wanting = 0;
+    free(p->fbuf);
+    p->fbuf = NULL;
+    p->flen = p->fsize = 0;
+    for (size_t i = 0; i < p->nfout; i++)
+        free(p->fout[i].offset == 0 ? p->fout[i].data : NULL);
+    free(p->fout);
+    p->fout = NULL;
+    p->nfout = p->sent_fout = 0;
+    p->serving = 0;
 }
 
 static void maybe_free(struct session *s)
@@ -347,13 +380,19 @@ struct verify_job {
     char origin[NAME_CAP];
     char want[STORE_OID_HEX];
     struct identity_pub key;
+    struct store *st; /* the worker's, while it runs */
     unsigned char *pack;
     size_t len;
     int err;
     struct replica_result result;
+    char (*missing)[STORE_OID_HEX]; /* file blobs named but not held */
+    size_t nmissing;
 };
 
 static void pump_fetch(struct speer *p);
+static void want_files(struct speer *p, const char *origin,
+                       char (*blobs)[STORE_OID_HEX], size_t n);
+static void send_files_out(struct speer *p);
 
 static struct offer *offer_of(struct speer *p, const char *origin)
 {
@@ -500,6 +539,33 @@ static void on_pack(struct speer *p, const struct message *m)
     p->pack_last = pk->last;
 }
 
+/* Collect the file blobs doc names that the store lacks (at most
+ * LIMIT_BLOBS a pack). */
+static int on_missing_files(const json_t *doc, void *arg)
+{
+    struct verify_job *j = arg;
+    struct store *st = j->st;
+    const json_t *files = json_object_get(doc, "files");
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(files, i, f)
+    {
+        const char *blob = json_string_value(json_object_get(f, "blob"));
+        char(*grown)[STORE_OID_HEX];
+
+        if (blob == NULL || strlen(blob) != 40 || store_has_blob(st, blob) ||
+            j->nmissing == LIMIT_BLOBS)
+            continue;
+        grown = realloc(j->missing, (j->nmissing + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return 0;
+        j->missing = grown;
+        copy(grown[j->nmissing++], STORE_OID_HEX, blob);
+    }
+    return 0;
+}
+
 static void verify_work(uv_work_t *req)
 {
     struct verify_job *j = req->data;
@@ -507,6 +573,7 @@ static void verify_work(uv_work_t *req)
     struct store *st = NULL;
 
     j->err = store_open(&st, j->repo);
+    j->st = st;
     if (j->err == 0)
         j->err = replica_rx_new(&rx, st, j->origin);
     for (size_t at = 0; j->err == 0 && at < j->len; at += LIMIT_CHUNK) {
@@ -516,6 +583,8 @@ static void verify_work(uv_work_t *req)
     }
     if (j->err == 0)
         j->err = replica_rx_finish(&j->result, rx, &j->key);
+    if (j->err == 0 && j->result.moved)
+        store_foreach(st, j->origin, on_missing_files, j);
     replica_rx_free(rx);
     store_free(st);
 }
@@ -558,8 +627,10 @@ static void after_verify(uv_work_t *req, int status)
             o->settled[0] = '\0';
         else if (o != NULL && j->err == OER_ECONFLICT)
             o->settled[0] = '\0';
+        want_files(p, j->origin, j->missing, j->nmissing);
         pump_fetch(p);
     }
+    free(j->missing);
     free(j->pack);
     free(j);
     maybe_free(s);
@@ -716,7 +787,9 @@ static void on_drain(uv_timer_t *timer)
     for (struct speer *p = s->list; p != NULL; p = p->next) {
         if (p->up && p->packing && p->out != NULL)
             send_out(p);
-        waiting |= p->up && p->packing && p->out != NULL;
+        if (p->up && p->serving)
+            send_files_out(p);
+        waiting |= p->up && ((p->packing && p->out != NULL) || p->serving);
     }
     if (!waiting)
         uv_timer_stop(&s->drain);
@@ -825,6 +898,362 @@ static void on_fetch(struct speer *p, const struct message *m)
     pump_send(p);
 }
 
+/* ---- files: WANT_FILES, FILES, through the licence gate ---- */
+
+/* The largest file taken from a peer. */
+#define FILE_MAX (1024u << 20)
+
+struct store_job {
+    uv_work_t req;
+    struct speer *p;
+    char repo[4096];
+    char origin[NAME_CAP];
+    char blob[STORE_OID_HEX];
+    unsigned char *data;
+    size_t len;
+    int err;
+    char reason[REPLICA_REASON];
+};
+
+/* Ask for the files a verified pack names and this node lacks; one
+ * WANT_FILES at a time (the next pack asks for what is still missing). */
+static void want_files(struct speer *p, const char *origin,
+                       char (*blobs)[STORE_OID_HEX], size_t n)
+{
+    struct message m = {.type = MESSAGE_WANT_FILES};
+    struct message_oid *oids;
+
+    if (n == 0 || p->wanting)
+        return;
+    oids = calloc(n, sizeof(*oids));
+    p->w_blobs = calloc(n, sizeof(*p->w_blobs));
+    if (oids == NULL || p->w_blobs == NULL) {
+        free(oids);
+        free(p->w_blobs);
+        p->w_blobs = NULL;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        oid_of(&oids[i], blobs[i]);
+        copy(p->w_blobs[i], STORE_OID_HEX, blobs[i]);
+    }
+    m.u.want_files.blobs = oids;
+    m.u.want_files.nblobs = n;
+    if (send_msg(p, &m) >= 0) {
+        p->wanting = 1;
+        p->nw = n;
+        p->nw_done = 0;
+        copy(p->w_origin, sizeof(p->w_origin), origin);
+    } else {
+        free(p->w_blobs);
+        p->w_blobs = NULL;
+    }
+    free(oids);
+}
+
+static void store_work(uv_work_t *req)
+{
+    struct store_job *j = req->data;
+    struct store *st = NULL;
+
+    j->err = store_open(&st, j->repo);
+    if (j->err == 0)
+        j->err = replica_file_store(j->reason, st, j->origin, j->blob, j->data,
+                                    j->len);
+    store_free(st);
+}
+
+static void after_store(uv_work_t *req, int status)
+{
+    struct store_job *j = req->data;
+    struct session *s = j->p->s;
+
+    s->jobs--;
+    if (j->err == 0)
+        log_info(MOD, "file received", "peer", j->p->id, "origin", j->origin,
+                 "blob", j->blob, NULL);
+    else
+        log_warn(MOD, "file rejected", "peer", j->p->id, "origin", j->origin,
+                 "blob", j->blob, "err", error_name(j->err), "reason",
+                 j->reason, NULL);
+    free(j->data);
+    free(j);
+    maybe_free(s);
+}
+
+static void store_file(struct speer *p)
+{
+    struct store_job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL)
+        return;
+    j->req.data = j;
+    j->p = p;
+    copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
+    copy(j->origin, sizeof(j->origin), p->w_origin);
+    copy(j->blob, sizeof(j->blob), p->fblob);
+    j->data = p->fbuf;
+    j->len = p->flen;
+    p->fbuf = NULL;
+    p->flen = p->fsize = 0;
+    p->s->jobs++;
+    uv_queue_work(p->s->loop, &j->req, store_work, after_store);
+}
+
+static int wanted_blob(const struct speer *p, const char *blob)
+{
+    for (size_t i = 0; i < p->nw; i++) {
+        if (strcmp(p->w_blobs[i], blob) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A piece of a sent file: pieces come in order; 0 or a violation. */
+static int file_piece(struct speer *p, const struct message_file *f,
+                      const char *blob)
+{
+    if (f->offset == 0) {
+        if (f->size > FILE_MAX)
+            return -1;
+        free(p->fbuf);
+        p->fbuf = malloc(f->size ? f->size : 1);
+        if (p->fbuf == NULL)
+            return -1;
+        p->fsize = f->size;
+        p->flen = 0;
+        copy(p->fblob, sizeof(p->fblob), blob);
+    }
+    if (p->fbuf == NULL || strcmp(p->fblob, blob) != 0 ||
+        f->offset != p->flen || f->size != p->fsize ||
+        f->len > p->fsize - p->flen)
+        return -1;
+    memcpy(p->fbuf + p->flen, f->data, f->len);
+    p->flen += f->len;
+    if (p->flen == p->fsize) {
+        store_file(p);
+        p->nw_done++;
+    }
+    return 0;
+}
+
+static void on_files(struct speer *p, const struct message *m)
+{
+    char blob[STORE_OID_HEX];
+
+    for (size_t i = 0; i < m->u.files.nfiles; i++) {
+        const struct message_file *f = &m->u.files.files[i];
+
+        hex_of(blob, &f->blob);
+        if (!p->wanting || !wanted_blob(p, blob)) {
+            fail_peer(p, "proto", "FILES names a blob not asked for");
+            return;
+        }
+        if (f->status != MESSAGE_FILE_SENT) {
+            log_info(MOD, "file withheld by the peer", "peer", p->id, "blob",
+                     blob, "status", message_file_status_name(f->status),
+                     NULL);
+            p->nw_done++;
+        } else if (file_piece(p, f, blob) != 0) {
+            fail_peer(p, "proto", "FILES piece out of order or too large");
+            return;
+        }
+    }
+    if (p->nw_done >= p->nw) {
+        p->wanting = 0;
+        free(p->w_blobs);
+        p->w_blobs = NULL;
+        p->nw = p->nw_done = 0;
+    }
+}
+
+/* ---- serving files ---- */
+
+struct files_job {
+    uv_work_t req;
+    struct speer *p;
+    unsigned gen;
+    char repo[4096];
+    const struct session *s;
+    char id[NAME_CAP];
+    int commercial, adapts;
+    char (*blobs)[STORE_OID_HEX];
+    size_t n;
+    struct replica_file_answer *answers;
+    unsigned char **data;
+    size_t *len;
+    int err;
+};
+
+static int on_policy(const char *origin, const json_t *doc, void *arg)
+{
+    const struct files_job *j = arg;
+
+    return offers_to(j->s, j->id, origin);
+}
+
+static void files_work(uv_work_t *req)
+{
+    struct files_job *j = req->data;
+    const char **ids = calloc(j->n, sizeof(*ids));
+    struct store *st = NULL;
+
+    j->err = ids == NULL ? OER_ENOMEM : store_open(&st, j->repo);
+    for (size_t i = 0; j->err == 0 && i < j->n; i++)
+        ids[i] = j->blobs[i];
+    if (j->err == 0)
+        j->err = replica_files_answer(j->answers, st, ids, j->n, j->commercial,
+                                      j->adapts, on_policy, j);
+    for (size_t i = 0; j->err == 0 && i < j->n; i++) {
+        if (j->answers[i].status != MESSAGE_FILE_SENT)
+            continue;
+        if (replica_file_read((void **)&j->data[i], &j->len[i], st,
+                              j->blobs[i]) != 0)
+            j->answers[i].status = MESSAGE_FILE_MISSING;
+    }
+    free(ids);
+    store_free(st);
+}
+
+static void free_files_job(struct files_job *j)
+{
+    for (size_t i = 0; j->data != NULL && i < j->n; i++)
+        free(j->data[i]);
+    free(j->data);
+    free(j->len);
+    free(j->answers);
+    free(j->blobs);
+    free(j);
+}
+
+/* One piece a FILES entry, LIMIT_CHUNK at most. */
+static int queue_file(struct speer *p, const struct replica_file_answer *a,
+                      unsigned char *data, size_t len)
+{
+    size_t pieces = a->status == MESSAGE_FILE_SENT && len > 0
+                        ? (len + LIMIT_CHUNK - 1) / LIMIT_CHUNK
+                        : 1;
+    struct file_out *grown =
+        realloc(p->fout, (p->nfout + pieces) * sizeof(*grown));
+
+    if (grown == NULL)
+        return OER_ENOMEM;
+    p->fout = grown;
+    for (size_t k = 0; k < pieces; k++) {
+        struct file_out *o = &p->fout[p->nfout++];
+
+        copy(o->blob, sizeof(o->blob), a->blob);
+        o->status = a->status;
+        o->data = data;
+        o->offset = k * LIMIT_CHUNK;
+        o->size = len;
+        o->len = len - o->offset < LIMIT_CHUNK ? len - o->offset : LIMIT_CHUNK;
+    }
+    return 0;
+}
+
+static void send_files_out(struct speer *p)
+{
+    struct message m = {.type = MESSAGE_FILES};
+    struct message_file f;
+    int r = 0;
+
+    while (p->sent_fout < p->nfout && r == 0) {
+        const struct file_out *o = &p->fout[p->sent_fout];
+
+        if (peer_table_stalled(p->s->peers, p->id))
+            return;
+        memset(&f, 0, sizeof(f));
+        oid_of(&f.blob, o->blob);
+        f.status = o->status;
+        if (o->status == MESSAGE_FILE_SENT) {
+            f.data = o->data + o->offset;
+            f.len = o->len;
+            f.offset = o->offset;
+            f.size = o->size;
+        }
+        m.u.files.files = &f;
+        m.u.files.nfiles = 1;
+        r = send_msg(p, &m);
+        if (r >= 0)
+            p->sent_fout++;
+    }
+    if (p->sent_fout < p->nfout && r >= 0)
+        return;
+    for (size_t i = 0; i < p->nfout; i++)
+        free(p->fout[i].offset == 0 ? p->fout[i].data : NULL);
+    free(p->fout);
+    p->fout = NULL;
+    p->nfout = p->sent_fout = 0;
+    p->serving = 0;
+}
+
+static void after_files(uv_work_t *req, int status)
+{
+    struct files_job *j = req->data;
+    struct speer *p = j->p;
+    struct session *s = p->s;
+
+    s->jobs--;
+    if (!s->stopping && j->gen == p->gen) {
+        for (size_t i = 0; i < j->n; i++) {
+            const struct replica_file_answer *a = &j->answers[i];
+
+            if (j->err != 0)
+                j->answers[i].status = MESSAGE_FILE_MISSING;
+            if (a->status != MESSAGE_FILE_SENT)
+                log_info(MOD, "file withheld", "peer", p->id, "blob", a->blob,
+                         "status", message_file_status_name(a->status),
+                         "licence", a->licence, NULL);
+            if (queue_file(p, a, j->data[i], j->len[i]) == 0)
+                j->data[i] = NULL;
+        }
+        send_files_out(p);
+        if (p->serving)
+            uv_timer_start(&s->drain, on_drain, DRAIN_MS, DRAIN_MS);
+    }
+    free_files_job(j);
+    maybe_free(s);
+}
+
+static void on_want_files(struct speer *p, const struct message *m)
+{
+    const struct message_want_files *w = &m->u.want_files;
+    struct files_job *j;
+
+    if (p->serving) {
+        fail_peer(p, "proto", "WANT_FILES before the last one was answered");
+        return;
+    }
+    if (w->nblobs == 0)
+        return;
+    j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return;
+    j->blobs = calloc(w->nblobs, sizeof(*j->blobs));
+    j->answers = calloc(w->nblobs, sizeof(*j->answers));
+    j->data = calloc(w->nblobs, sizeof(*j->data));
+    j->len = calloc(w->nblobs, sizeof(*j->len));
+    if (j->blobs == NULL || j->answers == NULL || j->data == NULL ||
+        j->len == NULL ||
+        peer_table_use(&j->commercial, &j->adapts, p->s->peers, p->id) != 0) {
+        free_files_job(j);
+        return;
+    }
+    for (size_t i = 0; i < w->nblobs; i++)
+        hex_of(j->blobs[i], &w->blobs[i]);
+    j->n = w->nblobs;
+    j->req.data = j;
+    j->p = p;
+    j->gen = p->gen;
+    j->s = p->s;
+    copy(j->id, sizeof(j->id), p->id);
+    copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
+    p->serving = 1;
+    p->s->jobs++;
+    uv_queue_work(p->s->loop, &j->req, files_work, after_files);
+}
+
 /* ---- the peer table's hooks ---- */
 
 typedef void (*handler_fn)(struct speer *p, const struct message *m);
@@ -837,6 +1266,8 @@ static const struct {
     {MESSAGE_FETCH, on_fetch},
     {MESSAGE_PACK, on_pack},
     {MESSAGE_FETCH_END, on_fetch_end},
+    {MESSAGE_WANT_FILES, on_want_files},
+    {MESSAGE_FILES, on_files},
 };
 
 static void on_up(const char *id, void *arg)

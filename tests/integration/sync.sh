@@ -3,7 +3,9 @@
 # publishes; B, peered with A, receives the records (verified, with stock
 # git too); a later record and a withdrawal arrive live; C, peered with B
 # only, receives A's catalogue through B (relay, with A's key in
-# origin-keys/); a restarted B that is up to date exchanges only HEADS.
+# origin-keys/); files follow the licence gate (B declares commercial
+# use: an NC file is withheld); a restarted B that is up to date
+# exchanges only HEADS.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -50,6 +52,7 @@ records=$(count aa)
 [ "$records" -gt 0 ] || fail "aa has no records"
 
 # bb listens; aa and cc dial it.  cc knows aa's key from a file.
+git config -f "$work/bb/config" policy.commercial yes
 node bb peer add aa 127.0.0.1:1 "$(fingerprint aa)" >/dev/null
 node bb peer add cc 127.0.0.1:1 "$(fingerprint cc)" >/dev/null
 start bb
@@ -86,6 +89,33 @@ wait_for "cc never got the tombstone" has cc "$id	withdrawn	superseded"
 git -C "$work/cc/repo.git" -c gpg.ssh.allowedSignersFile="$work/signers" \
     verify-commit refs/catalog/aa 2>/dev/null ||
     fail "cc's catalogue of aa does not verify with stock git"
+
+# Files: a CC BY file reaches B and C; an NC one is withheld from B.
+echo "free worksheet" >"$work/free.txt"
+echo "non-commercial worksheet" >"$work/nc.txt"
+free=$(git hash-object "$work/free.txt")
+nc=$(git hash-object "$work/nc.txt")
+node aa add --title "en:Free sheet" --language en \
+    --licence "https://creativecommons.org/licenses/by/4.0/" \
+    "$work/free.txt" >/dev/null
+node aa add --title "en:NC sheet" --language en \
+    --licence "https://creativecommons.org/licenses/by-nc/4.0/" \
+    "$work/nc.txt" >/dev/null
+wait_for "bb never got the CC BY file" \
+    git -C "$work/bb/repo.git" cat-file -e "$free"
+wait_for "cc never got the CC BY file" \
+    git -C "$work/cc/repo.git" cat-file -e "$free"
+wait_for "aa never withheld the NC file" grep -q \
+    "msg=\"file withheld\" peer=bb blob=$nc status=denied-licence" \
+    "$work/aa.log"
+git -C "$work/bb/repo.git" cat-file -e "$nc" 2>/dev/null &&
+    fail "bb holds the NC file"
+check "git fsck --strict after files" git -C "$work/bb/repo.git" fsck --strict
+
+head() { git -C "$work/$1/repo.git" rev-parse refs/catalog/aa; }
+wait_for "bb never caught up" test "$(head bb)" = "$(head aa)"
+wait_for "cc never caught up" test "$(head cc)" = "$(head aa)"
+sleep 1
 
 # Restart B on its port: up to date, it exchanges only HEADS.
 kill "$pid_bb"
