@@ -43,7 +43,7 @@ struct http_call {
     enum call_state state;
     struct http_request req;
     struct http_response res;
-    char *strings[5 + 2 * HTTP_MAX_ARGS];
+    char *strings[6 + 2 * HTTP_MAX_ARGS];
     size_t nstrings;
     char *body; /* up to HTTP_BODY_MAX bytes of the request body */
     size_t body_len;
@@ -148,6 +148,23 @@ static char *keep(struct http_call *call, const char *s)
     return copy;
 }
 
+/* The address of the client of conn as text into out, or "". */
+static void client_address(char out[INET6_ADDRSTRLEN],
+                           struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+    out[0] = '\0';
+    if (sa != NULL && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+                  INET6_ADDRSTRLEN);
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  out, INET6_ADDRSTRLEN);
+}
+
 static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
                               const char *key, const char *value)
 {
@@ -221,6 +238,7 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
                                   const char *method)
 {
     struct http_server *srv = call->srv;
+    char client[INET6_ADDRSTRLEN];
     int path_known;
 
     call->route = find_route(srv, method, url, &path_known);
@@ -245,9 +263,11 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
     call->req.authorization = keep(
         call, MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
                                           "Authorization"));
+    client_address(client, call->conn);
+    call->req.client = keep(call, client);
     if (call->req.method == NULL || call->req.path == NULL ||
         call->req.host == NULL || call->req.content_type == NULL ||
-        call->req.authorization == NULL)
+        call->req.authorization == NULL || call->req.client == NULL)
         return MHD_NO;
     call->req.body = call->body != NULL ? call->body : "";
     call->req.body_len = call->body_len;

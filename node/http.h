@@ -31,6 +31,7 @@ struct http_request {
     const char *host;         /* Host header, or "" */
     const char *content_type; /* Content-Type header, or "" */
     const char *authorization; /* Authorization header, or "" */
+    const char *client;       /* the client's IP address as text, or "" */
     const char *body;         /* request body (NUL follows), or "" */
     size_t body_len;
 };

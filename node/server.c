@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "node/api_moderation.h"
+#include "node/api_files.h"
 #include "node/api_search.h"
 #include "node/error.h"
 #include "node/http.h"
@@ -167,6 +168,12 @@ static void get_resource(struct http_response *res,
     json_t *doc = NULL;
     int err;
 
+    if (api_files_is_file(req->rest)) {
+        const struct server *srv = ctx;
+
+        api_files_serve(res, req, srv->opt->repo_path);
+        return;
+    }
     if (olen == 0 || olen >= sizeof(origin)) {
         http_response_error(res, 400, "bad_id",
                             "a resource id is ORIGIN/LOCAL-ID");
@@ -226,6 +233,19 @@ static void serve_oai(struct http_response *res,
     store_free(s);
 }
 
+/* POST /api/resources/ORIGIN/LOCAL/rating (node/api_files.h).  The rater
+ * is the client's address until requests carry an account id. */
+static void post_resource(struct http_response *res,
+                          const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+
+    if (api_files_is_rating(req->rest))
+        api_files_rate(res, req, srv->opt->repo_path, req->client);
+    else
+        http_response_error(res, 404, "not_found", "no such path");
+}
+
 /* GET /api/search (node/api_search.h). */
 static void get_search(struct http_response *res,
                        const struct http_request *req, void *ctx)
@@ -281,6 +301,7 @@ static const struct http_route routes[] = {
     { "GET", "/api/peers", get_peers, 1 },
     { "GET", "/api/resources", get_resources, 0 },
     { "GET", "/api/resources/", get_resource, 0 },
+    { "POST", "/api/resources/", post_resource, 0 },
     { "GET", "/api/search", get_search, 0 },
     { "GET", "/oai", serve_oai, 0 },
     { "POST", "/oai", serve_oai, 0 },
