@@ -47,6 +47,7 @@ static const struct key keys[] = {
     {"listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer)},
     {"listen.http", KEY_ADDRESS, offsetof(struct config, listen_http)},
     {"web.root", KEY_PATH, offsetof(struct config, web_root)},
+    {"vocab.root", KEY_PATH, offsetof(struct config, vocab_root)},
     {"log.level", KEY_LEVEL, offsetof(struct config, log_level)},
     {"policy.accept", KEY_ORIGINS, offsetof(struct config, policy.accept)},
     {"policy.offer", KEY_ORIGINS, offsetof(struct config, policy.offer)},
@@ -574,6 +575,7 @@ void config_free(struct config *c)
     free(c->listen_http);
     free(c->admin_email);
     free(c->web_root);
+    free(c->vocab_root);
     free(c);
 }
 
@@ -600,6 +602,8 @@ void config_print(FILE *f, const struct config *c)
             c->listen_http);
     if (c->web_root != NULL)
         fprintf(f, "[web]\n\troot = %s\n", c->web_root);
+    if (c->vocab_root != NULL)
+        fprintf(f, "[vocab]\n\troot = %s\n", c->vocab_root);
     fprintf(f, "[log]\n\tlevel = %s\n", levels[c->log_level]);
     fprintf(f, "[oai]\n\tpage-size = %u\n", c->oai_page_size);
     fprintf(f, "[accounts]\n\texpire-days = %u\n", c->accounts_expire_days);

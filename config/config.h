@@ -57,6 +57,7 @@ struct config {
     char *listen_http; /* listen.http, default CONFIG_HTTP_PORT */
     char *admin_email; /* node.admin-email, default CONFIG_ADMIN_EMAIL */
     char *web_root;    /* web.root, the search page's folder, or NULL */
+    char *vocab_root;  /* vocab.root, the vocabularies' folder, or NULL */
     /* oai.page-size, 1 to CONFIG_OAI_PAGE_MAX, default CONFIG_OAI_PAGE */
     unsigned oai_page_size;
     /* accounts.expire-days, 1 to CONFIG_EXPIRE_DAYS_MAX */

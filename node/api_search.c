@@ -88,19 +88,37 @@ char *api_search_index_path(const char *repo_path)
     return path;
 }
 
-int api_search_open(struct index **out, const char *path)
+char *api_search_vocab_dir(const struct config *c)
+{
+    const char *root = c != NULL ? c->vocab_root : NULL;
+    const char *data = c != NULL && c->data_dir != NULL ? c->data_dir : ".";
+    size_t n;
+    char *dir;
+
+    if (root == NULL || root[0] == '/')
+        return strdup(root != NULL ? root : INDEX_VOCAB_DIR);
+    n = strlen(data) + strlen(root) + 2;
+    dir = malloc(n);
+    if (dir != NULL)
+        snprintf(dir, n, "%s/%s", data, root);
+    return dir;
+}
+
+int api_search_open(struct index **out, const char *path,
+                    const char *vocab_dir)
 {
     int err = index_open(out, path);
 
     /* without its vocabularies the index still serves plain values */
-    if (err == 0 && index_use_vocab(*out, INDEX_VOCAB_DIR) != 0)
+    if (err == 0 && index_use_vocab(*out, vocab_dir) != 0)
         log_warn("index", "searching without vocabularies", "dir",
-                 INDEX_VOCAB_DIR, NULL);
+                 vocab_dir, NULL);
     return err;
 }
 
 /* Open the store and the index of repo_path and catch up. */
-static int open_caught_up(struct index **out, const char *repo_path)
+static int open_caught_up(struct index **out, const char *repo_path,
+                          const char *vocab_dir)
 {
     char *path = api_search_index_path(repo_path);
     struct store *s = NULL;
@@ -112,7 +130,7 @@ static int open_caught_up(struct index **out, const char *repo_path)
         return OER_ENOMEM;
     err = store_open(&s, repo_path);
     if (err == 0)
-        err = api_search_open(out, path);
+        err = api_search_open(out, path, vocab_dir);
     if (err == 0)
         err = index_catch_up(*out, s, &st);
     if (err == 0 && st.documents > 0) {
@@ -130,10 +148,10 @@ static int open_caught_up(struct index **out, const char *repo_path)
     return err;
 }
 
-int api_search_catch_up(const char *repo_path)
+int api_search_catch_up(const char *repo_path, const char *vocab_dir)
 {
     struct index *ix = NULL;
-    int err = open_caught_up(&ix, repo_path);
+    int err = open_caught_up(&ix, repo_path, vocab_dir);
 
     if (err != 0)
         log_error("index", "cannot catch up", "repo", repo_path, "err",
@@ -155,7 +173,8 @@ static void unknown_message(char *text, size_t cap, const char *key)
 }
 
 void api_search_serve(struct http_response *res,
-                      const struct http_request *req, const char *repo_path)
+                      const struct http_request *req, const char *repo_path,
+                      const char *vocab_dir)
 {
     struct index_query q = { .limit = INDEX_LIMIT_DEFAULT };
     struct index *ix = NULL;
@@ -182,7 +201,7 @@ void api_search_serve(struct http_response *res,
                             err == OER_EINVAL ? msg : text);
         return;
     }
-    err = open_caught_up(&ix, repo_path);
+    err = open_caught_up(&ix, repo_path, vocab_dir);
     if (err == 0)
         err = index_search(&answer, ix, &q);
     index_free(ix);

@@ -8,6 +8,7 @@
 #ifndef OERNODE_API_SEARCH_H
 #define OERNODE_API_SEARCH_H
 
+#include "config/config.h"
 #include "node/http.h"
 #include "node/index.h"
 
@@ -22,11 +23,19 @@ int api_search_arg(struct index_query *q, const char *key, const char *value,
                    const char **msg);
 
 /*
- * index_open, then index_use_vocab with the vocabularies of
- * INDEX_VOCAB_DIR; when they cannot be loaded (logged), the index serves
- * plain values.  *out as for index_open.
+ * The vocabulary folder of configuration c (may be NULL): vocab.root,
+ * relative to the data folder unless absolute, else INDEX_VOCAB_DIR.
+ * malloc'd (the caller's); NULL when out of memory.
  */
-int api_search_open(struct index **out, const char *path);
+char *api_search_vocab_dir(const struct config *c);
+
+/*
+ * index_open, then index_use_vocab with the vocabularies of vocab_dir;
+ * when they cannot be loaded (logged), the index serves plain values.
+ * *out as for index_open.
+ */
+int api_search_open(struct index **out, const char *path,
+                    const char *vocab_dir);
 
 /* The index file of the data folder whose repository is repo_path
  * (DATA/repo.git gives DATA/index.sqlite); malloc'd, NULL when out of
@@ -38,7 +47,7 @@ char *api_search_index_path(const char *repo_path);
  * the calling thread (the daemon does it at start).  Logs and returns an
  * error when the store or the index cannot be opened or written.
  */
-int api_search_catch_up(const char *repo_path);
+int api_search_catch_up(const char *repo_path, const char *vocab_dir);
 
 /*
  * Answer GET /api/search: catch up (cheap when nothing moved), then search
@@ -46,6 +55,7 @@ int api_search_catch_up(const char *repo_path);
  * store and SQLite connection.
  */
 void api_search_serve(struct http_response *res,
-                      const struct http_request *req, const char *repo_path);
+                      const struct http_request *req, const char *repo_path,
+                      const char *vocab_dir);
 
 #endif

@@ -16,7 +16,7 @@
 static int open_index(struct index **ix, struct cli_node *node,
                       struct cli *cli)
 {
-    char *path;
+    char *path, *vocab;
     int code = cli_node_open(node, cli, CLI_NODE_STORE), err;
 
     if (code != CLI_OK)
@@ -24,7 +24,9 @@ static int open_index(struct index **ix, struct cli_node *node,
     path = cli_path(node->dir, "index.sqlite");
     if (path == NULL)
         return cli_fail(cli, CLI_FAILURE, "out of memory");
-    err = api_search_open(ix, path);
+    vocab = api_search_vocab_dir(node->config);
+    err = vocab != NULL ? api_search_open(ix, path, vocab) : OER_ENOMEM;
+    free(vocab);
     if (err != 0)
         code = cli_fail(cli, CLI_FAILURE, "cannot open the index %s (%s)",
                         path, error_name(err));

@@ -34,6 +34,7 @@ struct server {
     struct peer_table *peers;
     struct session *sync;
     char *web_root; /* the search page's folder, or NULL */
+    char *vocab_dir; /* the vocabularies' folder (api_search_vocab_dir) */
     uv_timer_t expiry; /* deletes idle accounts, at start and daily */
 };
 
@@ -252,7 +253,7 @@ static void get_search(struct http_response *res,
 {
     const struct server *srv = ctx;
 
-    api_search_serve(res, req, srv->opt->repo_path);
+    api_search_serve(res, req, srv->opt->repo_path, srv->vocab_dir);
 }
 
 /* The search page at / and its files at /web/ (node/web.h). */
@@ -379,11 +380,17 @@ int server_run(const struct server_options *opt)
     uv_loop_init(&srv.loop);
     /* The search index catches up before serving, on this thread: nothing
      * else runs yet.  A failure is logged; searches retry it. */
-    api_search_catch_up(opt->repo_path);
+    srv.vocab_dir = api_search_vocab_dir(c);
+    if (srv.vocab_dir == NULL) {
+        uv_loop_close(&srv.loop);
+        return OER_ENOMEM;
+    }
+    api_search_catch_up(opt->repo_path, srv.vocab_dir);
     /* Without its folder the node serves the API alone (logged). */
     if (web_root_find(&srv.web_root, c != NULL ? c->web_root : NULL,
                       c != NULL ? c->data_dir : NULL) == OER_ENOMEM) {
         uv_loop_close(&srv.loop);
+        free(srv.vocab_dir);
         return OER_ENOMEM;
     }
     err = http_start(&srv.http, &srv.loop, opt->http_listen, routes, &srv);
@@ -400,6 +407,7 @@ int server_run(const struct server_options *opt)
         uv_run(&srv.loop, UV_RUN_DEFAULT);
         uv_loop_close(&srv.loop);
         free(srv.web_root);
+        free(srv.vocab_dir);
         return err;
     }
 
@@ -419,6 +427,7 @@ int server_run(const struct server_options *opt)
     uv_run(&srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(&srv.loop);
     free(srv.web_root);
+    free(srv.vocab_dir);
     log_info("server", "stopped", "node", opt->node_id, NULL);
     return 0;
 }

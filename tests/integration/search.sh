@@ -100,4 +100,18 @@ check "twice 400" test "$(get '/api/search?q=a&q=b')" = 400
 kill -TERM $pid
 wait $pid || fail "serve exited $? after SIGTERM"
 trap - EXIT
+
+# vocab.root: the vocabularies of another folder; a change rebuilds
+cp -r "$(dirname "$0")/../../vocab" "$OERNODE_DATA/myvocab"
+git config -f "$OERNODE_DATA/config" vocab.root myvocab
+expect_exit 0 "$OERNODE" search --system nl --level po_groep5
+contains "$work/out" "2 hits"
+echo >>"$OERNODE_DATA/myvocab/nl.json"
+expect_exit 0 "$OERNODE" search --system nl --level po_groep5
+contains "$work/err" "vocabularies changed: rebuilding"
+contains "$work/out" "2 hits"
+git config -f "$OERNODE_DATA/config" vocab.root /nonexistent
+expect_exit 0 "$OERNODE" search --level primair
+contains "$work/err" "searching without vocabularies"
+contains "$work/out" "1 hits"
 echo "search: all checks passed"
