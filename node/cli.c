@@ -15,6 +15,7 @@
 #include "node/cmd_serve.h"
 #include "node/cmd_status.h"
 #include "node/cmd_store.h"
+#include "node/cmd_sync.h"
 #include "node/cmd_token.h"
 #include "node/error.h"
 #include "node/log.h"
@@ -30,7 +31,7 @@ static const struct cli_command help_commands[] = {
 static const struct cli_command *const tables[] = {
     cmd_node_commands,  cmd_add_commands,    cmd_store_commands,
     cmd_serve_commands, cmd_status_commands, cmd_peer_commands,
-    cmd_search_commands, cmd_token_commands,
+    cmd_search_commands, cmd_token_commands, cmd_sync_commands,
     help_commands};
 
 #define TABLE_COUNT (sizeof(tables) / sizeof(tables[0]))

@@ -60,6 +60,8 @@ struct speer {
     char id[NAME_CAP];
     unsigned gen; /* bumped on every up and down: older work is dropped */
     int up;
+    int heads_seen;    /* a HEADS came on this connection */
+    uint64_t last_rx;  /* uv_now of the last sync message */
     struct offer *offers;
     size_t noffers;
     struct sent *sent;
@@ -208,6 +210,7 @@ static void free_request(struct request *r)
 static void reset(struct speer *p)
 {
     p->gen++;
+    p->heads_seen = 0;
     free(p->offers);
     p->offers = NULL;
     p->noffers = 0;
@@ -1301,6 +1304,8 @@ static void on_message(const char *id, const struct message *m, void *arg)
         return;
     log_debug(MOD, "message received", "peer", id, "type",
               message_type_name(m->type), NULL);
+    p->last_rx = uv_now(s->loop);
+    p->heads_seen |= m->type == MESSAGE_HEADS;
     for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
         if (handlers[i].type == m->type) {
             handlers[i].fn(p, m);
@@ -1344,6 +1349,22 @@ void session_hook(struct peer_options *o, struct session *s)
     o->on_message = on_message;
     o->on_down = on_down;
     o->arg = s;
+}
+
+int session_settled(const struct session *s, const char *id,
+                    unsigned quiet_ms)
+{
+    const struct speer *p;
+
+    for (p = s->list; p != NULL; p = p->next) {
+        if (strcmp(p->id, id) == 0)
+            break;
+    }
+    if (p == NULL || !p->up || !p->heads_seen || p->fetching ||
+        p->verifying || p->packing || p->wanting || p->serving ||
+        s->jobs > 0)
+        return 0;
+    return uv_now(s->loop) - p->last_rx >= quiet_ms;
 }
 
 void session_attach(struct session *s, struct peer_table *t)

@@ -46,6 +46,14 @@ void session_hook(struct peer_options *o, struct session *s);
 void session_attach(struct session *s, struct peer_table *t);
 
 /*
+ * 1 when peer id is connected, has sent HEADS, nothing is in flight with
+ * it (fetch, verification, pack, files) and no sync message came from it
+ * for quiet_ms: both sides have what the other offered.  Else 0.
+ */
+int session_settled(const struct session *s, const char *id,
+                    unsigned quiet_ms);
+
+/*
  * Stop: no more messages or polling; work in flight finishes and is
  * dropped.  Call it after peer_table_stop; the session frees itself once
  * the loop has run its last work.  Accepts NULL.

@@ -5,7 +5,7 @@
 # only, receives A's catalogue through B (relay, with A's key in
 # origin-keys/); files follow the licence gate (B declares commercial
 # use: an NC file is withheld); a restarted B that is up to date
-# exchanges only HEADS.
+# exchanges only HEADS; `oernode sync` catches a stopped node up.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -32,9 +32,9 @@ start() { # start NODE [PEER ADDR]: serve -v, ports to NODE.http/.peer
     cat "$work/$1.log" >&2
     fail "$1 did not start"
 }
-wait_for() { # wait_for WHAT COMMAND...: until the command succeeds (10 s)
+wait_for() { # wait_for WHAT COMMAND...: until the command succeeds (30 s)
     local what=$1; shift
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         "$@" && return 0
         sleep 0.1
     done
@@ -132,4 +132,18 @@ if grep -E 'msg="message (sent|received)"' "$work/bb.log" |
     cat "$work/extra" >&2
     fail "an up-to-date reconnect exchanged more than HEADS"
 fi
+# oernode sync: cc, no longer running, catches up with bb in one shot.
+kill "$pid_cc"
+wait "$pid_cc" || true
+id=$(node aa add --title "en:While cc was away" --language en \
+    --licence "https://creativecommons.org/licenses/by/4.0/" \
+    https://example.org/away)
+wait_for "bb never got the record for the one-shot sync" has bb "$id"
+has cc "$id" && fail "cc has the record before syncing"
+"$OERNODE" --data "$work/cc" sync --timeout 30 bb >"$work/sync.out" \
+    2>"$work/sync.log" || { cat "$work/sync.log" >&2; fail "oernode sync"; }
+contains "$work/sync.out" "in sync with bb"
+has cc "$id" || fail "oernode sync did not bring the record"
+expect_exit 1 "$OERNODE" --data "$work/cc" sync nosuchpeer
+contains "$work/err" "no peer 'nosuchpeer'"
 echo "sync: ok"
