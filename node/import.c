@@ -299,7 +299,9 @@ static int stage(struct import_run *run, const json_t *doc, const json_t *old,
         *changed = !same;
         return err;
     }
-    err = store_batch_put(run->batch, doc, changed);
+    /* Every pending document was validated after its last change (by
+     * import_put, keep or import_withdraw): the store need not again. */
+    err = store_batch_put_validated(run->batch, doc, changed);
     if (err == OER_EINVAL) {
         skip(run, json_string_value(json_object_get(doc, "source_id")),
              "refused by the store", NULL);

@@ -23,6 +23,7 @@
 #include "node/error.h"
 #include "node/log.h"
 #include "node/metadata.h"
+#include "node/packfile.h"
 
 #define CATALOG_PREFIX "refs/catalog/"
 #define CONTENT_PREFIX "refs/content/"
@@ -384,62 +385,72 @@ static int open_writer(struct store_batch *b)
     return 0;
 }
 
-/* Insert the shard tree of each staged document, and the document. */
-static int insert_changes(git_packbuilder *pb, struct store_batch *b,
-                          git_tree *tree)
+/* The ids of the objects this commit added: the commit, its root tree,
+ * and the shard tree and blob of each staged document. */
+static int changed_ids(git_oid **out, size_t *count, struct store_batch *b,
+                       const git_oid *commit, git_tree *tree)
 {
+    size_t n = 2 + 2 * json_object_size(b->staged);
+    git_oid *ids = calloc(n, sizeof(*ids));
     const git_tree_entry *shard;
     const char *path;
     json_t *hex;
     char name[8];
-    git_oid oid;
-    int gerr = 0;
+    size_t i = 2;
 
+    if (ids == NULL)
+        return OER_ENOMEM;
+    git_oid_cpy(&ids[0], commit);
+    git_oid_cpy(&ids[1], git_tree_id(tree));
     json_object_foreach(b->staged, path, hex) {
         /* the shard is the path's folder: two characters, or one for a
          * local id of one character */
         snprintf(name, sizeof(name), "%.*s", (int)strcspn(path, "/"), path);
         shard = git_tree_entry_byname(tree, name);
-        if (shard == NULL)
-            return GIT_ENOTFOUND;
-        gerr = git_packbuilder_insert(pb, git_tree_entry_id(shard), NULL);
-        if (gerr == 0)
-            gerr = git_oid_fromstr(&oid, json_string_value(hex));
-        if (gerr == 0)
-            gerr = git_packbuilder_insert(pb, &oid, NULL);
-        if (gerr < 0)
-            break;
+        if (shard == NULL ||
+            git_oid_fromstr(&ids[i + 1], json_string_value(hex)) < 0) {
+            log_warn("store", "staged document missing from tree", "path",
+                     path, "err", "io", NULL);
+            free(ids);
+            return OER_EIO;
+        }
+        git_oid_cpy(&ids[i], git_tree_entry_id(shard));
+        i += 2;
     }
-    return gerr;
+    *out = ids;
+    *count = i;
+    return 0;
 }
 
 /*
- * Write the objects this commit added (the commit, its root tree, the
- * shard trees and documents it changed: nothing more, so a pack is the
- * size of the change) as one pack, synced when fsync is on, and empty
- * the memory they were written to.
+ * Write the objects this commit added (nothing more, so a pack is the
+ * size of the change) as one pack, synced, and empty the memory they
+ * were written to.  node/packfile writes the pack: libgit2's packbuilder
+ * spent most of an import's time searching for deltas and indexing.
  */
 static int write_pack(struct store_batch *b, const git_oid *commit,
                       git_tree *tree)
 {
     char dir[4096];
-    git_packbuilder *pb = NULL;
-    int gerr;
+    git_oid *ids = NULL;
+    git_odb *odb = NULL;
+    size_t count = 0;
+    int err, gerr;
 
     snprintf(dir, sizeof(dir), "%sobjects/pack",
              git_repository_path(b->w.repo));
-    gerr = git_packbuilder_new(&pb, b->w.repo);
-    if (gerr == 0)
-        gerr = git_packbuilder_insert(pb, commit, NULL);
-    if (gerr == 0)
-        gerr = git_packbuilder_insert(pb, git_tree_id(tree), NULL);
-    if (gerr == 0)
-        gerr = insert_changes(pb, b, tree);
-    if (gerr == 0)
-        gerr = git_packbuilder_write(pb, dir, 0, NULL, NULL);
-    git_packbuilder_free(pb);
+    err = changed_ids(&ids, &count, b, commit, tree);
+    if (err < 0)
+        return err;
+    gerr = git_repository_odb(&odb, b->w.repo);
     if (gerr < 0)
-        return from_git(gerr, "cannot write pack", "ref", b->ref);
+        err = from_git(gerr, "cannot open object database", "ref", b->ref);
+    if (err == 0)
+        err = packfile_write(NULL, dir, odb, ids, count);
+    git_odb_free(odb);
+    free(ids);
+    if (err < 0)
+        return err;
     return git_mempack_reset(b->mempack) < 0 ? OER_EIO : 0;
 }
 
@@ -656,11 +667,27 @@ static int stage(struct store_batch *b, const char *path, const json_t *doc)
     return 0;
 }
 
+/* Stage doc, valid and normalised, unless it equals the current one. */
+static int put_valid(struct store_batch *b, const char *local,
+                     const json_t *doc, int *changed)
+{
+    char path[PATH_MAX_DOC];
+    int same = 0, err;
+
+    doc_path(path, local);
+    err = same_as_current(&same, b, path, doc);
+    if (err == 0 && !same)
+        err = stage(b, path, doc);
+    if (err == 0 && !same && changed != NULL)
+        *changed = 1;
+    return err;
+}
+
 int store_batch_put(struct store_batch *b, const json_t *doc, int *changed)
 {
-    char local[72], path[PATH_MAX_DOC];
+    char local[72];
     json_t *copy = NULL;
-    int same = 0, err;
+    int err;
 
     if (changed != NULL)
         *changed = 0;
@@ -669,16 +696,23 @@ int store_batch_put(struct store_batch *b, const json_t *doc, int *changed)
         return err;
     err = validate_copy(&copy, doc, json_string_value(
                                         json_object_get(doc, "id")));
-    if (err < 0)
-        return err;
-
-    doc_path(path, local);
-    err = same_as_current(&same, b, path, copy);
-    if (err == 0 && !same)
-        err = stage(b, path, copy);
-    if (err == 0 && !same && changed != NULL)
-        *changed = 1;
+    if (err == 0)
+        err = put_valid(b, local, copy, changed);
     json_decref(copy);
+    return err;
+}
+
+int store_batch_put_validated(struct store_batch *b, const json_t *doc,
+                              int *changed)
+{
+    char local[72];
+    int err;
+
+    if (changed != NULL)
+        *changed = 0;
+    err = doc_local_id(local, sizeof(local), doc, b->origin);
+    if (err == 0)
+        err = put_valid(b, local, doc, changed);
     return err;
 }
 

@@ -68,6 +68,15 @@ int store_batch_new(struct store_batch **out, struct store *s,
  */
 int store_batch_put(struct store_batch *b, const json_t *doc, int *changed);
 
+/*
+ * As store_batch_put, for the import sink only: doc must have passed
+ * metadata_validate (which normalises in place) and not changed since.
+ * The store checks its id but neither validates nor copies it again; a
+ * caller that has not validated doc itself must use store_batch_put.
+ */
+int store_batch_put_validated(struct store_batch *b, const json_t *doc,
+                              int *changed);
+
 /* Number of documents staged so far. */
 size_t store_batch_count(const struct store_batch *b);
 
