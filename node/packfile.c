@@ -14,14 +14,15 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "node/error.h"
 #include "node/log.h"
 
 #define SHA1_LEN 20
-#define STORED_MAX 65535 /* bytes in one zlib stored block */
-#define ADLER_MOD 65521
-#define ADLER_RUN 5552 /* bytes summed before a modulo cannot overflow */
+/* zlib's fastest level: these are small JSON documents and trees, and a
+ * commit of an import writes thousands of them. */
+#define PACK_ZLIB_LEVEL 1
 #define OFFSET_SMALL 0x80000000u /* offsets from here on go in 8 bytes */
 
 struct mem {
@@ -40,7 +41,6 @@ struct pack {
     struct mem data;
     struct entry *entries;
     size_t count;
-    uint32_t crc_table[256];
 };
 
 /* ---- bytes ----------------------------------------------------------- */
@@ -80,45 +80,6 @@ static int mem_u32(struct mem *m, uint32_t v)
     return mem_put(m, b, sizeof(b));
 }
 
-static void crc_init(uint32_t table[256])
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
-    }
-}
-
-static uint32_t crc32_of(const uint32_t table[256], const unsigned char *p,
-                         size_t len)
-{
-    uint32_t c = 0xFFFFFFFFu;
-
-    for (size_t i = 0; i < len; i++)
-        c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
-}
-
-static uint32_t adler32_of(const unsigned char *p, size_t len)
-{
-    uint32_t a = 1, b = 0;
-
-    while (len > 0) {
-        size_t run = len < ADLER_RUN ? len : ADLER_RUN;
-
-        len -= run;
-        while (run-- > 0) {
-            a += *p++;
-            b += a;
-        }
-        a %= ADLER_MOD;
-        b %= ADLER_MOD;
-    }
-    return (b << 16) | a;
-}
-
 /* ---- the pack -------------------------------------------------------- */
 
 /* The object header: type and size, seven bits a byte after the first
@@ -138,29 +99,18 @@ static int put_header(struct mem *m, int type, size_t size)
     return mem_put(m, h, n + 1);
 }
 
-/* data as a zlib stream of stored (uncompressed) blocks. */
-static int put_stored(struct mem *m, const unsigned char *data, size_t len)
+/* data deflated as a zlib stream, as git stores objects in packs. */
+static int put_deflated(struct mem *m, const unsigned char *data, size_t len)
 {
-    static const unsigned char zhead[2] = {0x78, 0x01};
-    size_t done = 0;
-    uint32_t adler = adler32_of(data, len);
-    int err = mem_put(m, zhead, sizeof(zhead));
+    uLongf n = compressBound((uLong)len);
 
-    do {
-        size_t n = len - done < STORED_MAX ? len - done : STORED_MAX;
-        unsigned char blk[5] = {done + n == len ? 1 : 0, (unsigned char)n,
-                                (unsigned char)(n >> 8), (unsigned char)~n,
-                                (unsigned char)(~n >> 8)};
-
-        if (err == 0)
-            err = mem_put(m, blk, sizeof(blk));
-        if (err == 0)
-            err = mem_put(m, data + done, n);
-        done += n;
-    } while (err == 0 && done < len);
-    if (err == 0)
-        err = mem_u32(m, adler);
-    return err;
+    if (mem_grow(m, (size_t)n) < 0)
+        return OER_ENOMEM;
+    if (compress2(m->p + m->len, &n, data, (uLong)len, PACK_ZLIB_LEVEL) !=
+        Z_OK)
+        return OER_ENOMEM;
+    m->len += (size_t)n;
+    return 0;
 }
 
 static int put_object(struct pack *pk, git_odb *odb, struct entry *e)
@@ -180,11 +130,11 @@ static int put_object(struct pack *pk, git_odb *odb, struct entry *e)
     err = put_header(&pk->data, (int)git_odb_object_type(obj),
                      git_odb_object_size(obj));
     if (err == 0)
-        err = put_stored(&pk->data, git_odb_object_data(obj),
-                         git_odb_object_size(obj));
+        err = put_deflated(&pk->data, git_odb_object_data(obj),
+                           git_odb_object_size(obj));
     if (err == 0)
-        e->crc = crc32_of(pk->crc_table, pk->data.p + e->offset,
-                          pk->data.len - (size_t)e->offset);
+        e->crc = (uint32_t)crc32(0L, pk->data.p + e->offset,
+                                 (uInt)(pk->data.len - (size_t)e->offset));
     git_odb_object_free(obj);
     return err;
 }
@@ -393,7 +343,7 @@ out:
 int packfile_write(char name[41], const char *dir, git_odb *odb,
                    const git_oid *ids, size_t count)
 {
-    struct pack pk = {{NULL, 0, 0}, NULL, 0, {0}};
+    struct pack pk = {{NULL, 0, 0}, NULL, 0};
     struct mem idx = {NULL, 0, 0};
     unsigned char sum[SHA1_LEN];
     git_oid sum_id;
@@ -402,7 +352,6 @@ int packfile_write(char name[41], const char *dir, git_odb *odb,
 
     if (count == 0)
         return OER_EINVAL;
-    crc_init(pk.crc_table);
     err = make_entries(&pk, ids, count);
     if (err == 0)
         err = build_pack(&pk, odb, sum);

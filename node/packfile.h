@@ -4,10 +4,8 @@
  * deltas among every pair of similar objects and then reads its own pack
  * back through the indexer; for a catalogue commit of thousands of small
  * new documents that cost the import most of its time.  This writer
- * stores each object whole (no deltas) in zlib "stored" blocks (no
- * compression: zlib itself is not a dependency of ours), so a pack is
- * about as large as the objects it holds; `git gc` or `git repack`
- * compresses a repository again whenever that matters.
+ * stores each object whole (no deltas), deflated by zlib at its fastest
+ * level; `git gc` or `git repack` finds deltas whenever that matters.
  *
  * The pack and its index (version 2) are written under temporary names,
  * synced, renamed into place (the pack first: the index is what makes a

@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config git openssh-client
     libuv1-dev libgit2-dev libssl-dev libmsgpack-dev libsqlite3-dev
     libjansson-dev libxml2-dev libmicrohttpd-dev libcmocka-dev
-    libutf8proc-dev libxml2-utils curl python3-msgpack libcsv-dev
+    libutf8proc-dev libxml2-utils curl python3-msgpack libcsv-dev zlib1g-dev
     clang libclang-rt-14-dev
     libhttp-oai-perl libcurl4-openssl-dev
     openssl
