@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of `oernode import table` against `git fast-import`: a table
 # of ROWS generated rows (default 100,000) imported by oernode (read,
-# mapped, validated, canonical JSON, signed commits of 1,000 records),
+# mapped, validated, canonical JSON, signed commits of 10,000 records),
 # against git fast-import writing the same records as canonical JSON
 # documents at the same paths, in as many commits, into a bare
 # repository.  Prints both times and their ratio; the goal is at most 2.
