@@ -53,8 +53,8 @@ static int sync_once(struct cli_node *node, const char *repo,
 {
     struct config c = *node->config;
     struct session_options so = {.config = &c, .repo_path = repo};
-    struct peer_options po = {.config = &c, .key = node->key,
-                              .listen = "127.0.0.1:0"};
+    struct peer_options po = {
+        .config = &c, .key = node->key, .listen = "127.0.0.1:0"};
     struct run r = {.peer = p->name};
     uv_loop_t loop;
     int err;
@@ -135,8 +135,8 @@ static int run_sync(struct cli *cli, int argc, char **argv)
         printf("in sync with %s\n", p->name);
     else if (res == -1)
         code = cli_fail(cli, CLI_FAILURE,
-                        "not in sync with %s after %lu s: see the log",
-                        p->name, timeout);
+                        "not in sync with %s after %lu s: see the log", p->name,
+                        timeout);
     else
         code = cli_fail(cli, CLI_FAILURE, "sync could not start (%s)",
                         error_name(res));

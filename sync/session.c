@@ -60,8 +60,8 @@ struct speer {
     char id[NAME_CAP];
     unsigned gen; /* bumped on every up and down: older work is dropped */
     int up;
-    int heads_seen;    /* a HEADS came on this connection */
-    uint64_t last_rx;  /* uv_now of the last sync message */
+    int heads_seen;   /* a HEADS came on this connection */
+    uint64_t last_rx; /* uv_now of the last sync message */
     struct offer *offers;
     size_t noffers;
     struct sent *sent;
@@ -419,8 +419,8 @@ static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
     copy(o->settled, sizeof(o->settled), o->head);
     if (strcmp(o->origin, c->node_id) == 0 ||
         !listed(&c->policy.accept, o->origin)) {
-        log_debug(MOD, "offer not accepted by policy", "peer", p->id,
-                  "origin", o->origin, NULL);
+        log_debug(MOD, "offer not accepted by policy", "peer", p->id, "origin",
+                  o->origin, NULL);
         return 0;
     }
     r = store_head(local, p->s->store, o->origin);
@@ -600,8 +600,9 @@ static void report_verified(struct speer *p, const struct verify_job *j)
         log_warn(MOD, "pack rejected", "peer", p->id, "origin", j->origin,
                  "err", error_name(j->err), "reason", j->result.reason, NULL);
         if (j->err == OER_EPROTO)
-            fail_peer(p, "proto", j->result.reason[0] ? j->result.reason
-                                                      : "pack malformed");
+            fail_peer(p, "proto",
+                      j->result.reason[0] ? j->result.reason
+                                          : "pack malformed");
     } else if (j->result.moved) {
         log_info(MOD, "catalogue updated", "peer", p->id, "origin", j->origin,
                  "head", j->result.reaches, "commits",
@@ -677,9 +678,9 @@ static void on_fetch_end(struct speer *p, const struct message *m)
         return;
     }
     if (e->result != MESSAGE_RESULT_UP_TO_DATE)
-        log_warn(MOD, "fetch answered without a pack", "peer", p->id,
-                 "origin", e->origin, "result",
-                 message_result_name(e->result), "reason", e->reason, NULL);
+        log_warn(MOD, "fetch answered without a pack", "peer", p->id, "origin",
+                 e->origin, "result", message_result_name(e->result), "reason",
+                 e->reason, NULL);
     p->fetching = 0;
     pump_fetch(p);
 }
@@ -804,8 +805,7 @@ static enum message_result result_of(const struct pack_job *j)
         return MESSAGE_RESULT_NOT_FOUND;
     if (j->err != 0)
         return MESSAGE_RESULT_FAILED;
-    return j->info.commits == 0 ? MESSAGE_RESULT_UP_TO_DATE
-                                : MESSAGE_RESULT_OK;
+    return j->info.commits == 0 ? MESSAGE_RESULT_UP_TO_DATE : MESSAGE_RESULT_OK;
 }
 
 static void after_pack(uv_work_t *req, int status)
@@ -878,8 +878,7 @@ static void on_fetch(struct speer *p, const struct message *m)
     const struct message_fetch *f = &m->u.fetch;
     struct request *rq;
 
-    if (strlen(f->origin) >= NAME_CAP ||
-        !offers_to(p->s, p->id, f->origin)) {
+    if (strlen(f->origin) >= NAME_CAP || !offers_to(p->s, p->id, f->origin)) {
         refuse_fetch(p, f->origin);
         return;
     }
@@ -1054,8 +1053,7 @@ static void on_files(struct speer *p, const struct message *m)
         }
         if (f->status != MESSAGE_FILE_SENT) {
             log_info(MOD, "file withheld by the peer", "peer", p->id, "blob",
-                     blob, "status", message_file_status_name(f->status),
-                     NULL);
+                     blob, "status", message_file_status_name(f->status), NULL);
             p->nw_done++;
         } else if (file_piece(p, f, blob) != 0) {
             fail_peer(p, "proto", "FILES piece out of order or too large");
@@ -1351,8 +1349,7 @@ void session_hook(struct peer_options *o, struct session *s)
     o->arg = s;
 }
 
-int session_settled(const struct session *s, const char *id,
-                    unsigned quiet_ms)
+int session_settled(const struct session *s, const char *id, unsigned quiet_ms)
 {
     const struct speer *p;
 
@@ -1360,9 +1357,8 @@ int session_settled(const struct session *s, const char *id,
         if (strcmp(p->id, id) == 0)
             break;
     }
-    if (p == NULL || !p->up || !p->heads_seen || p->fetching ||
-        p->verifying || p->packing || p->wanting || p->serving ||
-        s->jobs > 0)
+    if (p == NULL || !p->up || !p->heads_seen || p->fetching || p->verifying ||
+        p->packing || p->wanting || p->serving || s->jobs > 0)
         return 0;
     return uv_now(s->loop) - p->last_rx >= quiet_ms;
 }

@@ -50,8 +50,7 @@ void session_attach(struct session *s, struct peer_table *t);
  * it (fetch, verification, pack, files) and no sync message came from it
  * for quiet_ms: both sides have what the other offered.  Else 0.
  */
-int session_settled(const struct session *s, const char *id,
-                    unsigned quiet_ms);
+int session_settled(const struct session *s, const char *id, unsigned quiet_ms);
 
 /*
  * Stop: no more messages or polling; work in flight finishes and is

@@ -43,6 +43,10 @@ wait_for() { # wait_for WHAT COMMAND...: until the command succeeds (30 s)
 }
 count() { node "$1" list --origin aa 2>/dev/null | wc -l; }
 has() { node "$1" list --origin aa --all 2>/dev/null | grep -qF -- "$2"; }
+# Checks that wait_for runs again each time (arguments are expanded once).
+has_all() { test "$(count "$1")" = "$records"; }
+tip() { git -C "$work/$1/repo.git" rev-parse refs/catalog/aa 2>/dev/null; }
+caught_up() { test "$(tip "$1")" = "$(tip aa)"; }
 
 for n in aa bb cc; do
     node "$n" init --id "$n" >/dev/null
@@ -65,7 +69,7 @@ start aa
 start cc
 
 # B receives A's catalogue, and stock git agrees.
-wait_for "bb never got aa's records" test "$(count bb)" = "$records"
+wait_for "bb never got aa's records" has_all bb
 check "git fsck --strict" git -C "$work/bb/repo.git" fsck --strict
 node aa id --allowed-signers >"$work/signers"
 check "git verify-commit" git -C "$work/bb/repo.git" \
@@ -75,7 +79,7 @@ check "same head" test "$(git -C "$work/bb/repo.git" rev-parse refs/catalog/aa)"
     = "$(git -C "$work/aa/repo.git" rev-parse refs/catalog/aa)"
 
 # C receives it through B.
-wait_for "cc never got aa's records through bb" test "$(count cc)" = "$records"
+wait_for "cc never got aa's records through bb" has_all cc
 
 # A record added later arrives live, then its withdrawal as a tombstone.
 id=$(node aa add --title "en:Late arrival" --language en \
@@ -112,9 +116,8 @@ git -C "$work/bb/repo.git" cat-file -e "$nc" 2>/dev/null &&
     fail "bb holds the NC file"
 check "git fsck --strict after files" git -C "$work/bb/repo.git" fsck --strict
 
-head() { git -C "$work/$1/repo.git" rev-parse refs/catalog/aa; }
-wait_for "bb never caught up" test "$(head bb)" = "$(head aa)"
-wait_for "cc never caught up" test "$(head cc)" = "$(head aa)"
+wait_for "bb never caught up" caught_up bb
+wait_for "cc never caught up" caught_up cc
 sleep 1
 
 # Restart B on its port: up to date, it exchanges only HEADS.
