@@ -9,7 +9,8 @@
 # time of a peer sync of the same catalogue into a third node: from
 # starting its `oernode serve`, peered with the first, until its ref of
 # the catalogue is the first node's head (given up after $SYNC_WAIT
-# seconds, default 600).  Builds
+# seconds, default 600); and `oernode sync` of a fourth node with the
+# first, when the build has that command.  Builds
 # oernode in Release, without sanitizers, in $BUILD (default
 # build-bench/ of the source tree).  See bench/README.md.
 set -euo pipefail
@@ -58,6 +59,9 @@ fingerprint() { "$oernode" --data "$1" id | sed -n 's/^fingerprint: //p'; }
 "$oernode" -q --data "$work/c" init --id bench-c >/dev/null
 "$oernode" -q --data "$a" peer add bench-c 127.0.0.1:1 \
     "$(fingerprint "$work/c")" >/dev/null
+"$oernode" -q --data "$work/d" init --id bench-d >/dev/null
+"$oernode" -q --data "$a" peer add bench-d 127.0.0.1:1 \
+    "$(fingerprint "$work/d")" >/dev/null
 "$oernode" -q --data "$a" serve --http 127.0.0.1:0 \
     --port-file "$work/port" --peer 127.0.0.1:0 \
     --peer-port-file "$work/peerport" 2>"$work/serve.log" &
@@ -124,6 +128,24 @@ else
     sync_line="peer sync (serve): not done after ${SYNC_WAIT:-600} s: $(tail -1 "$work/sync.log")"
 fi
 
+# oernode sync: D dials A once and returns when both are settled.
+cmd_line="oernode sync: not available yet (no \`oernode sync\` in this build)"
+if "$oernode" help sync >/dev/null 2>&1; then
+    "$oernode" -q --data "$work/d" peer add bench-a \
+        "127.0.0.1:$(cat "$work/peerport")" "$(fingerprint "$a")" >/dev/null
+    t7=$(date +%s.%N)
+    if "$oernode" -q --data "$work/d" sync bench-a >"$work/dsync" 2>&1 &&
+        [ "$(git -C "$work/d/repo.git" rev-parse refs/catalog/bench-a)" = \
+            "$head" ]; then
+        t8=$(date +%s.%N)
+        cmd_line=$(python3 -c 'import sys; print("oernode sync:         "
+            "%d records in %.2f s" % (int(sys.argv[1]),
+            float(sys.argv[3]) - float(sys.argv[2])))' "$rows" "$t7" "$t8")
+    else
+        cmd_line="oernode sync: failed: $(tail -1 "$work/dsync")"
+    fi
+fi
+
 python3 - "$rows" "$t0" "$t1" "$t2" "$t3" "$t4" "$(cat "$work/pages")" \
     "$(head -1 "$work/ours")" <<'PY'
 import sys
@@ -140,3 +162,4 @@ print("provider alone:       %d pages in %.2f s (%.0f ms a page)"
       % (pages, provider, provider * 1000 / pages))
 PY
 echo "$sync_line"
+echo "$cmd_line"
