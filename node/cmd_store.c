@@ -200,6 +200,23 @@ static int on_list(const json_t *doc, void *arg)
     return 0;
 }
 
+/*
+ * The exit code of reading origin's catalogue (what: "catalogue", "log"):
+ * an empty catalogue of this node (own) is no failure; another origin's
+ * that is not here is.
+ */
+static int catalogue_result(struct cli *cli, int err, const char *origin,
+                            const char *own, const char *what)
+{
+    if (err == OER_ENOTFOUND && strcmp(origin, own) != 0)
+        return cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'",
+                        origin);
+    if (err < 0 && err != OER_ENOTFOUND)
+        return cli_fail(cli, CLI_FAILURE, "cannot read the %s of %s (%s)",
+                        what, origin, error_name(err));
+    return CLI_OK;
+}
+
 static int run_list(struct cli *cli, int argc, char **argv)
 {
     struct cli_node node;
@@ -214,14 +231,7 @@ static int run_list(struct cli *cli, int argc, char **argv)
     if (a.origin == NULL)
         a.origin = node.id;
     err = store_foreach(node.store, a.origin, on_list, &a);
-    if (err == OER_ENOTFOUND && strcmp(a.origin, node.id) != 0)
-        code =
-            cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'", a.origin);
-    else if (err < 0 && err != OER_ENOTFOUND)
-        code = cli_fail(cli, CLI_FAILURE,
-                        "cannot read the catalogue of "
-                        "%s (%s)",
-                        a.origin, error_name(err));
+    code = catalogue_result(cli, err, a.origin, node.id, "catalogue");
 
 out:
     cli_node_close(&node);
@@ -326,13 +336,10 @@ static int run_log(struct cli *cli, int argc, char **argv)
     code = cli_node_open(&node, cli, CLI_NODE_STORE);
     if (code != CLI_OK)
         goto out;
-    err = store_log(node.store, a.origin ? a.origin : node.id, on_log, NULL);
-    if (err == OER_ENOTFOUND && a.origin != NULL)
-        code =
-            cli_fail(cli, CLI_FAILURE, "no catalogue of origin '%s'", a.origin);
-    else if (err < 0 && err != OER_ENOTFOUND)
-        code = cli_fail(cli, CLI_FAILURE, "cannot read the log (%s)",
-                        error_name(err));
+    if (a.origin == NULL)
+        a.origin = node.id;
+    err = store_log(node.store, a.origin, on_log, NULL);
+    code = catalogue_result(cli, err, a.origin, node.id, "log");
 
 out:
     cli_node_close(&node);
