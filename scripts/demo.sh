@@ -43,7 +43,7 @@ echo
 http=$("$bin" config |
     awk '/^\[listen\]/ { s = 1; next } /^\[/ { s = 0 } s && $1 == "http" { print $3 }')
 http=${http:-127.0.0.1:8080}
-echo "== serving on http://$http/api/status (Ctrl-C stops the node)"
-echo "   http://$http/api/resources lists the records; in another"
-echo "   terminal: $bin show ID, $bin log, $bin --help (data in $data)"
+echo "== serving: the search page is http://$http/ (Ctrl-C stops the node)"
+echo "   http://$http/api/status and /api/search?q=... answer JSON; in"
+echo "   another terminal: $bin show ID, $bin log, $bin --help (data in $data)"
 exec "$bin" serve
