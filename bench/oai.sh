@@ -30,25 +30,7 @@ cmake --build "$build" -j"$(nproc)" --target oernode >/dev/null
 oernode=$build/oernode
 
 # The catalogue: a generated table through a five-field mapping.
-python3 - "$rows" "$work" <<'PY'
-import sys
-rows, work = int(sys.argv[1]), sys.argv[2]
-subjects = ["Mathematics", "Biology", "History", "Physics", "Languages"]
-licences = ["CC BY 4.0", "CC BY-SA 4.0", "CC BY-NC-SA 3.0", "CC0 1.0"]
-with open(work + "/books.tsv", "w") as t:
-    t.write("key\ttitle\tcategory\tlicense\turl\n")
-    for i in range(rows):
-        t.write("book-%d\tAn open textbook, volume %d\t%s\t%s\t"
-                "https://books.example.org/%d\n"
-                % (i, i, subjects[i % 5], licences[i % 4], i))
-with open(work + "/books.map", "w") as m:
-    m.write("[source]\n\tid = key\n\tprefix = bench:\n"
-            "[field \"title\"]\n\tcolumn = title\n\tlanguage = en\n"
-            "[field \"languages\"]\n\tdefault = en\n"
-            "[field \"subjects\"]\n\tcolumn = category\n"
-            "[field \"licence\"]\n\tcolumn = license\n"
-            "[field \"source_url\"]\n\tcolumn = url\n")
-PY
+python3 "$src/bench/books.py" "$rows" "$work"
 
 a=$work/a
 "$oernode" -q --data "$a" init --id bench-a >/dev/null
