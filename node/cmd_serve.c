@@ -8,6 +8,7 @@
 
 #include "node/error.h"
 #include "node/server.h"
+#include "sync/replica.h"
 
 #define MS_MAX 86400000UL
 
@@ -101,6 +102,9 @@ static int run_serve(struct cli *cli, int argc, char **argv)
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
         goto out;
+    /* No transfer of this process runs yet: clear what killed ones left
+     * (a failure is logged and does not stop the node). */
+    replica_sweep(NULL, node.store, 0);
     identity_public(&pub, node.key);
     identity_fingerprint(fingerprint, sizeof(fingerprint), &pub);
     so.node_id = node.id;

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "node/error.h"
+#include "sync/replica.h"
 #include "sync/session.h"
 
 #define TICK_MS 100
@@ -119,6 +120,9 @@ static int run_sync(struct cli *cli, int argc, char **argv)
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code != CLI_OK)
         goto out;
+    /* No transfer of this process runs yet: clear what killed ones left
+     * (a failure is logged and does not stop the node). */
+    replica_sweep(NULL, node.store, 0);
     p = find_peer(node.config, argv[optind]);
     repo = cli_path(node.dir, "repo.git");
     if (p == NULL) {

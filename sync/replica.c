@@ -6,11 +6,17 @@
  */
 #include "sync/replica.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
@@ -1051,4 +1057,97 @@ int replica_file_store(char *reason, struct store *s, const char *origin,
     if (err < 0 && reason != NULL)
         snprintf(reason, REPLICA_REASON, "cannot store the file");
     return err;
+}
+
+/* ---- debris of aborted transfers ------------------------------------- */
+
+struct sweep {
+    struct replica_sweep_info info;
+    time_t before; /* files last written before this go */
+    int err;
+};
+
+static int has_prefix(const char *name, const char *prefix)
+{
+    return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+static int is_pack_debris(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (has_prefix(name, "pack-") && len > 5 &&
+        strcmp(name + len - 5, ".lock") == 0)
+        return 1;
+    return has_prefix(name, "pack_git2_") || has_prefix(name, "tmp_pack_") ||
+           has_prefix(name, "tmp_idx_");
+}
+
+static int is_object_debris(const char *name)
+{
+    return has_prefix(name, "tmp_object_git2_");
+}
+
+/* Remove the stale regular file name of the folder d (path dir). */
+static void sweep_one(struct sweep *w, DIR *d, const char *dir,
+                      const char *name)
+{
+    struct stat st;
+    char path[4200], num[24];
+
+    if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISREG(st.st_mode) || st.st_mtime >= w->before)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (unlinkat(dirfd(d), name, 0) < 0) {
+        log_warn("sync", "cannot remove a temporary file", "path", path,
+                 "errno", strerror(errno), "err", "io", NULL);
+        return;
+    }
+    w->info.files++;
+    w->info.bytes += (unsigned long long)st.st_size;
+    log_info("sync", "temporary file removed", "path", path, "bytes",
+             log_num(num, (long long)st.st_size), NULL);
+}
+
+/* Sweep the files of dir that debris() says are temporary. */
+static void sweep_dir(struct sweep *w, const char *dir,
+                      int (*debris)(const char *))
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (d == NULL) {
+        log_warn("sync", "cannot read a store folder", "path", dir, "errno",
+                 strerror(errno), "err", "io", NULL);
+        w->err = OER_EIO;
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (debris(e->d_name))
+            sweep_one(w, d, dir, e->d_name);
+    }
+    closedir(d);
+}
+
+int replica_sweep(struct replica_sweep_info *out, struct store *s,
+                  unsigned max_age)
+{
+    const char *repo = git_repository_path(store_repository(s));
+    struct sweep w = {0};
+    char dir[4096], n1[24], n2[24];
+
+    w.before = time(NULL) - (time_t)(max_age ? max_age : REPLICA_DEBRIS_AGE);
+    snprintf(dir, sizeof(dir), "%sobjects/pack", repo);
+    sweep_dir(&w, dir, is_pack_debris);
+    snprintf(dir, sizeof(dir), "%sobjects", repo);
+    sweep_dir(&w, dir, is_object_debris);
+
+    if (w.info.files > 0)
+        log_info("sync", "temporary files of aborted transfers removed",
+                 "files", log_num(n1, (long long)w.info.files), "bytes",
+                 log_num(n2, (long long)w.info.bytes), NULL);
+    if (out != NULL)
+        *out = w.info;
+    return w.err;
 }

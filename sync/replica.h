@@ -192,4 +192,32 @@ int replica_file_read(void **out, size_t *len, struct store *s,
 int replica_file_store(char *reason, struct store *s, const char *origin,
                        const char *blob, const void *data, size_t len);
 
+/* ---- debris of aborted transfers -------------------------------------- */
+
+/* Age in seconds past which a temporary file counts as debris. */
+#define REPLICA_DEBRIS_AGE 600
+
+/* What replica_sweep removed. */
+struct replica_sweep_info {
+    size_t files;
+    unsigned long long bytes;
+};
+
+/*
+ * Remove the temporary files that a transfer or a pack write killed
+ * midway leaves in the store: in objects/pack, libgit2's indexer packs
+ * (pack_git2_*), node/packfile's and git's (tmp_pack_*, tmp_idx_*) and
+ * pack lock files (pack-*.lock); in objects, libgit2's loose-object
+ * temporaries (tmp_object_git2_*).  Only files last written more than
+ * max_age seconds ago (0: REPLICA_DEBRIS_AGE) go, so that a transfer
+ * running in another process, whose file is being written, is left
+ * alone; call it at startup, before this process starts any transfer.
+ * Each removal is logged (info: path and bytes), and a summary when any
+ * was removed.  *out (may be NULL) counts them.  Returns 0, or OER_EIO
+ * when the pack folder cannot be read; a file that cannot be removed is
+ * logged and skipped.
+ */
+int replica_sweep(struct replica_sweep_info *out, struct store *s,
+                  unsigned max_age);
+
 #endif

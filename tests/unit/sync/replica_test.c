@@ -1,14 +1,18 @@
 /*
  * Tests of sync/replica: catalogues replicated between real bare
  * repositories by calling the sender and receiver directly, checked with
- * stock git; forged, cut and forked histories; the file gate.
+ * stock git; forged, cut and forked histories; the file gate; the
+ * sweep of temporary files that killed transfers leave.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <git2.h>
@@ -817,6 +821,111 @@ static void test_file_store(void **state)
     git_ok("git -C '%s' fsck --strict", fx->b.repo);
 }
 
+/* ---- debris of aborted transfers -------------------------------------- */
+
+/* Write a file of len bytes in the repository of n, last written age
+ * seconds ago. */
+static void debris(struct node *n, const char *rel, size_t len, long age)
+{
+    char path[700];
+    char *data = calloc(1, len + 1);
+    struct timespec t[2];
+
+    assert_non_null(data);
+    snprintf(path, sizeof(path), "%s/%s", n->repo, rel);
+    testutil_write(path, data, len);
+    free(data);
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= age;
+    t[1] = t[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static int exists(struct node *n, const char *rel)
+{
+    char path[700];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", n->repo, rel);
+    return stat(path, &st) == 0;
+}
+
+/* The temporary pack of a receiver cut midway, copied under another
+ * name of the same kind before the receiver is freed: what a process
+ * killed in the middle of a pack leaves. */
+static void leave_cut_pack(struct fixture *fx, const char *want,
+                           const char *have)
+{
+    struct replica_pack_info info;
+    struct wire w = {.cut = 200};
+
+    assert_int_equal(replica_rx_new(&w.rx, fx->b.s, ORIGIN), 0);
+    assert_int_equal(
+        replica_pack(&info, fx->a.s, ORIGIN, want, have, NULL, on_chunk, &w),
+        0);
+    assert_int_equal(count_pack_files(&fx->b, "pack_git2_"), 1);
+    assert_int_equal(testutil_run(NULL, 0,
+                                  "cd '%s/objects/pack' && "
+                                  "cp pack_git2_* pack_git2_killed && "
+                                  "touch -d '-11 minutes' pack_git2_killed",
+                                  fx->b.repo),
+                     0);
+    replica_rx_free(w.rx);
+}
+
+static void test_sweep(void **state)
+{
+    struct fixture *fx = *state;
+    struct replica_sweep_info info;
+    char h[STORE_OID_HEX], first[STORE_OID_HEX], head[STORE_OID_HEX];
+    char local[16];
+    int i;
+
+    publish(first, fx, "r00", "Les");
+    sync_all(fx, &fx->a, &fx->b, NULL);
+    for (i = 1; i < 20; i++) {
+        snprintf(local, sizeof(local), "r%02d", i);
+        publish(h, fx, local, "Les met een langere titel");
+    }
+    leave_cut_pack(fx, h, first);
+    debris(&fx->b, "objects/pack/tmp_pack_a1b2c3", 1000, 700);
+    debris(&fx->b, "objects/pack/tmp_idx_a1b2c3", 100, 3600);
+    debris(&fx->b, "objects/pack/pack-0123.idx.lock", 10, 601);
+    debris(&fx->b, "objects/tmp_object_git2_x1y2z3", 7, 86400);
+    debris(&fx->b, "objects/pack/tmp_pack_live", 50, 0);
+    debris(&fx->b, "objects/pack/tmp_pack_recent", 60, 300);
+    debris(&fx->b, "objects/pack/notes.txt", 5, 86400);
+
+    /* Old temporaries go; fresh ones, packs and other files stay. */
+    assert_int_equal(replica_sweep(&info, fx->b.s, 0), 0);
+    assert_int_equal(info.files, 5);
+    assert_true(info.bytes > 1117);
+    assert_false(exists(&fx->b, "objects/pack/pack_git2_killed"));
+    assert_false(exists(&fx->b, "objects/pack/tmp_pack_a1b2c3"));
+    assert_false(exists(&fx->b, "objects/pack/tmp_idx_a1b2c3"));
+    assert_false(exists(&fx->b, "objects/pack/pack-0123.idx.lock"));
+    assert_false(exists(&fx->b, "objects/tmp_object_git2_x1y2z3"));
+    assert_true(exists(&fx->b, "objects/pack/tmp_pack_live"));
+    assert_true(exists(&fx->b, "objects/pack/tmp_pack_recent"));
+    assert_true(exists(&fx->b, "objects/pack/notes.txt"));
+    assert_int_equal(count_pack_files(&fx->b, "pack-.*pack$"), 1);
+    assert_int_equal(store_head(head, fx->b.s, ORIGIN), 0);
+    assert_string_equal(head, first);
+    git_ok("git -C '%s' fsck --strict", fx->b.repo);
+
+    /* Nothing more at the same age; a shorter one takes the recent. */
+    assert_int_equal(replica_sweep(&info, fx->b.s, 0), 0);
+    assert_int_equal(info.files, 0);
+    assert_int_equal(replica_sweep(&info, fx->b.s, 60), 0);
+    assert_int_equal(info.files, 1);
+    assert_int_equal(info.bytes, 60);
+    assert_true(exists(&fx->b, "objects/pack/tmp_pack_live"));
+
+    /* The next transfer brings only what is missing. */
+    sync_all(fx, &fx->a, &fx->b, NULL);
+    assert_heads_equal(&fx->a, &fx->b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -832,6 +941,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_file_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
