@@ -213,6 +213,7 @@ static const struct field results_fields[] = {
     PLAIN("id", FIELD_UINT, message_results, id),
     LIST("hits", message_results, hits, nhits, struct message_hit, LIMIT_HITS,
          &elem_hit),
+    TEXT_OPT("error", message_results, error),
 };
 
 static const struct field ping_fields[] = {

@@ -144,6 +144,7 @@ struct message_results {
     uint64_t id;
     struct message_hit *hits;
     size_t nhits;
+    const char *error; /* why the query was refused; "" (or NULL) if not */
 };
 
 struct message_ping {

@@ -68,6 +68,7 @@ EXPECTED = {
              "score": 912000},
             {"id": "nl-edurep/x1", "title": "", "score": 0},
         ],
+        "error": "",
     },
     "ping": {"type": "PING", "nonce": 0x0123456789ABCDEF},
     "pong": {"type": "PONG", "nonce": 0x0123456789ABCDEF},

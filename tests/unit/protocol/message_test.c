@@ -252,6 +252,8 @@ static void assert_results(const struct message_results *a,
         assert_string_equal(a->hits[i].title, b->hits[i].title);
         assert_int_equal(a->hits[i].score, b->hits[i].score);
     }
+    assert_string_equal(a->error != NULL ? a->error : "",
+                        b->error != NULL ? b->error : "");
 }
 
 static void assert_lists(const struct message *a, const struct message *b)
