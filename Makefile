@@ -1,5 +1,6 @@
 # The two commands of the README, and the builds behind them.
-#   make run   install what is missing, build, start a demo node
+#   make run   install what is missing, build, start two demo nodes
+#              that federate (scripts/demo.sh)
 #   make test  install what is missing, build with the sanitizers, run
 #              the whole suite through ctest: the unit and integration
 #              tests (gcc), then bounded libFuzzer runs of every parser
