@@ -14,6 +14,7 @@
 
 #include "node/error.h"
 #include "node/log.h"
+#include "node/metrics.h"
 
 #define HTTP_CONNECTION_LIMIT 256
 #define HTTP_IDLE_SECONDS 30
@@ -43,6 +44,7 @@ struct http_call {
     enum call_state state;
     struct http_request req;
     struct http_response res;
+    uint64_t started; /* uv_hrtime when the headers were in */
     char *strings[6 + 2 * HTTP_MAX_ARGS];
     size_t nstrings;
     char *body; /* up to HTTP_BODY_MAX bytes of the request body */
@@ -203,6 +205,9 @@ static enum MHD_Result queue(struct http_call *call)
     if (res->csp[0] != '\0')
         MHD_add_response_header(r, "Content-Security-Policy", res->csp);
     ret = MHD_queue_response(call->conn, res->status, r);
+    metrics_request(call->route != NULL ? call->route->method : NULL,
+                    call->route != NULL ? call->route->path : NULL,
+                    res->status, uv_hrtime() - call->started);
     MHD_destroy_response(r);
     return ret;
 }
@@ -327,6 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             return MHD_NO;
         call->srv = cls;
         call->conn = conn;
+        call->started = uv_hrtime();
         *con_cls = call;
         return MHD_YES;
     }
