@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "node/error.h"
+#include "node/metrics.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -164,6 +165,8 @@ void log_event(enum log_level level, const char *mod, const char *msg, ...)
     const char *key;
     FILE *out;
 
+    /* counted whether or not the line is written */
+    metrics_log_event(level, mod);
     if ((int)level > atomic_load(&log_level))
         return;
 
