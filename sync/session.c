@@ -13,6 +13,7 @@
 
 #include "node/error.h"
 #include "node/log.h"
+#include "node/metrics.h"
 #include "node/store.h"
 #include "sync/replica.h"
 
@@ -596,6 +597,7 @@ static void report_verified(struct speer *p, const struct verify_job *j)
 {
     char n[24];
 
+    metrics_sync_pack(j->err, j->result.moved);
     if (j->err != 0) {
         log_warn(MOD, "pack rejected", "peer", p->id, "origin", j->origin,
                  "err", error_name(j->err), "reason", j->result.reason, NULL);
