@@ -16,6 +16,7 @@
 #include "node/error.h"
 #include "node/http.h"
 #include "node/log.h"
+#include "node/metrics.h"
 #include "node/metadata.h"
 #include "node/oai.h"
 #include "node/store.h"
@@ -33,6 +34,7 @@ struct server {
     struct http_server *http;
     struct peer_table *peers;
     struct session *sync;
+    struct peer_options hooks; /* the session's peer hooks, behind ours */
     char *web_root; /* the search page's folder, or NULL */
     char *vocab_dir; /* the vocabularies' folder (api_search_vocab_dir) */
     uv_timer_t expiry; /* deletes idle accounts, at start and daily */
@@ -256,6 +258,16 @@ static void get_search(struct http_response *res,
     api_search_serve(res, req, srv->opt->repo_path, srv->vocab_dir);
 }
 
+/* GET /metrics (node/metrics.h). */
+static void get_metrics(struct http_response *res,
+                        const struct http_request *req, void *ctx)
+{
+    const struct server *srv = ctx;
+
+    metrics_serve(res, srv->opt->repo_path, srv->vocab_dir,
+                  srv->opt->node_id);
+}
+
 /* The search page at / and its files at /web/ (node/web.h). */
 static void get_page(struct http_response *res,
                      const struct http_request *req, void *ctx)
@@ -304,6 +316,7 @@ static const struct http_route routes[] = {
     { "GET", "/api/resources/", get_resource, 0 },
     { "POST", "/api/resources/", post_resource, 0 },
     { "GET", "/api/search", get_search, 0 },
+    { "GET", "/metrics", get_metrics, 0 },
     { "GET", "/oai", serve_oai, 0 },
     { "POST", "/oai", serve_oai, 0 },
     { "POST", "/api/submissions", moderate, 0 },
@@ -344,6 +357,53 @@ static int write_port(const char *path, unsigned int port)
     return 0;
 }
 
+/* The peers with a connection in use, to node/metrics. */
+static void count_peers(struct server *srv)
+{
+    json_t *doc = srv->peers != NULL ? peer_table_json(srv->peers) : NULL;
+    json_t *peer;
+    size_t i;
+    long n = 0;
+
+    json_array_foreach(json_object_get(doc, "peers"), i, peer) {
+        const char *state = json_string_value(json_object_get(peer, "state"));
+
+        if (state != NULL && strcmp(state, "connected") == 0)
+            n++;
+    }
+    if (doc != NULL)
+        metrics_peers_connected(n);
+    json_decref(doc);
+}
+
+/* The session's hooks (srv->hooks), then the count of peers. */
+static void on_peer_up(const char *id, void *arg)
+{
+    struct server *srv = arg;
+
+    if (srv->hooks.on_up != NULL)
+        srv->hooks.on_up(id, srv->hooks.arg);
+    count_peers(srv);
+}
+
+static void on_peer_down(const char *id, void *arg)
+{
+    struct server *srv = arg;
+
+    if (srv->hooks.on_down != NULL)
+        srv->hooks.on_down(id, srv->hooks.arg);
+    count_peers(srv);
+}
+
+static void on_peer_message(const char *id, const struct message *msg,
+                            void *arg)
+{
+    struct server *srv = arg;
+
+    if (srv->hooks.on_message != NULL)
+        srv->hooks.on_message(id, msg, srv->hooks.arg);
+}
+
 /* The peer table, with the sync session on its hooks when the node has
  * a configuration. */
 static int start_peers(struct server *srv)
@@ -361,6 +421,11 @@ static int start_peers(struct server *srv)
             return err;
         session_hook(&po, srv->sync);
     }
+    srv->hooks = po;
+    po.on_up = on_peer_up;
+    po.on_down = on_peer_down;
+    po.on_message = on_peer_message;
+    po.arg = srv;
     err = peer_table_start(&srv->peers, &srv->loop, &po);
     if (err == 0 && srv->sync != NULL)
         session_attach(srv->sync, srv->peers);
