@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +29,8 @@ enum key_kind {
     KEY_ORIGINS,
     KEY_EMAIL,
     KEY_PAGE,
-    KEY_DAYS
+    KEY_DAYS,
+    KEY_URL
 };
 
 struct key {
@@ -42,6 +44,7 @@ static const struct key keys[] = {
     {"node.data", KEY_PATH, offsetof(struct config, data_dir)},
     {"node.admin-email", KEY_EMAIL, offsetof(struct config, admin_email)},
     {"oai.page-size", KEY_PAGE, offsetof(struct config, oai_page_size)},
+    {"oai.base-url", KEY_URL, offsetof(struct config, oai_base_url)},
     {"accounts.expire-days", KEY_DAYS,
      offsetof(struct config, accounts_expire_days)},
     {"listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer)},
@@ -222,6 +225,31 @@ static int valid_email(const char *value)
     return 1;
 }
 
+/* oai.base-url: an absolute http or https URL whose host (and port) is
+ * letters, digits, '.', '-', or an [IPv6] address, then an optional
+ * path; printable ASCII without spaces, no user, query or fragment, at
+ * most 255 characters. */
+static int valid_base_url(const char *value)
+{
+    const char *host = NULL;
+    size_t n = strlen(value), len;
+
+    if (strncasecmp(value, "http://", 7) == 0)
+        host = value + 7;
+    else if (strncasecmp(value, "https://", 8) == 0)
+        host = value + 8;
+    if (host == NULL || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (value[i] <= ' ' || value[i] > '~' || strchr("<>\"?#@\\", value[i]))
+            return 0;
+    }
+    len = strcspn(host, "/");
+    return len > 0 && host[0] != ':' &&
+           strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789.-:[]") >= len;
+}
+
 static int set_page(struct load *l, const struct key *k, unsigned *field,
                     const char *value)
 {
@@ -308,6 +336,13 @@ static int set_key(struct load *l, const struct key *k, const char *value)
         return set_page(l, k, (unsigned *)(void *)field, value);
     case KEY_DAYS:
         return set_days(l, k, (unsigned *)(void *)field, value);
+    case KEY_URL:
+        if (!valid_base_url(value))
+            return fail(l, k->name,
+                        "bad URL '%.80s': expected an absolute http:// or "
+                        "https:// URL with a host, no query or fragment",
+                        value);
+        return set_string((char **)field, value);
     }
     return fail(l, k->name, "unknown key");
 }
@@ -576,6 +611,7 @@ void config_free(struct config *c)
     free(c->admin_email);
     free(c->web_root);
     free(c->vocab_root);
+    free(c->oai_base_url);
     free(c);
 }
 
@@ -606,6 +642,8 @@ void config_print(FILE *f, const struct config *c)
         fprintf(f, "[vocab]\n\troot = %s\n", c->vocab_root);
     fprintf(f, "[log]\n\tlevel = %s\n", levels[c->log_level]);
     fprintf(f, "[oai]\n\tpage-size = %u\n", c->oai_page_size);
+    if (c->oai_base_url != NULL)
+        fprintf(f, "\tbase-url = %s\n", c->oai_base_url);
     fprintf(f, "[accounts]\n\texpire-days = %u\n", c->accounts_expire_days);
     fprintf(f, "[policy]\n");
     print_origins(f, "accept", &c->policy.accept);
@@ -632,6 +670,7 @@ static const char config_template[] =
     "#\tlevel = info\n"
     "# [oai]\n"
     "#\tpage-size = 100\n"
+    "# and baseURL from each request (base-url = https://host/oai)\n"
     "# [policy]\n"
     "#\taccept = *\n"
     "#\toffer = *\n"

@@ -60,6 +60,9 @@ struct config {
     char *vocab_root;  /* vocab.root, the vocabularies' folder, or NULL */
     /* oai.page-size, 1 to CONFIG_OAI_PAGE_MAX, default CONFIG_OAI_PAGE */
     unsigned oai_page_size;
+    /* oai.base-url, an absolute http or https URL, or NULL: from each
+     * request's Host header */
+    char *oai_base_url;
     /* accounts.expire-days, 1 to CONFIG_EXPIRE_DAYS_MAX */
     unsigned accounts_expire_days;
     enum log_level log_level;
