@@ -6,8 +6,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -47,12 +49,19 @@ struct http_call {
     uint64_t started; /* uv_hrtime when the headers were in */
     char *strings[6 + 2 * HTTP_MAX_ARGS];
     size_t nstrings;
-    char *body; /* up to HTTP_BODY_MAX bytes of the request body */
+    char *body; /* the request body: malloc'd, or mapped from spool */
     size_t body_len;
+    size_t body_max; /* the route's limit */
+    FILE *spool;     /* the body of a route taking more than HTTP_BODY_MAX */
+    int mapped;      /* body is a mapping of body_len + 1 bytes */
     int body_too_large;
+    int spool_failed;
 };
 
 static void run_mhd(struct http_server *srv);
+static const struct http_route *find_route(const struct http_server *srv,
+                                           const char *method,
+                                           const char *url, int *path_known);
 
 int http_parse_addr(struct sockaddr_storage *out, const char *addr)
 {
@@ -238,6 +247,28 @@ static void on_work_done(uv_work_t *work, int status)
         run_mhd(srv);
 }
 
+/* Map the spooled body, with a NUL after it, as call->body. */
+static int map_spool(struct http_call *call)
+{
+    void *map;
+
+    if (fputc('\0', call->spool) == EOF || fflush(call->spool) != 0) {
+        log_error("http", "cannot write a request body", NULL);
+        return OER_EIO;
+    }
+    map = mmap(NULL, call->body_len + 1, PROT_READ, MAP_PRIVATE,
+               fileno(call->spool), 0);
+    fclose(call->spool);
+    call->spool = NULL;
+    if (map == MAP_FAILED) {
+        log_error("http", "cannot map a request body", NULL);
+        return OER_EIO;
+    }
+    call->body = map;
+    call->mapped = 1;
+    return 0;
+}
+
 /* Copy what the worker needs and hand the request to it. */
 static enum MHD_Result start_call(struct http_call *call, const char *url,
                                   const char *method)
@@ -274,6 +305,8 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
         call->req.host == NULL || call->req.content_type == NULL ||
         call->req.authorization == NULL || call->req.client == NULL)
         return MHD_NO;
+    if (call->spool != NULL && map_spool(call) != 0)
+        return MHD_NO;
     call->req.body = call->body != NULL ? call->body : "";
     call->req.body_len = call->body_len;
     call->work.data = call;
@@ -298,16 +331,34 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
     return MHD_YES;
 }
 
-/* Keep up to HTTP_BODY_MAX bytes of the body; past that, only note it. */
+/* Append to the temporary file of a large body. */
+static enum MHD_Result spool_body(struct http_call *call, const char *data,
+                                  size_t len)
+{
+    if (call->spool == NULL && !call->spool_failed)
+        call->spool = tmpfile();
+    if (call->spool == NULL || fwrite(data, 1, len, call->spool) != len) {
+        if (!call->spool_failed)
+            log_error("http", "cannot spool a request body", NULL);
+        call->spool_failed = 1;
+        return MHD_YES;
+    }
+    call->body_len += len;
+    return MHD_YES;
+}
+
+/* Keep up to the route's limit of the body; past that, only note it. */
 static enum MHD_Result keep_body(struct http_call *call, const char *data,
                                  size_t len)
 {
     char *grown;
 
-    if (call->body_too_large || len > HTTP_BODY_MAX - call->body_len) {
+    if (call->body_too_large || len > call->body_max - call->body_len) {
         call->body_too_large = 1;
         return MHD_YES;
     }
+    if (call->body_max > HTTP_BODY_MAX)
+        return spool_body(call, data, len);
     grown = realloc(call->body, call->body_len + len + 1);
     if (grown == NULL)
         return MHD_NO;
@@ -327,12 +378,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     struct http_call *call = *con_cls;
 
     if (call == NULL) {
+        const struct http_route *r;
+        int known;
+
         call = calloc(1, sizeof(*call));
         if (call == NULL)
             return MHD_NO;
         call->srv = cls;
         call->conn = conn;
         call->started = uv_hrtime();
+        r = find_route(call->srv, method, url, &known);
+        call->body_max = r != NULL && r->body_max != 0 ? r->body_max
+                                                        : HTTP_BODY_MAX;
         *con_cls = call;
         return MHD_YES;
     }
@@ -348,9 +405,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return queue(call);
     if (call->state == CALL_RUNNING)
         return MHD_YES;
-    if (call->body_too_large) {
-        http_response_error(&call->res, 413, "body_too_large",
-                            "the request body is larger than 64 KiB");
+    if (call->body_too_large || call->spool_failed) {
+        if (call->body_too_large)
+            http_response_error(&call->res, 413, "body_too_large",
+                                "the request body is larger than this "
+                                "path takes");
+        else
+            http_response_error(&call->res, 503, "body_not_stored",
+                                "the request body could not be stored");
         call->state = CALL_DONE;
         return queue(call);
     }
@@ -366,7 +428,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         return;
     for (size_t i = 0; i < call->nstrings; i++)
         free(call->strings[i]);
-    free(call->body);
+    if (call->spool != NULL)
+        fclose(call->spool);
+    if (call->mapped)
+        munmap(call->body, call->body_len + 1);
+    else
+        free(call->body);
     free(call->res.body);
     free(call);
     *con_cls = NULL;

@@ -64,6 +64,10 @@ struct http_route {
      * answers from state that lives on the loop (peers, counters); it
      * must not block. */
     int on_loop;
+    /* The largest request body taken, in bytes (larger ones get a 413);
+     * 0 for HTTP_BODY_MAX.  A route allowing more has its body written to
+     * an unlinked temporary file and mapped, not held in memory. */
+    size_t body_max;
 };
 
 /*

@@ -70,15 +70,29 @@ static void echo(struct http_response *res, const struct http_request *req,
                                  (json_int_t)req->body_len));
 }
 
+/* A large body: its length, its last byte, and whether a NUL follows. */
+static void big(struct http_response *res, const struct http_request *req,
+                void *ctx)
+{
+    http_response_json(res, 200,
+                       json_pack("{s:I,s:i,s:b}", "len",
+                                 (json_int_t)req->body_len, "last",
+                                 req->body_len > 0
+                                     ? req->body[req->body_len - 1]
+                                     : -1,
+                                 "nul", req->body[req->body_len] == '\0'));
+}
+
 static const struct http_route routes[] = {
-    { "POST", "/echo", echo, 0 },
-    { "GET", "/echo", echo, 0 },
-    { "GET", "/hello", hello, 0 },
-    { "GET", "/items/", hello, 0 },
-    { "GET", "/slow", slow, 0 },
-    { "GET", "/fast", fast, 0 },
-    { "GET", "/loop", hello, 1 },
-    { NULL, NULL, NULL, 0 },
+    { "POST", "/echo", echo, 0, 0 },
+    { "GET", "/echo", echo, 0, 0 },
+    { "GET", "/hello", hello, 0, 0 },
+    { "GET", "/items/", hello, 0, 0 },
+    { "GET", "/slow", slow, 0, 0 },
+    { "GET", "/fast", fast, 0, 0 },
+    { "GET", "/loop", hello, 1, 0 },
+    { "PUT", "/big", big, 0, 300000 },
+    { NULL, NULL, NULL, 0, 0 },
 };
 
 static void on_stop(uv_async_t *async)
@@ -241,6 +255,41 @@ static void test_post_body(void **state)
     free(out);
 }
 
+/* A route with a larger limit takes a body past 64 KiB (spooled to a
+ * file and mapped), whole and NUL-terminated; past its own limit, 413. */
+static void test_large_body_route(void **state)
+{
+    char *out = NULL;
+    int rc;
+
+    rc = testutil_run(&out, 0,
+                      "{ head -c 199999 /dev/zero; printf z; } | "
+                      "curl -s -X PUT --data-binary @- "
+                      "'http://127.0.0.1:%u/big'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "{\"len\":200000,\"last\":122,\"nul\":true}");
+    free(out);
+
+    rc = testutil_run(&out, 0,
+                      "head -c 300001 /dev/zero | "
+                      "curl -s -w '\\n%%{http_code}' -X PUT --data-binary @- "
+                      "'http://127.0.0.1:%u/big'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"code\":\"body_too_large\""));
+    assert_non_null(strstr(out, "\n413"));
+    free(out);
+
+    rc = testutil_run(&out, 0,
+                      "curl -s -X PUT --data-binary '' "
+                      "'http://127.0.0.1:%u/big'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "{\"len\":0,\"last\":-1,\"nul\":true}");
+    free(out);
+}
+
 static void test_parse_addr(void **state)
 {
     struct sockaddr_storage sa;
@@ -263,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_slow_handler_does_not_block),
         cmocka_unit_test(test_post_body),
+        cmocka_unit_test(test_large_body_route),
         cmocka_unit_test(test_parse_addr),
     };
 
