@@ -3,19 +3,28 @@
  * authenticates its bearer token, checks the role its route needs, and
  * works on the queue table of DATA/accounts.sqlite through its own
  * connection; publishing holds the queue's write lock while it commits
- * to the store, so a submission is published once.
+ * to the store, so a submission is published once.  Uploaded files wait
+ * in DATA/queue/ID/, each under its SHA-256, listed in the table
+ * submission_files; publishing writes them into the store and the
+ * record, rejecting deletes them.
  */
 #include "node/api_moderation.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "node/account.h"
+#include "node/cmd_add.h"
 #include "node/error.h"
 #include "node/log.h"
 #include "node/metadata.h"
@@ -28,7 +37,11 @@ static const char queue_schema[] =
     " id INTEGER PRIMARY KEY, account TEXT NOT NULL,"
     " state TEXT NOT NULL DEFAULT 'pending', metadata TEXT NOT NULL,"
     " reason TEXT, resource TEXT, moderator TEXT,"
-    " created INTEGER NOT NULL, decided INTEGER);";
+    " created INTEGER NOT NULL, decided INTEGER);"
+    "CREATE TABLE IF NOT EXISTS submission_files("
+    " submission INTEGER NOT NULL, name TEXT NOT NULL,"
+    " media_type TEXT NOT NULL, size INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL, PRIMARY KEY (submission, name));";
 
 /* One request being answered. */
 struct call {
@@ -37,7 +50,8 @@ struct call {
     const struct api_moderation *m;
     struct account who;
     sqlite3 *db;
-    long long id; /* the submission of .../submissions/ID */
+    long long id;       /* the submission of .../submissions/ID */
+    const char *action; /* what follows ID/ in the path */
 };
 
 int api_moderation_bearer(char *out, size_t cap, const char *header)
@@ -87,11 +101,13 @@ int api_moderation_reason(char **out, const char *body, size_t len,
     return err;
 }
 
-char *api_moderation_db_path(const char *repo_path)
+/* DATA/rel for DATA/repo.git, malloc'd; NULL when out of memory. */
+static char *data_path(const char *repo_path, const char *rel)
 {
     const char *slash = strrchr(repo_path, '/');
     size_t dir = slash != NULL ? (size_t)(slash - repo_path) : 1;
-    char *path = malloc(dir + sizeof("/accounts.sqlite"));
+    size_t n = strlen(rel);
+    char *path = malloc(dir + n + 2);
 
     if (path == NULL)
         return NULL;
@@ -99,7 +115,35 @@ char *api_moderation_db_path(const char *repo_path)
         memcpy(path, repo_path, dir);
     else
         path[0] = '.';
-    strcpy(path + dir, "/accounts.sqlite");
+    path[dir] = '/';
+    memcpy(path + dir + 1, rel, n + 1);
+    return path;
+}
+
+char *api_moderation_db_path(const char *repo_path)
+{
+    return data_path(repo_path, "accounts.sqlite");
+}
+
+char *api_moderation_queue_path(const char *repo_path, long long id)
+{
+    char rel[40];
+
+    snprintf(rel, sizeof(rel), "queue/%lld", id);
+    return data_path(repo_path, rel);
+}
+
+/* dir/name, malloc'd; NULL when out of memory. */
+static char *join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *path = malloc(a + b + 2);
+
+    if (path == NULL)
+        return NULL;
+    memcpy(path, dir, a);
+    path[a] = '/';
+    memcpy(path + a + 1, name, b + 1);
     return path;
 }
 
@@ -174,6 +218,53 @@ static int open_queue(struct call *c, const char *path)
     return 0;
 }
 
+/* The files uploaded to submission id, in name order: [{name,
+ * media_type, size, sha256}]; NULL after answering 503. */
+static json_t *files_of(struct call *c, long long id)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *list = json_array();
+    int rc;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT name, media_type, size, sha256"
+                           " FROM submission_files WHERE submission = ?1"
+                           " ORDER BY name",
+                           -1, &st, NULL) != SQLITE_OK) {
+        fail_db(c, "cannot read the files of a submission");
+        json_decref(list);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(
+            list, json_pack("{s:s,s:s,s:I,s:s}", "name",
+                            (const char *)sqlite3_column_text(st, 0),
+                            "media_type",
+                            (const char *)sqlite3_column_text(st, 1), "size",
+                            (json_int_t)sqlite3_column_int64(st, 2), "sha256",
+                            (const char *)sqlite3_column_text(st, 3)));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fail_db(c, "cannot read the files of a submission");
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
+/* Give row its "files"; 0, or an error after answering 503. */
+static int attach_files(struct call *c, json_t *row)
+{
+    json_t *files =
+        files_of(c, json_integer_value(json_object_get(row, "id")));
+
+    if (files == NULL)
+        return OER_EIO;
+    json_object_set_new(row, "files", files);
+    return 0;
+}
+
 /* A submission row as JSON: id, account, state, metadata, created and,
  * once decided, reason or resource, moderator, decided. */
 static json_t *row_json(sqlite3_stmt *st)
@@ -218,11 +309,17 @@ static void list(struct call *c, const char *sql, const char *param)
     }
     if (param != NULL)
         sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, row_json(st));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = row_json(st);
+
+        json_array_append_new(items, row);
+        if (attach_files(c, row) != 0)
+            break;
+    }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        fail_db(c, "cannot read the moderation queue");
+    if (c->res->status != 0 || rc != SQLITE_DONE) {
+        if (c->res->status == 0)
+            fail_db(c, "cannot read the moderation queue");
         json_decref(items);
         return;
     }
@@ -247,6 +344,11 @@ static int get_row(json_t **out, struct call *c)
     if (rc == SQLITE_ROW)
         *out = row_json(st);
     sqlite3_finalize(st);
+    if (*out != NULL && attach_files(c, *out) != 0) {
+        json_decref(*out);
+        *out = NULL;
+        return OER_EIO;
+    }
     if (rc == SQLITE_DONE)
         http_response_error(c->res, 404, "not_found", "no such submission");
     else if (rc != SQLITE_ROW)
@@ -370,6 +472,294 @@ static int pending(struct call *c, const json_t *row)
     return OER_ECONFLICT;
 }
 
+/* Remove DATA/queue/ID and the files in it. */
+static void remove_queue(struct call *c)
+{
+    char *dir = api_moderation_queue_path(c->m->repo_path, c->id);
+    DIR *d = dir != NULL ? opendir(dir) : NULL;
+    struct dirent *e;
+    char *path;
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        path = join(dir, e->d_name);
+        if (path != NULL && unlink(path) != 0 && errno != ENOENT)
+            log_warn("moderation", "cannot remove a queued file", "path",
+                     path, NULL);
+        free(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    if (dir != NULL && rmdir(dir) != 0 && errno != ENOENT)
+        log_warn("moderation", "cannot remove a queue folder", "path", dir,
+                 NULL);
+    free(dir);
+}
+
+/* Remove the queued content sha of the submission unless one of its
+ * files still names it. */
+static void drop_unused(struct call *c, const char *sha)
+{
+    char *dir = api_moderation_queue_path(c->m->repo_path, c->id);
+    char *path = dir != NULL ? join(dir, sha) : NULL;
+    sqlite3_stmt *st = NULL;
+    int used = 1;
+
+    if (path != NULL &&
+        sqlite3_prepare_v2(c->db,
+                           "SELECT 1 FROM submission_files"
+                           " WHERE submission = ?1 AND sha256 = ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, c->id);
+        sqlite3_bind_text(st, 2, sha, -1, SQLITE_TRANSIENT);
+        used = sqlite3_step(st) != SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    if (!used && unlink(path) != 0 && errno != ENOENT)
+        log_warn("moderation", "cannot remove a queued file", "path", path,
+                 NULL);
+    free(path);
+    free(dir);
+}
+
+/* 403 unless the caller submitted row or moderates; 0 when it may add
+ * files to it. */
+static int may_upload(struct call *c, const json_t *row)
+{
+    const char *owner = json_string_value(json_object_get(row, "account"));
+
+    if (c->who.role >= ACCOUNT_MODERATOR ||
+        (owner != NULL && strcmp(owner, c->who.name) == 0))
+        return 0;
+    http_response_error(c->res, 403, "forbidden",
+                        "only its contributor or a moderator may add files "
+                        "to a submission");
+    return OER_EINVAL;
+}
+
+/* The NAME of .../files/NAME, checked as the name of a file entry of the
+ * submission's metadata (docs/METADATA.md) and normalised to NFC, into
+ * *out (malloc'd); or an error after answering 400 bad_name. */
+static int file_name(char **out, struct call *c, const json_t *row)
+{
+    static const char zeros[] = "0000000000000000000000000000000000000000"
+                                "000000000000000000000000";
+    const char *raw = c->action + strlen("files/");
+    struct metadata_error e = {0};
+    json_t *doc = json_deep_copy(json_object_get(row, "metadata"));
+    json_t *entry = json_pack("{s:o,s:s,s:i,s:s#,s:s}", "name",
+                              json_stringn_nocheck(raw, strlen(raw)),
+                              "media_type", "application/octet-stream",
+                              "size", 0, "blob", zeros, (size_t)40, "sha256",
+                              zeros);
+    int err = doc != NULL && entry != NULL ? 0 : OER_ENOMEM;
+
+    *out = NULL;
+    if (err == 0 && json_object_set_new(doc, "files",
+                                        json_pack("[O]", entry)) != 0)
+        err = OER_ENOMEM;
+    if (err == 0)
+        err = metadata_validate(doc, METADATA_STRICT | METADATA_SUBMISSION,
+                                &e);
+    if (err == 0) {
+        *out = strdup(json_string_value(json_object_get(entry, "name")));
+        err = *out != NULL ? 0 : OER_ENOMEM;
+    }
+    if (err == OER_EINVAL)
+        http_response_json(c->res, 400,
+                           json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
+                                     "bad_name", "message", e.detail,
+                                     "problem",
+                                     metadata_problem_name(e.problem)));
+    else if (err != 0)
+        http_response_error(c->res, 500, "no_memory", "out of memory");
+    json_decref(entry);
+    json_decref(doc);
+    return err;
+}
+
+static int sha256_hex(char out[65], const void *data, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+        log_error("moderation", "cannot hash an upload", NULL);
+        return OER_ECRYPTO;
+    }
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    ssize_t n;
+
+    while (len > 0) {
+        n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return OER_EIO;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Write the body, synced, into the folder dir under its SHA-256 (hex
+ * into sha).  0 or OER_EIO, OER_ENOMEM, OER_ECRYPTO (logged). */
+static int write_upload(char sha[65], const char *dir, const char *body,
+                        size_t len)
+{
+    char *tmp = join(dir, ".upload-XXXXXX"), *final = NULL;
+    int fd = -1, err = OER_ENOMEM;
+
+    if (tmp == NULL)
+        goto out;
+    err = OER_EIO;
+    fd = mkstemp(tmp);
+    if (fd < 0 || write_all(fd, body, len) != 0 || fsync(fd) != 0) {
+        log_error("moderation", "cannot write an upload", "path", tmp,
+                  "err", strerror(errno), NULL);
+        goto out;
+    }
+    err = sha256_hex(sha, body, len);
+    if (err == 0)
+        final = join(dir, sha);
+    if (err == 0 && final == NULL)
+        err = OER_ENOMEM;
+    if (err == 0 && rename(tmp, final) != 0) {
+        log_error("moderation", "cannot keep an upload", "path", final,
+                  "err", strerror(errno), NULL);
+        err = OER_EIO;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (fd >= 0 && err != 0)
+        unlink(tmp);
+    free(tmp);
+    free(final);
+    return err;
+}
+
+/* The body into DATA/queue/ID/ (0), or an error after answering 503. */
+static int save_body(char sha[65], struct call *c)
+{
+    char *queue = data_path(c->m->repo_path, "queue");
+    char *dir = api_moderation_queue_path(c->m->repo_path, c->id);
+    int err = queue != NULL && dir != NULL ? 0 : OER_ENOMEM;
+
+    if (err == 0 && ((mkdir(queue, 0700) != 0 && errno != EEXIST) ||
+                     (mkdir(dir, 0700) != 0 && errno != EEXIST))) {
+        log_error("moderation", "cannot make the queue folder", "path", dir,
+                  "err", strerror(errno), NULL);
+        err = OER_EIO;
+    }
+    if (err == 0)
+        err = write_upload(sha, dir, c->req->body, c->req->body_len);
+    if (err != 0)
+        http_response_error(c->res, 503, "queue_unavailable",
+                            "the file cannot be kept for moderation");
+    free(queue);
+    free(dir);
+    return err;
+}
+
+/* The content of file name of the submission before this upload, into
+ * old ("" when it is new). */
+static void old_content(char old[65], struct call *c, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+
+    old[0] = '\0';
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT sha256 FROM submission_files"
+                           " WHERE submission = ?1 AND name = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, c->id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 64)
+        memcpy(old, sqlite3_column_text(st, 0), 65);
+    sqlite3_finalize(st);
+}
+
+/* List the file under the queue's write lock, unless the submission was
+ * decided meanwhile; 0, or an error after answering. */
+static int list_file(char old[65], struct call *c, const char *name,
+                     const char *sha)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *row = NULL;
+    int rc = SQLITE_ERROR;
+
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        fail_db(c, "cannot lock the moderation queue");
+        return OER_EIO;
+    }
+    if (get_row(&row, c) == 0 && pending(c, row) == 0) {
+        old_content(old, c, name);
+        if (sqlite3_prepare_v2(c->db,
+                               "INSERT OR REPLACE INTO submission_files"
+                               "(submission, name, media_type, size, sha256)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5)",
+                               -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, c->id);
+            sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 3, cmd_add_media_type(name), -1,
+                              SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, (long long)c->req->body_len);
+            sqlite3_bind_text(st, 5, sha, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            fail_db(c, "cannot list an uploaded file");
+    }
+    json_decref(row);
+    if (sqlite3_exec(c->db, rc == SQLITE_DONE ? "COMMIT" : "ROLLBACK", NULL,
+                     NULL, NULL) != SQLITE_OK &&
+        rc == SQLITE_DONE) {
+        fail_db(c, "cannot list an uploaded file");
+        rc = SQLITE_ERROR;
+    }
+    return rc == SQLITE_DONE ? 0 : OER_ECONFLICT;
+}
+
+/* PUT /api/submissions/ID/files/NAME: the body is the file NAME of the
+ * submission (replacing one of that name), kept in DATA/queue/ID/ until
+ * the submission is published or rejected. */
+static void on_upload(struct call *c)
+{
+    char sha[65], old[65] = "";
+    json_t *row = NULL;
+    char *name = NULL;
+
+    if (get_row(&row, c) != 0 || may_upload(c, row) != 0 ||
+        pending(c, row) != 0 || file_name(&name, c, row) != 0 ||
+        save_body(sha, c) != 0)
+        goto out;
+    if (list_file(old, c, name, sha) != 0) {
+        drop_unused(c, sha);
+        if (c->res->status == 409)
+            remove_queue(c);
+        goto out;
+    }
+    if (old[0] != '\0' && strcmp(old, sha) != 0)
+        drop_unused(c, old);
+    log_info("moderation", "file uploaded", "account", c->who.name, "name",
+             name, "sha256", sha, NULL);
+    answer_row(c, old[0] != '\0' ? 200 : 201);
+out:
+    json_decref(row);
+    free(name);
+}
+
 /* PUT /api/moderation/submissions/ID */
 static void on_edit(struct call *c)
 {
@@ -412,6 +802,10 @@ static void on_reject(struct call *c)
                " WHERE id = ?1 AND state = 'pending'",
                NULL, reason) == 1) {
         log_info("moderation", "rejected", "moderator", c->who.name, NULL);
+        if (change(c, "DELETE FROM submission_files WHERE submission = ?1",
+                   NULL, NULL) < 0)
+            goto out;
+        remove_queue(c);
         answer_row(c, 200);
     } else if (c->res->status == 0) {
         http_response_error(c->res, 409, "not_pending",
@@ -422,9 +816,82 @@ out:
     free(reason);
 }
 
-/* Name doc as a new resource of this node and commit it, signed; the
- * resource id goes to id (96 bytes).  Answers and returns an error on
- * failure. */
+/* entry in place of the file of its name in list, else at its end. */
+static int put_entry(json_t *list, json_t *entry)
+{
+    const char *name = json_string_value(json_object_get(entry, "name"));
+    const char *have;
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(list, i, e) {
+        have = json_string_value(json_object_get(e, "name"));
+        if (have != NULL && name != NULL && strcmp(have, name) == 0)
+            return json_array_set(list, i, entry) == 0 ? 0 : OER_ENOMEM;
+    }
+    return json_array_append(list, entry) == 0 ? 0 : OER_ENOMEM;
+}
+
+/* Write the submission's uploaded files into the store (reachable from
+ * refs/content/<origin>) and list them in doc's "files", each replacing
+ * an entry of its name.  0, or an error (logged; answered when the queue
+ * failed). */
+static int add_files(json_t *doc, struct call *c, struct store *s)
+{
+    json_t *files = files_of(c, c->id), *list = json_object_get(doc, "files");
+    char *dir = api_moderation_queue_path(c->m->repo_path, c->id), *path;
+    const char *sha;
+    struct store_file f;
+    json_t *v;
+    size_t i;
+    int err = files != NULL && dir != NULL ? 0 : OER_EIO;
+
+    if (err == 0 && json_array_size(files) > 0 && !json_is_array(list)) {
+        list = json_array();
+        json_object_set_new(doc, "files", list);
+    }
+    json_array_foreach(files, i, v) {
+        sha = json_string_value(json_object_get(v, "sha256"));
+        path = err == 0 ? join(dir, sha) : NULL;
+        if (err == 0)
+            err = path != NULL ? store_add_file(&f, s, c->m->node_id, path)
+                               : OER_ENOMEM;
+        if (err == 0 && strcmp(f.sha256, sha) != 0) {
+            log_error("moderation", "a queued file changed", "path", path,
+                      NULL);
+            err = OER_ECORRUPT;
+        }
+        if (err == 0) {
+            json_object_set_new(v, "blob", json_string(f.blob));
+            json_object_set_new(v, "size", json_integer(f.size));
+            err = put_entry(list, v);
+        }
+        free(path);
+    }
+    json_decref(files);
+    free(dir);
+    return err;
+}
+
+/* Check doc as a record (after its files were added); 0, or an error
+ * after answering 422. */
+static int check_record(struct call *c, json_t *doc)
+{
+    struct metadata_error e = {0};
+    int err = metadata_validate(doc, METADATA_STRICT, &e);
+
+    if (err == OER_EINVAL)
+        http_response_json(c->res, 422,
+                           json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code",
+                                     "invalid_metadata", "message", e.detail,
+                                     "field", e.field, "problem",
+                                     metadata_problem_name(e.problem)));
+    return err;
+}
+
+/* Name doc as a new resource of this node, add the uploaded files and
+ * commit it, signed; the resource id goes to id (96 bytes).  Answers
+ * and returns an error on failure. */
 static int commit(char id[96], struct call *c, json_t *doc, const char *account)
 {
     char local[16], now[24], n[24], message[200];
@@ -438,13 +905,16 @@ static int commit(char id[96], struct call *c, json_t *doc, const char *account)
         metadata_now(now);
         json_object_set_new(doc, "id", json_string(id));
         json_object_set_new(doc, "updated", json_string(now));
-        err = metadata_validate(doc, METADATA_STRICT, NULL);
     }
     snprintf(message, sizeof(message),
              "publish submission %s of %s, moderated by %s", log_num(n, c->id),
              account, c->who.name);
     if (err == 0)
         err = store_open(&s, c->m->repo_path);
+    if (err == 0)
+        err = add_files(doc, c, s);
+    if (err == 0)
+        err = check_record(c, doc);
     if (err == 0)
         err = store_batch_new(&b, s, c->m->node_id);
     if (err == 0)
@@ -453,7 +923,7 @@ static int commit(char id[96], struct call *c, json_t *doc, const char *account)
         err = store_batch_commit(NULL, b, c->m->key, message);
     store_batch_free(b);
     store_free(s);
-    if (err != 0)
+    if (err != 0 && c->res->status == 0)
         http_response_error(c->res, 503, "store_error",
                             "the catalogue cannot be written");
     return err;
@@ -487,6 +957,7 @@ static void on_publish(struct call *c)
                NULL, id) == 1) {
         log_info("moderation", "published", "resource", id, "moderator",
                  c->who.name, NULL);
+        remove_queue(c);
         answer_row(c, 200);
     }
     json_decref(doc);
@@ -496,7 +967,8 @@ out:
 }
 
 /* One route: method, path (a trailing '/' takes "ID" or "ID/ACTION"
- * after it), the action, the least role and the handler. */
+ * after it), the action (ending in '/': a prefix of ACTION), the least
+ * role and the handler. */
 struct route {
     const char *method;
     const char *path;
@@ -514,6 +986,7 @@ static const struct route routes[] = {
      on_publish},
     {"POST", "/api/moderation/submissions/", "reject", ACCOUNT_MODERATOR,
      on_reject},
+    {"PUT", "/api/submissions/", "files/", ACCOUNT_CONTRIBUTOR, on_upload},
     {NULL, NULL, NULL, 0, NULL},
 };
 
@@ -533,6 +1006,15 @@ static int parse_rest(long long *id, const char **action, const char *rest)
     return 0;
 }
 
+static int action_is(const char *action, const char *want)
+{
+    size_t n = strlen(want);
+
+    if (n > 0 && want[n - 1] == '/')
+        return strncmp(action, want, n) == 0;
+    return strcmp(action, want) == 0;
+}
+
 static const struct route *find(struct call *c)
 {
     const char *action = NULL;
@@ -547,8 +1029,10 @@ static const struct route *find(struct call *c)
             return r;
         if (r->action != NULL &&
             parse_rest(&c->id, &action, c->req->path + n) == 0 &&
-            strcmp(action, r->action) == 0)
+            action_is(action, r->action)) {
+            c->action = action;
             return r;
+        }
     }
     return NULL;
 }

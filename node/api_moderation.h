@@ -1,7 +1,8 @@
 /*
  * api_moderation: contribution and moderation over HTTP.  A contributor
  * submits a metadata document into the node's moderation queue (a local
- * SQLite table beside the accounts, never federated) and reads what
+ * SQLite table beside the accounts, never federated), then its files
+ * (kept in DATA/queue/ID/, never federated either), and reads what
  * became of its submissions; a moderator lists the queue, edits a
  * submission, publishes it (a signed commit of the node's catalogue) or
  * rejects it with a reason.  Every request carries
@@ -15,6 +16,9 @@
 
 #include "federation/identity.h"
 #include "node/http.h"
+
+/* The largest file a contributor may upload to a submission. */
+#define API_MODERATION_UPLOAD_MAX ((size_t)100 * 1024 * 1024)
 
 /* What the handlers need of the daemon; everything is borrowed. */
 struct api_moderation {
@@ -45,15 +49,24 @@ int api_moderation_reason(char **out, const char *body, size_t len,
  * memory. */
 char *api_moderation_db_path(const char *repo_path);
 
+/* DATA/queue/ID, the folder of the files uploaded to submission id,
+ * for DATA/repo.git; malloc'd, NULL when out of memory. */
+char *api_moderation_queue_path(const char *repo_path, long long id);
+
 /* Delete the accounts idle more than days (the daemon's start and daily
  * timer).  Logs and returns an error when the database fails. */
 int api_moderation_expire(const char *repo_path, unsigned days);
 
 /*
- * Answer one request of the routes POST and GET /api/submissions, GET
- * /api/moderation/queue, PUT /api/moderation/submissions/ID and POST
- * /api/moderation/submissions/ID/publish or .../reject.  Runs on a worker
- * thread with its own SQLite connections and store.
+ * Answer one request of the routes POST and GET /api/submissions, PUT
+ * /api/submissions/ID/files/NAME (the body is the file; the route takes
+ * bodies up to API_MODERATION_UPLOAD_MAX), GET /api/moderation/queue, PUT
+ * /api/moderation/submissions/ID and POST
+ * /api/moderation/submissions/ID/publish or .../reject.  A submission
+ * lists its uploaded files in "files" (name, media_type, size, sha256);
+ * publishing stores them and adds them to the record, rejecting deletes
+ * them.  Runs on a worker thread with its own SQLite connections and
+ * store.
  */
 void api_moderation_serve(struct http_response *res,
                           const struct http_request *req,
