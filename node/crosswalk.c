@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <utf8proc.h>
 
+#include "federation/vocab.h"
 #include "node/error.h"
 #include "node/licence.h"
 #include "node/lom.h"
@@ -595,48 +596,105 @@ int crosswalk_spec_from_label(char *out, size_t cap, const char *label,
     return 0;
 }
 
-/* Report the sets of the terms of one field, each spec once. */
-static int term_sets(const json_t *terms, const char *prefix,
-                     crosswalk_set_cb cb, void *arg, json_t *seen)
+/* The sets of one document being reported, each spec once. */
+struct sets {
+    const struct vocab *v;
+    const char *system; /* the origin's, or NULL */
+    crosswalk_set_cb cb;
+    void *arg;
+    json_t *seen; /* specs reported */
+    int raw;      /* a term mapped to no pivot */
+};
+
+static int report(struct sets *st, const char *spec, const char *name)
+{
+    if (json_object_get(st->seen, spec) != NULL)
+        return 0;
+    if (json_object_set_new(st->seen, spec, json_true()) != 0)
+        return OER_ENOMEM;
+    return st->cb(spec, name, st->arg);
+}
+
+/* "level:<v>" or "subject:<v>" from the term's own value. */
+static int value_set(struct sets *st, const json_t *t, const char *prefix)
 {
     char spec[CROSSWALK_SPEC_MAX + 1], name[CROSSWALK_SPEC_MAX + 64];
-    size_t plen = strlen(prefix), i;
-    json_t *t;
+    size_t plen = strlen(prefix);
     int err;
+
+    memcpy(spec, prefix, plen);
+    spec[plen] = ':';
+    err = crosswalk_spec_from_label(spec + plen + 1, sizeof(spec) - plen - 1,
+                                    str(t, "value"),
+                                    strcmp(prefix, "subject") == 0);
+    if (err == OER_EINVAL)
+        return 0;
+    if (err < 0)
+        return err;
+    snprintf(name, sizeof(name), "%s%s: %s", prefix[0] == 'l' ? "L" : "S",
+             prefix + 1, term_label(t));
+    return report(st, spec, name);
+}
+
+/* A pivot key of vocab_index_keys as a set; a "raw:" key only notes
+ * that the term maps to nothing. */
+static int on_pivot_key(const char *key, void *arg)
+{
+    struct sets *st = arg;
+    char spec[CROSSWALK_SPEC_MAX + 1], name[CROSSWALK_SPEC_MAX + 64];
+    const char *label = vocab_key_label(st->v, key, "en");
+
+    if (strncmp(key, "isced:", 6) == 0) {
+        snprintf(spec, sizeof(spec), CROSSWALK_SET_ISCED ":%s", key + 6);
+        snprintf(name, sizeof(name), "Level: ISCED %s, %s", key + 6,
+                 label != NULL ? label : key + 6);
+    } else if (strncmp(key, "subject:", 8) == 0) {
+        snprintf(spec, sizeof(spec), CROSSWALK_SET_PIVOT ":%s", key + 8);
+        snprintf(name, sizeof(name), "Subject: %s",
+                 label != NULL ? label : key + 8);
+    } else {
+        st->raw = 1;
+        return 0;
+    }
+    if (!crosswalk_spec_valid(spec))
+        return 0; /* a pivot id no setSpec can hold */
+    return report(st, spec, name);
+}
+
+/* The sets of the terms of one field: by pivot where a term maps to one,
+ * else by its value. */
+static int term_sets(struct sets *st, const json_t *terms, const char *prefix)
+{
+    enum vocab_kind kind =
+        strcmp(prefix, "level") == 0 ? VOCAB_LEVEL : VOCAB_SUBJECT;
+    size_t i;
+    json_t *t;
+    int err = 0;
 
     json_array_foreach(terms, i, t)
     {
-        const char *value = str(t, "value");
+        const char *value = str(t, "value"), *source = str(t, "source");
 
         if (value == NULL)
             continue;
-        memcpy(spec, prefix, plen);
-        spec[plen] = ':';
-        err =
-            crosswalk_spec_from_label(spec + plen + 1, sizeof(spec) - plen - 1,
-                                      value, strcmp(prefix, "subject") == 0);
-        if (err == OER_EINVAL)
-            continue;
-        if (err < 0)
-            return err;
-        if (json_object_get(seen, spec) != NULL)
-            continue;
-        if (json_object_set_new(seen, spec, json_true()) != 0)
-            return OER_ENOMEM;
-        snprintf(name, sizeof(name), "%s%s: %s", prefix[0] == 'l' ? "L" : "S",
-                 prefix + 1, term_label(t));
-        err = cb(spec, name, arg);
+        st->raw = st->v == NULL;
+        if (st->v != NULL)
+            err = vocab_index_keys(st->v, kind, source ? source : "", value,
+                                   st->system, on_pivot_key, st);
+        if (err == 0 && st->raw)
+            err = value_set(st, t, prefix);
         if (err != 0)
             return err;
     }
     return 0;
 }
 
-int crosswalk_sets(const json_t *doc, crosswalk_set_cb cb, void *arg)
+int crosswalk_sets(const json_t *doc, const struct vocab *v,
+                   crosswalk_set_cb cb, void *arg)
 {
     char spec[96], name[96], origin[72];
     const char *id = str(doc, "id"), *slash;
-    json_t *seen;
+    struct sets st = {v, NULL, cb, arg, NULL, 0};
     int err;
 
     slash = id != NULL ? strchr(id, '/') : NULL;
@@ -650,13 +708,15 @@ int crosswalk_sets(const json_t *doc, crosswalk_set_cb cb, void *arg)
     if (err != 0 || metadata_is_tombstone(doc))
         return err;
 
-    seen = json_object();
-    if (seen == NULL)
+    /* the origin's own terms are in its system, as the index reads them */
+    if (v != NULL && vocab_system_label(v, origin, NULL) != NULL)
+        st.system = origin;
+    st.seen = json_object();
+    if (st.seen == NULL)
         return OER_ENOMEM;
-    err = term_sets(json_object_get(doc, "levels"), "level", cb, arg, seen);
+    err = term_sets(&st, json_object_get(doc, "levels"), "level");
     if (err == 0)
-        err = term_sets(json_object_get(doc, "subjects"), "subject", cb, arg,
-                        seen);
-    json_decref(seen);
+        err = term_sets(&st, json_object_get(doc, "subjects"), "subject");
+    json_decref(st.seen);
     return err;
 }

@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
+struct vocab;
+
 #define CROSSWALK_NS_DC "http://purl.org/dc/elements/1.1/"
 #define CROSSWALK_NS_OAI_DC "http://www.openarchives.org/OAI/2.0/oai_dc/"
 #define CROSSWALK_NS_LOM "http://ltsc.ieee.org/xsd/LOM"
@@ -20,6 +22,10 @@
 /* Longest setSpec crosswalk_set_specs makes or crosswalk_spec_valid
  * accepts, in bytes. */
 #define CROSSWALK_SPEC_MAX 512
+
+/* The parents of the sets of mapped terms (crosswalk_sets). */
+#define CROSSWALK_SET_ISCED "level:isced"
+#define CROSSWALK_SET_PIVOT "subject:pivot"
 
 /*
  * Append to parent the oai_dc:dc element of doc (a record, not a
@@ -40,12 +46,19 @@ typedef int (*crosswalk_set_cb)(const char *spec, const char *name, void *arg);
 
 /*
  * The sets doc belongs to: "origin:<origin>" (origin from its id), then
- * "level:<v>" for each level term and "subject:<v>" for each subject
- * term, v the term's value made a setSpec (crosswalk_spec_from_label;
- * a ':' in the value makes a level of hierarchy).  A tombstone has only
- * its origin's set.  Duplicates are reported once.
+ * its level and subject sets.  With a vocabulary v (may be NULL), a
+ * term that maps to a pivot (vocab_index_keys; the origin's system when
+ * the origin is a system id, as the index does) gives
+ * "level:isced:<N>" for each ISCED 2011 level it maps to, and
+ * "subject:pivot:<id>" for each pivot subject and those broader.  A term
+ * that maps to none, and every term without v, gives "level:<v>" or
+ * "subject:<v>", v the term's value made a setSpec
+ * (crosswalk_spec_from_label; in subjects a ':' makes a level of
+ * hierarchy).  A tombstone has only its origin's set.  Duplicates are
+ * reported once.
  */
-int crosswalk_sets(const json_t *doc, crosswalk_set_cb cb, void *arg);
+int crosswalk_sets(const json_t *doc, const struct vocab *v,
+                   crosswalk_set_cb cb, void *arg);
 
 /*
  * A setSpec part from a label: case folded, accents dropped, every run

@@ -16,8 +16,10 @@
 #include <libxml/tree.h>
 #include <openssl/evp.h>
 
+#include "federation/vocab.h"
 #include "node/crosswalk.h"
 #include "node/error.h"
+#include "node/index.h"
 #include "node/log.h"
 #include "node/metadata.h"
 
@@ -812,7 +814,8 @@ static xmlNodePtr add_header(struct reply *r, xmlNodePtr parent,
     add(r, h, "identifier", it->identifier);
     add(r, h, "datestamp", stamp);
     if (h != NULL && crosswalk_sets(it->former != NULL ? it->former : it->doc,
-                                    on_header_set, ctx) == OER_ENOMEM)
+                                    r->opt->vocab, on_header_set,
+                                    ctx) == OER_ENOMEM)
         r->nomem = 1;
     return h;
 }
@@ -977,9 +980,10 @@ static int get_record(struct reply *r)
     return 0;
 }
 
-/* ListSets: the three top sets, then each set of a current record. */
+/* ListSets: the top sets, then each set of a current record. */
 struct sets {
     struct store *s;
+    const struct vocab *v;
     json_t *names; /* spec -> name */
 };
 
@@ -991,14 +995,34 @@ static int on_set(const char *spec, const char *name, void *arg)
 
 static int on_set_doc(const json_t *doc, void *arg)
 {
-    return crosswalk_sets(doc, on_set, arg);
+    struct sets *st = arg;
+
+    return crosswalk_sets(doc, st->v, on_set, st->names);
 }
 
 static int on_set_origin(const char *origin, const char *head, void *arg)
 {
     struct sets *st = arg;
 
-    return store_foreach(st->s, origin, on_set_doc, st->names);
+    return store_foreach(st->s, origin, on_set_doc, st);
+}
+
+/* origin, level and subject; with vocabularies, the parents of the
+ * pivot sets too. */
+static json_t *top_sets(const struct vocab *v)
+{
+    json_t *names = json_pack("{s:s,s:s,s:s}", "origin",
+                              "Records by origin node", "level",
+                              "Records by education level", "subject",
+                              "Records by subject");
+
+    if (names != NULL && v != NULL &&
+        (on_set(CROSSWALK_SET_ISCED, "Level: by ISCED 2011 level", names) ||
+         on_set(CROSSWALK_SET_PIVOT, "Subject: by shared subject", names))) {
+        json_decref(names);
+        return NULL;
+    }
+    return names;
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -1008,10 +1032,7 @@ static int cmp_key(const void *a, const void *b)
 
 static int list_sets(struct reply *r)
 {
-    struct sets st = {r->s, json_pack("{s:s,s:s,s:s}", "origin",
-                                      "Records by origin node", "level",
-                                      "Records by education level", "subject",
-                                      "Records by subject")};
+    struct sets st = {r->s, r->opt->vocab, top_sets(r->opt->vocab)};
     const char **keys = NULL, *key;
     xmlNodePtr list;
     size_t n = 0;
@@ -1079,8 +1100,8 @@ static int in_set(const struct list *l, const json_t *doc, const json_t *former)
 {
     if (l->t->set[0] == '\0')
         return 1;
-    return crosswalk_sets(former != NULL ? former : doc, on_member,
-                          l->t->set) == 1;
+    return crosswalk_sets(former != NULL ? former : doc, l->r->opt->vocab,
+                          on_member, l->t->set) == 1;
 }
 
 /* List the record at path if commit c is where it last changed (its
@@ -1412,18 +1433,38 @@ static int request_args(struct oai_args *args, const struct http_request *req)
     return err;
 }
 
+/* The vocabularies of opt->vocab_dir (else INDEX_VOCAB_DIR) for one
+ * request; NULL, logged, when they cannot be loaded. */
+static struct vocab *request_vocab(const struct oai_options *opt)
+{
+    const char *dir = opt->vocab_dir;
+    struct vocab *v = NULL;
+
+    if (dir == NULL)
+        dir = INDEX_VOCAB_DIR;
+
+    if (vocab_load(&v, dir) != 0)
+        log_warn("oai", "sets without vocabularies", "dir", dir, NULL);
+    return v;
+}
+
 void oai_serve(struct http_response *res, const struct http_request *req,
                struct store *s, const struct oai_options *opt)
 {
     struct oai_options o = *opt;
     struct oai_args args = {0};
+    struct vocab *v = NULL;
     char url[300];
     int err;
 
-    base_url(url, sizeof(url), req->host);
-    o.base_url = url;
+    if (o.base_url == NULL) {
+        base_url(url, sizeof(url), req->host);
+        o.base_url = url;
+    }
     if (o.page_size == 0)
         o.page_size = OAI_PAGE_DEFAULT;
+    if (o.vocab == NULL)
+        o.vocab = v = request_vocab(opt);
     err = request_args(&args, req);
     if (err == OER_EINVAL) {
         /* a malformed form body: answered as an illegal argument */
@@ -1433,6 +1474,7 @@ void oai_serve(struct http_response *res, const struct http_request *req,
     if (err == 0)
         err = oai_respond(&res->body, &res->len, s, &o, &args);
     oai_args_release(&args);
+    vocab_free(v);
     if (err < 0) {
         http_response_error(res, err == OER_ENOMEM ? 503 : 500, "oai_error",
                             "the OAI-PMH response cannot be built");

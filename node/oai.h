@@ -20,12 +20,23 @@
 #define OAI_TOKEN_ORIGINS 256     /* catalogues a token can hold */
 #define OAI_TOKEN_MAX (32 * 1024) /* longest token accepted, in bytes */
 
-/* What the provider needs to know; strings are borrowed. */
+struct vocab;
+
+/* What the provider needs to know; strings and the vocabularies are
+ * borrowed. */
 struct oai_options {
-    const char *node_id;     /* repositoryName and identifiers */
-    const char *base_url;    /* "http://host:port/oai" */
+    const char *node_id; /* repositoryName and identifiers */
+    /* baseURL and the request element: "https://oer.example.org/oai"
+     * (oai.base-url); for oai_serve, NULL derives it from the request */
+    const char *base_url;
     const char *admin_email; /* adminEmail */
     size_t page_size;        /* records a list page holds, >= 1 */
+    /* what level and subject sets go through (crosswalk_sets); NULL: every
+     * term is a set by its own value */
+    const struct vocab *vocab;
+    /* for oai_serve when vocab is NULL: the folder it loads them from
+     * (vocab.root), NULL for the default, INDEX_VOCAB_DIR */
+    const char *vocab_dir;
 };
 
 /* The error conditions of OAI-PMH 2.0 (noSetHierarchy is never used:
@@ -150,9 +161,11 @@ int oai_respond(char **out, size_t *len, struct store *s,
 
 /*
  * The /oai route: the arguments of the query or, for a POST, of its
- * application/x-www-form-urlencoded body; base_url from the Host header
- * (opt->base_url is ignored).  Answers text/xml, or a JSON error when the
- * store fails.
+ * application/x-www-form-urlencoded body; opt->base_url, or when it is
+ * NULL "http://" and the Host header; opt->vocab, or the vocabularies of
+ * opt->vocab_dir loaded for the request (without them, sets by the
+ * terms' own values, logged).  Answers text/xml, or a JSON error when
+ * the store fails.
  */
 void oai_serve(struct http_response *res, const struct http_request *req,
                struct store *s, const struct oai_options *opt);

@@ -15,8 +15,10 @@
 #include <cmocka.h>
 
 #include "federation/identity.h"
+#include "federation/vocab.h"
 #include "node/crosswalk.h"
 #include "node/error.h"
+#include "node/index.h"
 #include "node/lom.h"
 #include "node/metadata.h"
 #include "node/oai.h"
@@ -30,6 +32,7 @@ struct fixture {
     char repo[512];
     struct store *s;
     struct identity *id;
+    struct vocab *vocab; /* sets through the vocabularies, when loaded */
     size_t page;
     int responses;
 };
@@ -56,6 +59,7 @@ static int teardown(void **state)
 
     store_free(fx->s);
     identity_free(fx->id);
+    vocab_free(fx->vocab);
     testutil_run(NULL, 1, "rm -rf '%s'", fx->dir);
     free(fx->dir);
     free(fx);
@@ -122,8 +126,11 @@ static void withdraw(struct fixture *fx, const char *local)
  * Caller frees. */
 static char *ask(struct fixture *fx, const char *query)
 {
-    struct oai_options opt = {NODE, "http://localhost/oai", "oai@example.org",
-                              fx->page};
+    struct oai_options opt = {.node_id = NODE,
+                              .base_url = "http://localhost/oai",
+                              .admin_email = "oai@example.org",
+                              .page_size = fx->page,
+                              .vocab = fx->vocab};
     struct oai_args args = {0};
     char *body = NULL, path[600], *out = NULL;
     size_t len = 0;
@@ -339,7 +346,8 @@ static void test_form_and_overflow(void **state)
 static void test_serve_post(void **state)
 {
     struct fixture *fx = *state;
-    struct oai_options opt = {NODE, NULL, "oai@example.org", 0};
+    struct oai_options opt = {.node_id = NODE,
+                              .admin_email = "oai@example.org"};
     struct http_request req = {.method = "POST",
                                .path = "/oai",
                                .rest = "",
@@ -364,6 +372,18 @@ static void test_serve_post(void **state)
     oai_serve(&res, &req, fx->s, &opt);
     assert_non_null(strstr(res.body, "code=\"badArgument\""));
     assert_non_null(strstr(res.body, "<request>http://localhost/oai<"));
+    free(res.body);
+
+    /* a configured base URL (oai.base-url) wins over the Host header */
+    memset(&res, 0, sizeof(res));
+    req.body = "verb=Identify";
+    req.body_len = strlen(req.body);
+    opt.base_url = "https://oer.example.org/oai";
+    oai_serve(&res, &req, fx->s, &opt);
+    assert_non_null(
+        strstr(res.body, "<baseURL>https://oer.example.org/oai</baseURL>"));
+    assert_non_null(strstr(res.body, "<request verb=\"Identify\">"
+                                     "https://oer.example.org/oai<"));
     free(res.body);
 }
 
@@ -607,6 +627,87 @@ static void test_b08_sets(void **state)
     assert_false(crosswalk_spec_valid(""));
 }
 
+/* A term of a vocabulary source. */
+static json_t *term_of(const char *source, const char *value)
+{
+    return json_pack("{s:s,s:s}", "source", source, "value", value);
+}
+
+static json_t *with_level(json_t *doc, json_t *level)
+{
+    json_object_set_new(doc, "levels", json_pack("[o]", level));
+    return doc;
+}
+
+/* Level sets by ISCED 2011 pivot and subject sets by the shared subject
+ * pivot: a Flemish and a Dutch term of ISCED 1 in one set; unmapped
+ * terms keep their value sets; a withdrawn record keeps its former ones. */
+static void test_pivot_sets(void **state)
+{
+    struct fixture *fx = *state;
+    const char *q = "verb=ListIdentifiers&metadataPrefix=oai_dc&set=";
+    char query[256], *body;
+    json_t *docs[4];
+
+    assert_int_equal(vocab_load(&fx->vocab, INDEX_VOCAB_DIR), 0);
+    /* free text of origin be-vl is read in be-vl, by id or by label */
+    docs[0] = with_level(record(NODE, "vl1", "Breuken"),
+                         term("lager onderwijs, 5e leerjaar"));
+    docs[1] = with_level(record(NODE, "nl1", "Breuken NL"),
+                         term_of("http://purl.org/oernode/vocab/nl",
+                                 "po_groep7"));
+    docs[2] = with_level(record(NODE, "x1", "Elders"), term("isced-2"));
+    json_object_set_new(docs[2], "subjects",
+                        json_pack("[oo]", term("fysica"), term("Math")));
+    docs[3] = record(NODE, "h1", "Geen niveau");
+    commit(fx, NODE, docs, 4);
+    docs[0] = with_level(record("nl", "n2", "Havo"), term("havo 4"));
+    commit(fx, "nl", docs, 1);
+
+    snprintf(query, sizeof(query), "%slevel:isced:1", q);
+    body = ask(fx, query);
+    assert_int_equal(count(body, "<header"), 2);
+    assert_non_null(strstr(body, "oai:" NODE ":" NODE "/vl1<"));
+    assert_non_null(strstr(body, "oai:" NODE ":" NODE "/nl1<"));
+    assert_non_null(strstr(body, "<setSpec>level:isced:1</setSpec>"));
+    assert_null(strstr(body, "<setSpec>level:lager"));
+    free(body);
+    snprintf(query, sizeof(query), "%slevel:isced:3", q);
+    expect_count(fx, query, 1);
+    snprintf(query, sizeof(query), "%slevel:isced", q);
+    expect_count(fx, query, 3);
+    snprintf(query, sizeof(query), "%slevel:isced:2", q);
+    expect_count(fx, query, 0);
+    snprintf(query, sizeof(query), "%slevel:isced-2", q);
+    expect_count(fx, query, 1);
+    snprintf(query, sizeof(query), "%slevel", q);
+    expect_count(fx, query, 4);
+    snprintf(query, sizeof(query), "%ssubject:pivot:physics", q);
+    expect_count(fx, query, 1);
+    snprintf(query, sizeof(query), "%ssubject:pivot:sciences", q);
+    expect_count(fx, query, 1);
+    snprintf(query, sizeof(query), "%ssubject:math", q);
+    expect_count(fx, query, 1);
+
+    body = ask(fx, "verb=ListSets");
+    assert_non_null(strstr(body, "<setSpec>level:isced:1</setSpec><setName>"
+                                 "Level: ISCED 1, Primary education"));
+    assert_non_null(strstr(body, "<setSpec>level:isced</setSpec>"));
+    assert_non_null(strstr(body, "<setSpec>subject:pivot:physics</setSpec>"
+                                 "<setName>Subject: Physics</setName>"));
+    assert_non_null(strstr(body, "<setSpec>level:isced-2</setSpec>"));
+    assert_non_null(strstr(body, "<setSpec>subject:math</setSpec>"));
+    free(body);
+
+    /* a withdrawn record stays in its former pivot set, as deleted */
+    withdraw(fx, "nl1");
+    snprintf(query, sizeof(query), "%slevel:isced:1", q);
+    body = ask(fx, query);
+    assert_int_equal(count(body, "<header"), 2);
+    assert_int_equal(count(body, "status=\"deleted\""), 1);
+    free(body);
+}
+
 /* ---- resumption tokens ------------------------------------------------ */
 
 /* Follow a list to its end from query; every identifier listed goes to
@@ -814,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_parse_date),
         cmocka_unit_test_setup_teardown(test_b05_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_b08_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pivot_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens_across_edits, setup,
                                         teardown),
         cmocka_unit_test(test_token_codec),
