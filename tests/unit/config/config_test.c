@@ -62,6 +62,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->policy.adapts, 0);
     assert_string_equal(c->admin_email, CONFIG_ADMIN_EMAIL);
     assert_int_equal(c->oai_page_size, CONFIG_OAI_PAGE);
+    assert_null(c->oai_base_url);
 
     f = open_memstream(&printed, &len);
     config_print(f, c);
@@ -78,6 +79,7 @@ static void test_defaults(void **state)
 static const char full[] =
     "[node]\n\tid = nl-school\n\tdata = store\n"
     "\tadmin-email = oai@school.example.org\n[oai]\n\tpage-size = 7\n"
+    "\tbase-url = https://oer.school.example.org:8443/repo/oai\n"
     "[listen]\n\tpeer = [::1]:7441\n\thttp = 0.0.0.0:0\n"
     "[log]\n\tlevel = debug\n"
     "[policy]\n\taccept = be-vl\n\taccept = nl-edurep\n\trelay = no\n"
@@ -100,6 +102,8 @@ static void test_everything_set(void **state)
     assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
     assert_string_equal(c->admin_email, "oai@school.example.org");
     assert_int_equal(c->oai_page_size, 7);
+    assert_string_equal(c->oai_base_url,
+                        "https://oer.school.example.org:8443/repo/oai");
     assert_int_equal(c->policy.accept.count, 2);
     assert_string_equal(c->policy.accept.names[1], "nl-edurep");
     assert_int_equal(c->policy.relay, 0);
@@ -123,6 +127,18 @@ static void test_errors_name_file_and_key(void **state)
             "node.admin-email", "bad address");
     refused("[node]\n\tid = be-vl\n[oai]\n\tpage-size = 0\n",
             "oai.page-size", "expected 1 to 1000");
+    refused("[node]\n\tid = be-vl\n[oai]\n\tbase-url = oer.example.org/oai\n",
+            "oai.base-url", "bad URL 'oer.example.org/oai'");
+    refused("[node]\n\tid = be-vl\n[oai]\n\tbase-url = ftp://oer.example.org\n",
+            "oai.base-url", "bad URL");
+    refused("[node]\n\tid = be-vl\n[oai]\n\tbase-url = https:///oai\n",
+            "oai.base-url", "bad URL");
+    refused("[node]\n\tid = be-vl\n[oai]\n"
+            "\tbase-url = https://oer.example.org/oai?verb=Identify\n",
+            "oai.base-url", "bad URL");
+    refused("[node]\n\tid = be-vl\n[oai]\n"
+            "\tbase-url = https://user@oer.example.org/oai\n",
+            "oai.base-url", "bad URL");
     refused("[node]\n\tid = be-vl\n\tcolour = red\n", "node.colour",
             "unknown key");
     refused("[node]\n\tid = be-vl\n[server]\n\tport = 1\n", "server.port",
