@@ -3,7 +3,9 @@
 # size of 4 is harvested completely by a real OAI-PMH client (Debian's
 # HTTP::OAI, tests/integration/oai_harvest.pl) across several pages, in
 # oai_dc and lom, whole and by set; the harvest is compared record by
-# record with the store, and every response is checked with xmllint.
+# record with the store, and every response is checked with xmllint; a
+# level set by ISCED pivot holds a Flemish and a Dutch record, and another
+# node harvesting it finds them by level.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -133,6 +135,62 @@ perl "$here/oai_harvest.pl" "$base" ListIdentifiers oai_dc - \
     "$(date -u -d tomorrow +%Y-%m-%d)" >"$work/harvest.none" \
     2>"$work/harvest.err" || fail "empty harvest failed"
 check "nothing from tomorrow" test ! -s "$work/harvest.none"
+
+# ---- level sets by ISCED 2011 pivot ----------------------------------
+# a Flemish and a Dutch term of ISCED 1 (lager-5, groep 7) and a Dutch
+# one of ISCED 3 (havo 4), imported as LOM while the node serves
+lomrec() { # lomrec ID TITLE SOURCE TAXON
+    cat <<EOF
+<lom xmlns="http://ltsc.ieee.org/xsd/LOM">
+ <general><identifier><catalog>test</catalog><entry>$1</entry></identifier>
+  <title><string language="nl">$2</string></title><language>nl</language>
+ </general>
+ <rights><description><string>https://creativecommons.org/licenses/by/4.0/</string></description></rights>
+ <classification><purpose><source>LOMv1.0</source><value>educational level</value></purpose>
+  <taxonPath><source><string>$3</string></source><taxon><id>$4</id></taxon></taxonPath>
+ </classification>
+</lom>
+EOF
+}
+vdex=http://purl.edustandaard.nl/vdex_classification_educationallevel_czp_20071115.xml
+mkdir "$work/lom"
+lomrec vl-a "Breuken Vlaanderen" http://purl.org/oernode/vocab/be-vl lager-5 \
+    >"$work/lom/a.xml"
+lomrec nl-a "Breuken Nederland" "$vdex" po_groep7 >"$work/lom/b.xml"
+lomrec nl-b "Havo vier" "$vdex" havo4 >"$work/lom/c.xml"
+"$OERNODE" -q import lom "$work/lom" >/dev/null
+"$OERNODE" list >"$work/list"
+idof() { echo "oai:nl-test:$(grep -F "$1" "$work/list" | cut -f1)"; }
+perl "$here/oai_harvest.pl" "$base" ListIdentifiers oai_dc level:isced:1 \
+    >"$work/harvest.isced1" 2>"$work/harvest.err" ||
+    { cat "$work/harvest.err" >&2; fail "level set harvest failed"; }
+cut -f1 "$work/harvest.isced1" | LC_ALL=C sort >"$work/got"
+# what the store's records map to, as the node's own search reads them
+"$OERNODE" -q search --level isced:1 --json | perl -MJSON::PP -e '
+    local $/; my $d = decode_json(<STDIN>);
+    print "oai:nl-test:$_->{id}\n" for @{$d->{hits}}' |
+    LC_ALL=C sort >"$work/want"
+diff -u "$work/want" "$work/got" || fail "level:isced:1 differs from the store"
+check "two records of ISCED 1" test "$(wc -l <"$work/got")" = 2
+contains "$work/got" "$(idof "Breuken Vlaanderen")"
+contains "$work/got" "$(idof "Breuken Nederland")"
+contains "$work/harvest.isced1" "level:isced:1"
+curl -s -o "$work/sets.xml" "$base?verb=ListSets"
+wellformed "$work/sets.xml"
+contains "$work/sets.xml" \
+    '<setSpec>level:isced:3</setSpec><setName>Level: ISCED 3, Upper secondary education</setName>'
+contains "$work/sets.xml" '<setSpec>level:isced-2</setSpec>'
+
+# another node harvests the set over OAI-PMH (lom): the harvested levels
+# keep their terms and map at search time through the vocabularies
+OERNODE_DATA=$work/data2 "$OERNODE" -q init --id be-test >/dev/null
+OERNODE_DATA=$work/data2 "$OERNODE" -q import oai "$base" \
+    --set level:isced:1 >/dev/null
+OERNODE_DATA=$work/data2 "$OERNODE" -q search --system be-vl \
+    --level lager-5 --json >"$work/search2.json"
+contains "$work/search2.json" '"total":2'
+contains "$work/search2.json" '"value":"po_groep7"'
+contains "$work/search2.json" '"value":"lager-5"'
 
 kill -TERM $pid
 wait $pid || fail "serve exited $? after SIGTERM"
