@@ -3,7 +3,10 @@
 # with oernode token; a submission edited and published (in oernode list,
 # its commit verified by stock git); one rejected (nothing published, the
 # contributor reads the reason); and every authentication and input
-# error with its status and stable code, changing nothing.
+# error with its status and stable code, changing nothing.  Files: one
+# uploaded to a submission is in the published record, in git and in
+# the download; a rejected submission's files are deleted; hostile
+# uploads change nothing.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -41,7 +44,7 @@ call() {
     local auth=() data=()
     [ -n "$1" ] && auth=(-H "Authorization: Bearer $1")
     [ $# -ge 4 ] && data=(--data-binary "$4" -H "Content-Type: application/json")
-    curl -s -o "$work/body" -w '%{http_code}' -X "$2" \
+    curl -s --path-as-is -o "$work/body" -w '%{http_code}' -X "$2" \
         "${auth[@]}" "${data[@]}" "$base$3"
 }
 want() { # want STATUS CODE-OR-TEXT TOKEN METHOD PATH [BODY]
@@ -115,6 +118,82 @@ want 413 '"body_too_large"' "$ann" POST /api/submissions "@$work/big"
 after=$(curl -s -H "Authorization: Bearer $mod" "$base/api/moderation/queue")
 [ "$before" = "$after" ] || fail "an error changed the queue"
 check "nothing more published" test \
+    "$(git -C "$OERNODE_DATA/repo.git" rev-parse refs/catalog/nl-test)" = "$head"
+
+# files: submit, upload (one replaced), publish; the record lists them,
+# git holds the blob, the download gives the same bytes
+q=$OERNODE_DATA/queue
+want 201 '"id":4' "$ann" POST /api/submissions "$doc"
+head -c 300000 /dev/urandom >"$work/sheet.pdf"
+sha=$(sha256sum <"$work/sheet.pdf" | cut -d' ' -f1)
+want 201 "\"sha256\":\"$sha\"" "$ann" PUT /api/submissions/4/files/sheet.pdf \
+    "@$work/sheet.pdf"
+contains "$work/body" '"name":"sheet.pdf"'
+contains "$work/body" '"media_type":"application/pdf"'
+contains "$work/body" '"size":300000'
+check "queued under its hash" test -f "$q/4/$sha"
+printf 'first' >"$work/a.txt"
+printf 'second' >"$work/b.txt"
+want 201 '"size":5' "$ann" PUT /api/submissions/4/files/notes.txt "@$work/a.txt"
+old=$(sha256sum <"$work/a.txt" | cut -d' ' -f1)
+want 200 '"size":6' "$mod" PUT /api/submissions/4/files/notes.txt "@$work/b.txt"
+check "replaced content removed" test ! -e "$q/4/$old"
+
+# hostile uploads: status, stable code, and nothing changed
+bob=$("$OERNODE" -q token create --role contributor --name bob)
+before=$(ls -a "$q/4"; curl -s -H "Authorization: Bearer $ann" \
+    "$base/api/submissions")
+want 401 '"missing_token"' "" PUT /api/submissions/4/files/x.txt "@$work/a.txt"
+want 401 '"invalid_token"' oer_no PUT /api/submissions/4/files/x.txt \
+    "@$work/a.txt"
+want 403 '"forbidden"' "$bob" PUT /api/submissions/4/files/x.txt "@$work/a.txt"
+for name in ../../x ..%2F..%2Fconfig %2e%2e a%2Fb a%5Cb %01a . ''; do
+    want 400 '"bad_name"' "$ann" PUT "/api/submissions/4/files/$name" \
+        "@$work/a.txt"
+done
+want 404 '"not_found"' "$ann" PUT /api/submissions/99/files/x.txt "@$work/a.txt"
+want 400 '"unknown_parameter"' "$ann" PUT '/api/submissions/4/files/x.txt?y=1' \
+    "@$work/a.txt"
+head -c $((100 * 1024 * 1024 + 1)) /dev/zero >"$work/huge"
+want 413 '"body_too_large"' "$ann" PUT /api/submissions/4/files/huge.bin \
+    "@$work/huge"
+rm -f "$work/huge"
+after=$(ls -a "$q/4"; curl -s -H "Authorization: Bearer $ann" \
+    "$base/api/submissions")
+[ "$before" = "$after" ] || fail "a refused upload changed something"
+check "no stray file outside the queue" test ! -e "$OERNODE_DATA/x"
+check "no stray file outside the queue" test ! -e "$q/x"
+
+want 200 '"state":"published"' "$mod" POST /api/moderation/submissions/4/publish
+id=$(jq -r .resource "$work/body")
+check "queue folder removed on publish" test ! -e "$q/4"
+want 409 '"not_pending"' "$ann" PUT /api/submissions/4/files/late.txt \
+    "@$work/a.txt"
+expect_exit 0 "$OERNODE" show "$id"
+contains "$work/out" '"sheet.pdf"'
+contains "$work/out" "$sha"
+blob=$(jq -r '.files[] | select(.name == "sheet.pdf") | .blob' "$work/out")
+git -C "$OERNODE_DATA/repo.git" cat-file blob "$blob" >"$work/from-git"
+check "git holds the uploaded bytes" cmp "$work/from-git" "$work/sheet.pdf"
+check "refs/content keeps it" git -C "$OERNODE_DATA/repo.git" \
+    cat-file -e refs/content/nl-test
+curl -s -o "$work/download" "$base/api/resources/$id/files/sheet.pdf"
+check "download gives the uploaded bytes" cmp "$work/download" "$work/sheet.pdf"
+curl -s -o "$work/download" "$base/api/resources/$id/files/notes.txt"
+check "the replacement is what was published" cmp "$work/download" "$work/b.txt"
+
+# submit, upload, reject: the files are deleted, nothing published
+head=$(git -C "$OERNODE_DATA/repo.git" rev-parse refs/catalog/nl-test)
+want 201 '"id":5' "$ann" POST /api/submissions "$doc"
+want 201 '"name":"x.txt"' "$ann" PUT /api/submissions/5/files/x.txt "@$work/a.txt"
+check "queued" test -d "$q/5"
+want 200 '"state":"rejected"' "$mod" POST /api/moderation/submissions/5/reject \
+    '{"reason":"no licence for the pictures"}'
+contains "$work/body" '"files":[]'
+check "queue folder removed on reject" test ! -e "$q/5"
+want 409 '"not_pending"' "$ann" PUT /api/submissions/5/files/x.txt "@$work/a.txt"
+check "queue folder not made again" test ! -e "$q/5"
+check "nothing published" test \
     "$(git -C "$OERNODE_DATA/repo.git" rev-parse refs/catalog/nl-test)" = "$head"
 
 kill "$pid"
