@@ -17,6 +17,8 @@
 
 #include <git2.h>
 
+#include "federation/identity.h"
+#include "federation/vocab.h"
 #include "node/error.h"
 #include "node/metadata.h"
 
@@ -27,6 +29,8 @@ enum key_kind {
     KEY_LEVEL,
     KEY_BOOL,
     KEY_ORIGINS,
+    KEY_LEVELS,
+    KEY_SUBJECTS,
     KEY_EMAIL,
     KEY_PAGE,
     KEY_DAYS,
@@ -54,6 +58,8 @@ static const struct key keys[] = {
     {"log.level", KEY_LEVEL, offsetof(struct config, log_level)},
     {"policy.accept", KEY_ORIGINS, offsetof(struct config, policy.accept)},
     {"policy.offer", KEY_ORIGINS, offsetof(struct config, policy.offer)},
+    {"policy.level", KEY_LEVELS, offsetof(struct config, policy.levels)},
+    {"policy.subject", KEY_SUBJECTS, offsetof(struct config, policy.subjects)},
     {"policy.relay", KEY_BOOL, offsetof(struct config, policy.relay)},
     {"policy.commercial", KEY_BOOL, offsetof(struct config, policy.commercial)},
     {"policy.adapts", KEY_BOOL, offsetof(struct config, policy.adapts)},
@@ -208,6 +214,42 @@ static int append_origin(struct config_origins *list, const char *value)
     return 0;
 }
 
+/* A subject id of the shared subject list: 1 to 64 of [a-z0-9-],
+ * starting with a letter (the same shape as a node id). */
+static int valid_subject(const char *value)
+{
+    return metadata_valid_origin(value) != 0;
+}
+
+/* One value of a list key: an origin ("*", "none" or a node id), an
+ * ISCED code or a subject id.  The detail when it is bad, else NULL. */
+static const char *list_problem(enum key_kind kind, const char *value)
+{
+    if (kind == KEY_LEVELS)
+        return vocab_pivot_level(value) < 0
+                   ? "bad level '%.80s': an ISCED 2011 code, 0 to 8 and up "
+                     "to three more digits"
+                   : NULL;
+    if (kind == KEY_SUBJECTS)
+        return valid_subject(value) ? NULL
+                                    : "bad subject '%.80s': an id of the "
+                                      "shared subject list";
+    if (strcmp(value, "*") != 0 && strcmp(value, "none") != 0 &&
+        !valid_node_id(value))
+        return "bad origin '%.80s': a node id, * or none";
+    return NULL;
+}
+
+static int set_list(struct load *l, const char *key, enum key_kind kind,
+                    struct config_origins *list, const char *value)
+{
+    const char *problem = list_problem(kind, value);
+
+    if (problem != NULL)
+        return fail(l, key, problem, value);
+    return append_origin(list, value);
+}
+
 /* An e-mail address as OAI-PMH's adminEmail: local@domain, printable
  * ASCII without spaces, at most 254 characters. */
 static int valid_email(const char *value)
@@ -322,10 +364,10 @@ static int set_key(struct load *l, const struct key *k, const char *value)
         *(int *)(void *)field = flag;
         return 0;
     case KEY_ORIGINS:
-        if (strcmp(value, "*") != 0 && !valid_node_id(value))
-            return fail(l, k->name, "bad origin '%.80s': a node id or *",
-                        value);
-        return append_origin((struct config_origins *)(void *)field, value);
+    case KEY_LEVELS:
+    case KEY_SUBJECTS:
+        return set_list(l, k->name, k->kind,
+                        (struct config_origins *)(void *)field, value);
     case KEY_EMAIL:
         if (!valid_email(value))
             return fail(l, k->name,
@@ -364,6 +406,7 @@ static struct config_peer *find_peer(struct load *l, const char *name,
     c->peers = grown;
     p = &grown[c->peer_count];
     memset(p, 0, sizeof(*p));
+    p->relay = -1;
     p->name = strndup(name, len);
     if (p->name == NULL)
         return NULL;
@@ -371,7 +414,43 @@ static struct config_peer *find_peer(struct load *l, const char *name,
     return p;
 }
 
-/* peer.<name>.address or peer.<name>.fingerprint */
+/* The peer.<name>.<var> keys after address and fingerprint: overrides
+ * of the node's policy for that peer. */
+static const struct {
+    const char *var;
+    enum key_kind kind;
+    size_t off; /* in struct config_peer */
+} peer_vars[] = {
+    {"accept", KEY_ORIGINS, offsetof(struct config_peer, accept)},
+    {"offer", KEY_ORIGINS, offsetof(struct config_peer, offer)},
+    {"level", KEY_LEVELS, offsetof(struct config_peer, levels)},
+    {"subject", KEY_SUBJECTS, offsetof(struct config_peer, subjects)},
+    {"relay", KEY_BOOL, offsetof(struct config_peer, relay)},
+    {"introduce-keys", KEY_BOOL, offsetof(struct config_peer, introduce_keys)},
+};
+
+static int set_peer_policy(struct load *l, struct config_peer *p,
+                           const char *key, const char *var, const char *value)
+{
+    for (size_t i = 0; i < sizeof(peer_vars) / sizeof(peer_vars[0]); i++) {
+        char *field = (char *)p + peer_vars[i].off;
+        int flag;
+
+        if (strcmp(var, peer_vars[i].var) != 0)
+            continue;
+        if (peer_vars[i].kind != KEY_BOOL)
+            return set_list(l, key, peer_vars[i].kind,
+                            (struct config_origins *)(void *)field, value);
+        if (git_config_parse_bool(&flag, value) != 0)
+            return fail(l, key, "bad value '%.80s': expected yes or no",
+                        value);
+        *(int *)(void *)field = flag;
+        return 0;
+    }
+    return fail(l, key, "unknown key");
+}
+
+/* peer.<name>.address, peer.<name>.fingerprint or a policy override */
 static int set_peer_key(struct load *l, const char *key, const char *value)
 {
     const char *name = key + 5, *var = strrchr(key, '.') + 1;
@@ -386,13 +465,11 @@ static int set_peer_key(struct load *l, const char *key, const char *value)
                     "bad peer name '%.80s': a peer is named by "
                     "its node id",
                     id);
-    if (strcmp(var, "address") != 0 && strcmp(var, "fingerprint") != 0)
-        return fail(l, key, "unknown key");
 
     p = find_peer(l, name, len);
     if (p == NULL)
         return l->rc = OER_ENOMEM;
-    if (var[0] == 'a') {
+    if (strcmp(var, "address") == 0) {
         if (config_address_parse(host, sizeof(host), &port, value) != 0 ||
             port == 0)
             return fail(l, key,
@@ -401,12 +478,68 @@ static int set_peer_key(struct load *l, const char *key, const char *value)
                         value);
         return set_string(&p->address, value);
     }
+    if (strcmp(var, "fingerprint") != 0)
+        return set_peer_policy(l, p, key, var, value);
     if (!config_fingerprint_valid(value))
         return fail(l, key,
                     "bad fingerprint '%.80s': expected SHA256: "
                     "and 43 base64 characters, as oernode id prints it",
                     value);
     return set_string(&p->fingerprint, value);
+}
+
+/* origin.<id>.key = ssh-ed25519 AAAA... */
+static int set_origin_key(struct load *l, const char *key, const char *value)
+{
+    const char *name = key + 7, *var = strrchr(key, '.') + 1;
+    struct config *c = l->c;
+    struct config_origin_key *grown;
+    struct identity_pub pub;
+    char id[80];
+
+    snprintf(id, sizeof(id), "%.*s", (int)(var - 1 - name), name);
+    if (var - 1 <= name || !valid_node_id(id))
+        return fail(l, key, "bad origin '%.80s': an origin is a node id", id);
+    if (strcmp(var, "key") != 0)
+        return fail(l, key, "unknown key");
+    if (identity_pub_parse(&pub, value) != 0)
+        return fail(l, key,
+                    "bad key '%.80s': expected ssh-ed25519 and its base64, "
+                    "as oernode id prints it",
+                    value);
+    if (config_origin_key(c, id) != NULL)
+        return fail(l, key, "set twice for origin '%s'", id);
+    grown = realloc(c->origin_keys,
+                    (c->origin_key_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return l->rc = OER_ENOMEM;
+    c->origin_keys = grown;
+    grown += c->origin_key_count;
+    grown->origin = strdup(id);
+    grown->key = strdup(value);
+    c->origin_key_count++;
+    if (grown->origin == NULL || grown->key == NULL)
+        return l->rc = OER_ENOMEM;
+    return 0;
+}
+
+const char *config_origin_key(const struct config *c, const char *origin)
+{
+    for (size_t i = 0; i < c->origin_key_count; i++) {
+        if (strcmp(c->origin_keys[i].origin, origin) == 0)
+            return c->origin_keys[i].key;
+    }
+    return NULL;
+}
+
+const struct config_peer *config_peer_find(const struct config *c,
+                                           const char *id)
+{
+    for (size_t i = 0; i < c->peer_count; i++) {
+        if (strcmp(c->peers[i].name, id) == 0)
+            return &c->peers[i];
+    }
+    return NULL;
 }
 
 static int on_entry(const git_config_entry *entry, void *arg)
@@ -417,7 +550,18 @@ static int on_entry(const git_config_entry *entry, void *arg)
 
     if (strncmp(entry->name, "peer.", 5) == 0 &&
         strchr(entry->name + 5, '.') != NULL) {
+        const char *var = strrchr(entry->name, '.') + 1;
+
+        /* a bare boolean means true, as in git */
+        if (entry->value == NULL &&
+            (strcmp(var, "relay") == 0 || strcmp(var, "introduce-keys") == 0))
+            value = "true";
         rc = set_peer_key(l, entry->name, value);
+        goto out;
+    }
+    if (strncmp(entry->name, "origin.", 7) == 0 &&
+        strchr(entry->name + 7, '.') != NULL) {
+        rc = set_origin_key(l, entry->name, value);
         goto out;
     }
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -483,6 +627,32 @@ static int set_data_dir(struct config *c)
     return 0;
 }
 
+/* "none" stands alone in a list of origins. */
+static int check_none(struct load *l, const char *key,
+                      const struct config_origins *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        if (strcmp(list->names[i], "none") == 0 && list->count > 1)
+            return fail(l, key, "none cannot be listed with other origins");
+    }
+    return 0;
+}
+
+static int finish_peer(struct load *l, const struct config_peer *p)
+{
+    char key[160];
+
+    snprintf(key, sizeof(key), "peer.%s.%s", p->name,
+             p->address == NULL ? "address" : "fingerprint");
+    if (p->address == NULL || p->fingerprint == NULL)
+        return fail(l, key, "missing for peer '%s'", p->name);
+    snprintf(key, sizeof(key), "peer.%s.accept", p->name);
+    if (check_none(l, key, &p->accept) != 0)
+        return OER_EINVAL;
+    snprintf(key, sizeof(key), "peer.%s.offer", p->name);
+    return check_none(l, key, &p->offer);
+}
+
 /* After every key is read: what is required, and the defaults. */
 static int finish(struct load *l)
 {
@@ -491,14 +661,12 @@ static int finish(struct load *l)
     if (c->node_id == NULL)
         return fail(l, "node.id", "missing: every node needs an id");
     for (size_t i = 0; i < c->peer_count; i++) {
-        char key[160];
-        struct config_peer *p = &c->peers[i];
-
-        snprintf(key, sizeof(key), "peer.%s.%s", p->name,
-                 p->address == NULL ? "address" : "fingerprint");
-        if (p->address == NULL || p->fingerprint == NULL)
-            return fail(l, key, "missing for peer '%s'", p->name);
+        if (finish_peer(l, &c->peers[i]) != 0)
+            return OER_EINVAL;
     }
+    if (check_none(l, "policy.accept", &c->policy.accept) != 0 ||
+        check_none(l, "policy.offer", &c->policy.offer) != 0)
+        return OER_EINVAL;
 
     if ((c->listen_peer == NULL &&
          set_string(&c->listen_peer, CONFIG_PEER_PORT) != 0) ||
@@ -599,10 +767,21 @@ void config_free(struct config *c)
         free(c->peers[i].name);
         free(c->peers[i].address);
         free(c->peers[i].fingerprint);
+        origins_free(&c->peers[i].accept);
+        origins_free(&c->peers[i].offer);
+        origins_free(&c->peers[i].levels);
+        origins_free(&c->peers[i].subjects);
     }
     free(c->peers);
+    for (size_t i = 0; i < c->origin_key_count; i++) {
+        free(c->origin_keys[i].origin);
+        free(c->origin_keys[i].key);
+    }
+    free(c->origin_keys);
     origins_free(&c->policy.accept);
     origins_free(&c->policy.offer);
+    origins_free(&c->policy.levels);
+    origins_free(&c->policy.subjects);
     free(c->path);
     free(c->node_id);
     free(c->data_dir);
@@ -627,6 +806,20 @@ static void print_origins(FILE *f, const char *key,
         fprintf(f, "\t%s = %s\n", key, list->names[i]);
 }
 
+/* A peer with the overrides it sets (the others follow [policy]). */
+static void print_peer(FILE *f, const struct config_peer *p)
+{
+    fprintf(f, "[peer \"%s\"]\n\taddress = %s\n\tfingerprint = %s\n",
+            p->name, p->address, p->fingerprint);
+    print_origins(f, "accept", &p->accept);
+    print_origins(f, "offer", &p->offer);
+    print_origins(f, "level", &p->levels);
+    print_origins(f, "subject", &p->subjects);
+    if (p->relay >= 0)
+        fprintf(f, "\trelay = %s\n", yes_no(p->relay));
+    fprintf(f, "\tintroduce-keys = %s\n", yes_no(p->introduce_keys));
+}
+
 void config_print(FILE *f, const struct config *c)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -648,12 +841,16 @@ void config_print(FILE *f, const struct config *c)
     fprintf(f, "[policy]\n");
     print_origins(f, "accept", &c->policy.accept);
     print_origins(f, "offer", &c->policy.offer);
+    print_origins(f, "level", &c->policy.levels);
+    print_origins(f, "subject", &c->policy.subjects);
     fprintf(f, "\trelay = %s\n\tcommercial = %s\n\tadapts = %s\n",
             yes_no(c->policy.relay), yes_no(c->policy.commercial),
             yes_no(c->policy.adapts));
     for (size_t i = 0; i < c->peer_count; i++)
-        fprintf(f, "[peer \"%s\"]\n\taddress = %s\n\tfingerprint = %s\n",
-                c->peers[i].name, c->peers[i].address, c->peers[i].fingerprint);
+        print_peer(f, &c->peers[i]);
+    for (size_t i = 0; i < c->origin_key_count; i++)
+        fprintf(f, "[origin \"%s\"]\n\tkey = %s\n", c->origin_keys[i].origin,
+                c->origin_keys[i].key);
 }
 
 static const char config_template[] =
@@ -677,10 +874,17 @@ static const char config_template[] =
     "#\trelay = yes\n"
     "#\tcommercial = no\n"
     "#\tadapts = no\n"
+    "# and no level or subject filter (level = 2, subject = sciences)\n"
     "# A peer, named by its node id, as its oernode id prints it:\n"
     "# [peer \"nl-edurep\"]\n"
     "#\taddress = edurep.example.org:7440\n"
-    "#\tfingerprint = SHA256:...\n";
+    "#\tfingerprint = SHA256:...\n"
+    "# and, to override [policy] for it: offer, accept (origins, * or\n"
+    "# none), relay, level, subject; introduce-keys = yes to take the keys\n"
+    "# of other origins it offers\n"
+    "# The key of an origin that is not a peer:\n"
+    "# [origin \"de-nrw\"]\n"
+    "#\tkey = ssh-ed25519 AAAA...\n";
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -776,7 +980,8 @@ out:
 
 int config_peer_unset(const char *path, const char *name)
 {
-    const char *vars[] = {"address", "fingerprint"};
+    const char *vars[] = {"address", "fingerprint", "accept", "offer",
+                          "level",   "subject",     "relay",  "introduce-keys"};
     git_config *cfg = NULL;
     char key[160];
     int rc = 0, found = 0, err;
@@ -786,7 +991,7 @@ int config_peer_unset(const char *path, const char *name)
         rc = edit_failed(path, "");
         goto out;
     }
-    for (size_t i = 0; i < 2 && rc == 0; i++) {
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]) && rc == 0; i++) {
         rc = peer_key(key, sizeof(key), name, vars[i]);
         if (rc != 0)
             break;

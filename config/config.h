@@ -27,23 +27,44 @@
 #define CONFIG_EXPIRE_DAYS 365
 #define CONFIG_EXPIRE_DAYS_MAX 36500
 
-/* A peer: [peer "NAME"] with its address and key fingerprint. */
+/* A list of names: node ids, "*" for any origin or "none" (alone) for
+ * no origin; also the values of the level and subject filters. */
+struct config_origins {
+    char **names;
+    size_t count;
+};
+
+/*
+ * A peer: [peer "NAME"] with its address and key fingerprint, and what
+ * overrides the node's policy for that peer (docs/CLI.md).  An empty list
+ * or a relay of -1 means the node's own setting.
+ */
 struct config_peer {
     char *name;        /* the peer's node id */
     char *address;     /* host:port or [v6]:port */
     char *fingerprint; /* "SHA256:" + 43 base64 characters */
+    struct config_origins accept;   /* peer.NAME.accept */
+    struct config_origins offer;    /* peer.NAME.offer */
+    struct config_origins levels;   /* peer.NAME.level */
+    struct config_origins subjects; /* peer.NAME.subject */
+    int relay;          /* peer.NAME.relay: 1, 0, or -1 for policy.relay */
+    int introduce_keys; /* peer.NAME.introduce-keys: 1 or 0 (default) */
 };
 
-/* A list of origins: node ids, or "*" for any origin. */
-struct config_origins {
-    char **names;
-    size_t count;
+/* An origin's public key from [origin "ID"] key = ssh-ed25519 AAAA... */
+struct config_origin_key {
+    char *origin;
+    char *key; /* the line as written, checked to be an Ed25519 key */
 };
 
 /* What this node shares and accepts, and the use it declares. */
 struct config_policy {
     struct config_origins accept; /* taken from peers; default "*" */
     struct config_origins offer;  /* offered to peers; default "*" */
+    /* policy.level: ISCED 2011 codes ("2", "344"); policy.subject: ids of
+     * the shared subject list; empty: no filter */
+    struct config_origins levels;
+    struct config_origins subjects;
     int relay;      /* offer catalogues of other origins: 1 or 0 */
     int commercial; /* declared use: commercial */
     int adapts;     /* declared use: adapts content */
@@ -68,6 +89,8 @@ struct config {
     enum log_level log_level;
     struct config_peer *peers;
     size_t peer_count;
+    struct config_origin_key *origin_keys; /* [origin "ID"] key */
+    size_t origin_key_count;
     struct config_policy policy;
 };
 
@@ -120,6 +143,13 @@ int config_write_new(const char *path, const char *node_id);
  * (logged).
  */
 int config_peer_set(const char *path, const struct config_peer *peer);
+
+/* The key line of [origin "origin"] key, or NULL when none is set. */
+const char *config_origin_key(const struct config *c, const char *origin);
+
+/* The peer named id, or NULL. */
+const struct config_peer *config_peer_find(const struct config *c,
+                                           const char *id);
 
 /*
  * Remove every peer.<name>.* key of the file at path with libgit2, like

@@ -169,6 +169,100 @@ static void test_errors_name_file_and_key(void **state)
     refused("[node\n\tid = be-vl\n", "", "");
 }
 
+static const char policy_text[] =
+    "[node]\n\tid = be-vl\n"
+    "[policy]\n\toffer = none\n\tlevel = 2\n\tlevel = 344\n"
+    "\tsubject = sciences\n"
+    "[peer \"nl-edurep\"]\n\taddress = edurep.example.org:7440\n"
+    "\tfingerprint = SHA256:4bH3TzU2Dz0bJ4kI6Wq0eDqy2v1yRjTQnHkHzZ8k0wA\n"
+    "\toffer = be-vl\n\toffer = *\n\taccept = none\n\trelay = no\n"
+    "\tintroduce-keys\n\tlevel = 1\n\tsubject = mathematics\n"
+    "[peer \"de-nrw\"]\n\taddress = nrw.example.org:7440\n"
+    "\tfingerprint = SHA256:4bH3TzU2Dz0bJ4kI6Wq0eDqy2v1yRjTQnHkHzZ8k0wA\n"
+    "[origin \"fr-edu\"]\n"
+    "\tkey = ssh-ed25519 "
+    "AAAAC3NzaC1lZDI1NTE5AAAAIGCRRdI4aRZKw4lYwr0LuY76uWAwDdJMVhlMb8Oxk/W6\n";
+
+static void test_policy_and_overrides(void **state)
+{
+    struct config *c = NULL;
+    const struct config_peer *p;
+    char *printed = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    assert_int_equal(load_text(&c, NULL, policy_text), 0);
+    assert_int_equal(c->policy.offer.count, 1);
+    assert_string_equal(c->policy.offer.names[0], "none");
+    assert_int_equal(c->policy.levels.count, 2);
+    assert_string_equal(c->policy.levels.names[1], "344");
+    assert_string_equal(c->policy.subjects.names[0], "sciences");
+
+    p = config_peer_find(c, "nl-edurep");
+    assert_non_null(p);
+    assert_int_equal(p->offer.count, 2);
+    assert_string_equal(p->accept.names[0], "none");
+    assert_int_equal(p->relay, 0);
+    assert_int_equal(p->introduce_keys, 1);
+    assert_string_equal(p->levels.names[0], "1");
+    assert_string_equal(p->subjects.names[0], "mathematics");
+    p = config_peer_find(c, "de-nrw");
+    assert_int_equal(p->relay, -1);
+    assert_int_equal(p->introduce_keys, 0);
+    assert_int_equal(p->offer.count, 0);
+    assert_null(config_peer_find(c, "xx"));
+
+    assert_non_null(config_origin_key(c, "fr-edu"));
+    assert_null(config_origin_key(c, "be-vl"));
+
+    f = open_memstream(&printed, &len);
+    config_print(f, c);
+    fclose(f);
+    assert_non_null(strstr(printed, "\toffer = none\n\tlevel = 2\n"));
+    assert_non_null(strstr(printed, "\tintroduce-keys = yes\n"));
+    assert_non_null(strstr(printed, "[origin \"fr-edu\"]\n\tkey = ssh-"));
+    free(printed);
+    config_free(c);
+}
+
+static void test_policy_errors(void **state)
+{
+    static const char peer[] =
+        "[node]\n\tid = be-vl\n[peer \"nl\"]\n\taddress = x.org:7440\n"
+        "\tfingerprint = SHA256:4bH3TzU2Dz0bJ4kI6Wq0eDqy2v1yRjTQnHkHzZ8k0wA\n";
+    char text[600];
+
+    refused("[node]\n\tid = be-vl\n[policy]\n\tlevel = 9\n", "policy.level",
+            "bad level '9'");
+    refused("[node]\n\tid = be-vl\n[policy]\n\tlevel = secondary\n",
+            "policy.level", "ISCED 2011");
+    refused("[node]\n\tid = be-vl\n[policy]\n\tsubject = Maths!\n",
+            "policy.subject", "bad subject");
+    refused("[node]\n\tid = be-vl\n[policy]\n\toffer = none\n"
+            "\toffer = be-vl\n",
+            "policy.offer", "none cannot be listed");
+    snprintf(text, sizeof(text), "%s\toffer = Bad Id\n", peer);
+    refused(text, "peer.nl.offer", "bad origin");
+    snprintf(text, sizeof(text), "%s\taccept = none\n\taccept = *\n", peer);
+    refused(text, "peer.nl.accept", "none cannot be listed");
+    snprintf(text, sizeof(text), "%s\trelay = often\n", peer);
+    refused(text, "peer.nl.relay", "expected yes or no");
+    snprintf(text, sizeof(text), "%s\tintroduce-keys = sometimes\n", peer);
+    refused(text, "peer.nl.introduce-keys", "expected yes or no");
+    snprintf(text, sizeof(text), "%s\tlevel = x\n", peer);
+    refused(text, "peer.nl.level", "bad level");
+    snprintf(text, sizeof(text), "%s\tcolour = red\n", peer);
+    refused(text, "peer.nl.colour", "unknown key");
+    refused("[node]\n\tid = be-vl\n[peer \"nl\"]\n\toffer = *\n",
+            "peer.nl.address", "missing");
+    refused("[node]\n\tid = be-vl\n[origin \"fr\"]\n\tkey = ssh-rsa AAAA\n",
+            "origin.fr.key", "bad key");
+    refused("[node]\n\tid = be-vl\n[origin \"fr\"]\n\tcolour = red\n",
+            "origin.fr.colour", "unknown key");
+    refused("[node]\n\tid = be-vl\n[origin \"F R\"]\n\tkey = x\n",
+            "origin.F R.key", "bad origin");
+}
+
 static void test_missing_file(void **state)
 {
     struct config *c = NULL;
@@ -253,6 +347,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_everything_set),
         cmocka_unit_test(test_errors_name_file_and_key),
+        cmocka_unit_test(test_policy_and_overrides),
+        cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_write_new),
         cmocka_unit_test(test_fingerprint_of_ssh_keygen),
