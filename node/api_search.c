@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "node/error.h"
+#include "node/licence.h"
 #include "node/log.h"
 
 static const char *const facet_keys[INDEX_FACETS] = {
@@ -172,6 +173,22 @@ static void unknown_message(char *text, size_t cap, const char *key)
     snprintf(text, cap, "unknown parameter '%s'; see docs/CLI.md", safe);
 }
 
+/* Give each hit of answer the canonical URL of its licence, when it has
+ * one ("licence_url"); returns answer. */
+static json_t *with_licence_urls(json_t *answer)
+{
+    json_t *hit;
+    const char *url;
+    size_t i;
+
+    json_array_foreach(json_object_get(answer, "hits"), i, hit) {
+        url = licence_url(json_string_value(json_object_get(hit, "licence")));
+        if (url != NULL)
+            json_object_set_new(hit, "licence_url", json_string(url));
+    }
+    return answer;
+}
+
 void api_search_serve(struct http_response *res,
                       const struct http_request *req, const char *repo_path,
                       const char *vocab_dir)
@@ -206,7 +223,7 @@ void api_search_serve(struct http_response *res,
         err = index_search(&answer, ix, &q);
     index_free(ix);
     if (err == 0)
-        http_response_json(res, 200, answer);
+        http_response_json(res, 200, with_licence_urls(answer));
     else
         http_response_error(res, 503, "index_unavailable",
                             "the search index cannot be read");

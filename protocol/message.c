@@ -62,6 +62,7 @@ struct field {
     const char *const *names; /* ENUM */
     int nnames;
     bool optional; /* TEXT: "" when absent */
+    bool omit;     /* TEXT, optional: not written when NULL or "" */
 };
 
 struct codec {
@@ -86,6 +87,11 @@ struct codec {
 #define TEXT_OPT(k, st, m)                                                     \
     {                                                                          \
         .key = (k), .kind = FIELD_TEXT, .off = AT(st, m), .optional = true     \
+    }
+#define TEXT_OMIT(k, st, m)                                                    \
+    {                                                                          \
+        .key = (k), .kind = FIELD_TEXT, .off = AT(st, m), .optional = true,    \
+        .omit = true                                                           \
     }
 #define BIN(k, st, m, l)                                                       \
     {                                                                          \
@@ -143,6 +149,7 @@ static const struct field head_fields[] = {
     PLAIN("origin", FIELD_NAME, message_head, origin),
     PLAIN("head", FIELD_OID, message_head, head),
     PLAIN("count", FIELD_UINT, message_head, count),
+    TEXT_OMIT("key", message_head, key),
 };
 
 static const struct field elem_head = MAP("entry", head_fields);
@@ -546,10 +553,33 @@ static void put_key(struct encoder *e, const char *key)
 static void put_value(struct encoder *e, const void *base,
                       const struct field *f);
 
+/* Whether a field is left out: an omitted optional text that is empty. */
+static bool skipped(const void *base, const struct field *f)
+{
+    const char *text;
+
+    if (!f->omit)
+        return false;
+    text = *SLOT(base, f->off, const char *const);
+    return text == NULL || text[0] == '\0';
+}
+
+/* The fields of a table that are written. */
+static size_t written(const void *base, const struct field *fields, size_t n)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++)
+        count += !skipped(base, &fields[i]);
+    return count;
+}
+
 static void put_fields(struct encoder *e, const void *base,
                        const struct field *fields, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (skipped(base, &fields[i]))
+            continue;
         put_key(e, fields[i].key);
         put_value(e, base, &fields[i]);
     }
@@ -649,7 +679,8 @@ static void put_value(struct encoder *e, const void *base,
         put_list(e, base, f);
         return;
     case FIELD_MAP:
-        e->failed |= msgpack_pack_map(&e->pk, f->nsub);
+        e->failed |= msgpack_pack_map(
+            &e->pk, written(SLOT(base, f->off, const char), f->sub, f->nsub));
         put_fields(e, SLOT(base, f->off, const char), f->sub, f->nsub);
         return;
     case FIELD_FILE:
@@ -768,7 +799,8 @@ static void pack(struct encoder *e, const struct codec *c,
                  const struct message *msg)
 {
     e->failed |= msgpack_sbuffer_write(&e->buf, "\0\0\0\0", LIMIT_PREFIX);
-    e->failed |= msgpack_pack_map(&e->pk, c->nfields + 1);
+    e->failed |=
+        msgpack_pack_map(&e->pk, written(&msg->u, c->fields, c->nfields) + 1);
     put_key(e, "type");
     put_str(e, c->name, 1, LIMIT_NAME);
     put_fields(e, &msg->u, c->fields, c->nfields);

@@ -55,6 +55,9 @@ struct message_head {
     const char *origin;
     struct message_oid head; /* head commit of refs/catalog/<origin> */
     uint64_t count;          /* records in that catalogue */
+    /* optional: the origin's key as the sender knows it, "ssh-ed25519
+     * AAAA..."; NULL or "" is not sent, and an absent key decodes as "" */
+    const char *key;
 };
 
 struct message_heads {

@@ -32,7 +32,9 @@ EXPECTED = {
     },
     "heads": {
         "type": "HEADS", "heads": [
-            {"origin": "be-vl", "head": OID_A, "count": 1234},
+            {"origin": "be-vl", "head": OID_A, "count": 1234,
+             "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGCRRdI4aRZKw4lYw"
+                    "r0LuY76uWAwDdJMVhlMb8Oxk/W6"},
             {"origin": "nl-edurep", "head": OID_B, "count": 0},
         ],
     },

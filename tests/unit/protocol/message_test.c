@@ -87,9 +87,11 @@ static const struct message_oid oid_c = {{
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xca, 0xfe, 0xba, 0xbe}};
 
 static const char *features[] = {"relay", "search"};
+/* The first head carries the optional key, the second does not. */
 static struct message_head heads[] = {
-    {"be-vl", {{0}}, 1234},
-    {"nl-edurep", {{0}}, 0},
+    {"be-vl", {{0}}, 1234,
+     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGCRRdI4aRZKw4lYwr0LuY76uWAwDdJMVhlMb8Oxk/W6"},
+    {"nl-edurep", {{0}}, 0, NULL},
 };
 static struct message_oid haves[1];
 static struct message_oid blobs[2];
@@ -207,6 +209,8 @@ static void assert_heads(const struct message_heads *a,
         assert_string_equal(a->heads[i].origin, b->heads[i].origin);
         assert_oid(&a->heads[i].head, &b->heads[i].head);
         assert_int_equal(a->heads[i].count, b->heads[i].count);
+        assert_string_equal(a->heads[i].key ? a->heads[i].key : "",
+                            b->heads[i].key ? b->heads[i].key : "");
     }
 }
 
@@ -532,6 +536,22 @@ static void test_field_ranges(void **state)
     msgpack_pack_uint64(&pk, 1);
     assert_int_equal(body_decode(NULL), OER_EPROTO);
     assert_string_equal(reason, "HEADS: head is not a binary");
+
+    /* The optional key, when present, is a string. */
+    body_begin(2, "HEADS");
+    put("heads");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 4);
+    put("origin");
+    put("be-vl");
+    put("head");
+    put_oid(LIMIT_OID);
+    put("count");
+    msgpack_pack_uint64(&pk, 1);
+    put("key");
+    msgpack_pack_uint64(&pk, 1);
+    assert_int_equal(body_decode(NULL), OER_EPROTO);
+    assert_string_equal(reason, "HEADS: key is not a string");
 }
 
 static void test_names_enums_and_rules(void **state)
