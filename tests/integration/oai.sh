@@ -195,4 +195,14 @@ contains "$work/search2.json" '"value":"lager-5"'
 kill -TERM $pid
 wait $pid || fail "serve exited $? after SIGTERM"
 trap - EXIT
+
+# oai.base-url: shown by oernode config; a bad one refused, naming the key
+printf '[oai]\n\tbase-url = https://oer.example.org/oai\n' \
+    >>"$OERNODE_DATA/config"
+expect_exit 0 "$OERNODE" config
+contains "$work/out" "base-url = https://oer.example.org/oai"
+OERNODE_DATA=$work/data3 "$OERNODE" -q init --id nl-bad >/dev/null
+printf '[oai]\n\tbase-url = oer.example.org/oai\n' >>"$work/data3/config"
+OERNODE_DATA=$work/data3 expect_exit 3 "$OERNODE" config
+contains "$work/err" "oai.base-url: bad URL 'oer.example.org/oai'"
 echo "oai: all checks passed"
