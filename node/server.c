@@ -15,6 +15,7 @@
 #include "node/api_search.h"
 #include "node/error.h"
 #include "node/http.h"
+#include "node/licence.h"
 #include "node/log.h"
 #include "node/metrics.h"
 #include "node/metadata.h"
@@ -169,6 +170,7 @@ static void get_resource(struct http_response *res,
     size_t olen = slash != NULL ? (size_t)(slash - req->rest) : 0;
     struct store *s;
     json_t *doc = NULL;
+    const char *url;
     int err;
 
     if (api_files_is_file(req->rest)) {
@@ -193,6 +195,11 @@ static void get_resource(struct http_response *res,
     if (s == NULL)
         return;
     err = store_get(&doc, s, origin, local);
+    url = err == 0 ? licence_url(json_string_value(
+                         json_object_get(doc, "licence")))
+                   : NULL;
+    if (url != NULL) /* beside the record, for the page's link */
+        json_object_set_new(doc, "licence_url", json_string(url));
     if (err == 0)
         http_response_json(res, 200, doc);
     else if (err == OER_ENOTFOUND)
