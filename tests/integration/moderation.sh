@@ -179,6 +179,10 @@ check "refs/content keeps it" git -C "$OERNODE_DATA/repo.git" \
     cat-file -e refs/content/nl-test
 curl -s -o "$work/download" "$base/api/resources/$id/files/sheet.pdf"
 check "download gives the uploaded bytes" cmp "$work/download" "$work/sheet.pdf"
+curl -s -o "$work/res.json" "$base/api/resources/$id"
+contains "$work/res.json" '"licence_url":"https://creativecommons.org/licenses/by/4.0/"'
+curl -s -o "$work/hits.json" "$base/api/search?q=Breuken"
+contains "$work/hits.json" '"licence_url":"https://creativecommons.org/licenses/by/4.0/"'
 curl -s -o "$work/download" "$base/api/resources/$id/files/notes.txt"
 check "the replacement is what was published" cmp "$work/download" "$work/b.txt"
 
