@@ -3,7 +3,8 @@
  * GET /api/resources/ORIGIN/LOCAL and shows them.  Every value from the
  * API goes into the page as text (textContent), never as HTML, so a
  * record cannot add markup or script.  The state (words, filters,
- * offset, open record) lives in the location's hash.
+ * offset, open record, the user's education system) lives in the
+ * location's hash.
  */
 'use strict';
 
@@ -30,7 +31,9 @@ const TEXT = {
     languages: 'Languages', levels: 'Levels', subjects: 'Subjects',
     types: 'Types', rights: 'Rights', contributors: 'Contributors',
     updated: 'Updated', created: 'Created', id: 'Id', files: 'Files',
-    ages: 'Age range',
+    ages: 'Age range', system: 'Levels in',
+    systemNone: 'each origin\'s terms', systemBeVl: 'Flanders',
+    systemNl: 'the Netherlands',
   },
   nl: {
     tagline: 'Open leermiddelen',
@@ -50,7 +53,9 @@ const TEXT = {
     languages: 'Talen', levels: 'Niveaus', subjects: 'Vakken',
     types: 'Soorten', rights: 'Rechten', contributors: 'Makers',
     updated: 'Bijgewerkt', created: 'Gemaakt', id: 'Id', files: 'Bestanden',
-    ages: 'Leeftijd',
+    ages: 'Leeftijd', system: 'Niveaus in',
+    systemNone: 'de termen van elke herkomst', systemBeVl: 'Vlaanderen',
+    systemNl: 'Nederland',
   },
 };
 
@@ -96,11 +101,28 @@ function terms(list) {
     : String(x)).filter(Boolean);
 }
 
-/* State <-> hash: #q=words&level=a&level=b&offset=20&open=ORIGIN/LOCAL */
+/* A label the API gives as text, or a language map. */
+function labelText(v) {
+  return typeof v === 'string' ? v : pick(v);
+}
+
+/* A hit's level in the searcher's system, the origin's own term beside
+ * it: "groep 7 (lager onderwijs, 5e leerjaar)". */
+function levelText(x) {
+  if (!x || typeof x !== 'object') return String(x);
+  const own = labelText(x.label) || String(x.value || '');
+  const eq = x.equivalent && typeof x.equivalent === 'object'
+    ? labelText(x.equivalent.label) || String(x.equivalent.id || '') : '';
+  return eq && eq !== own ? eq + ' (' + own + ')' : own;
+}
+
+/* State <-> hash: #q=words&level=a&level=b&offset=20&open=ORIGIN/LOCAL
+ * &system=nl */
 function readState() {
   const p = new URLSearchParams(location.hash.slice(1));
   const s = { q: p.get('q') || '', offset: Number(p.get('offset')) || 0,
-              open: p.get('open'), filters: {} };
+              open: p.get('open'), system: p.get('system') || '',
+              filters: {} };
   for (const f of FACETS) s.filters[f] = p.getAll(f);
   return s;
 }
@@ -111,6 +133,7 @@ function writeState(s) {
   for (const f of FACETS) for (const v of s.filters[f]) p.append(f, v);
   if (s.offset) p.set('offset', String(s.offset));
   if (s.open) p.set('open', s.open);
+  if (s.system) p.set('system', s.system);
   const h = '#' + p.toString();
   if (location.hash !== h) location.hash = h; else render();
 }
@@ -211,10 +234,12 @@ function fillMeta(meta, hit, doc) {
     span.append(el('span', 'label', t(key) + ': '), node);
     meta.append(span);
   };
-  /* The hit's levels carry labels in the interface language. */
-  let levels = terms(hit.levels);
+  /* The hit's levels carry labels in the interface language and, with a
+   * system chosen, the equivalent term of that system. */
+  let levels = Array.isArray(hit.levels) ? hit.levels.map(levelText)
+                                         : [];
   if (!levels.length && doc) levels = terms(doc.levels);
-  if (levels.length) add('level', 'level', el('span', null, levels.join(', ')));
+  if (levels.length) add('level', 'level', el('span', null, levels.join('; ')));
   add('licence', 'licence', licenceNode(hit.licence,
       hit.licence_url || (doc && doc.licence_url)));
   add('origin', 'origin', el('span', null, hit.id.split('/')[0]));
@@ -227,6 +252,7 @@ async function search(s) {
   if (s.q) p.set('q', s.q);
   for (const f of FACETS) for (const v of s.filters[f]) p.append(f, v);
   p.set('lang', ui);
+  if (s.system) p.set('system', s.system);
   p.set('limit', String(PAGE));
   p.set('offset', String(s.offset));
   return getJson('/api/search?' + p.toString());
@@ -291,6 +317,7 @@ async function render() {
   const s = readState();
   const mine = ++generation;
   $('q').value = s.q;
+  $('system').value = s.system;
   document.body.classList.toggle('open', !!s.open);
   $('detail').hidden = !s.open;
   try {
@@ -335,6 +362,11 @@ function start() {
     s.open = null;
     writeState(s);
   });
+  $('system').addEventListener('change', () => {
+    const s = readState();
+    s.system = $('system').value;
+    writeState(s);
+  });
   $('prev').addEventListener('click', () => {
     const s = readState();
     s.offset = Math.max(0, s.offset - PAGE);
@@ -358,8 +390,8 @@ function start() {
   });
   $('home').addEventListener('click', ev => {
     ev.preventDefault();
-    writeState({ q: '', offset: 0, open: null, filters:
-                 Object.fromEntries(FACETS.map(f => [f, []])) });
+    writeState({ q: '', offset: 0, open: null, system: readState().system,
+                 filters: Object.fromEntries(FACETS.map(f => [f, []])) });
   });
   window.addEventListener('hashchange', render);
   render();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The search page in a real headless Chromium (tests/web/page_test.mjs,
 # driven by playwright-core) against a node serving records, one of them
-# with a hostile title; and the page's files over plain HTTP: media types,
+# with a hostile title, one with a Flemish level (shown in the Dutch system
+# once chosen); and the page's files over plain HTTP: media types,
 # cache headers, and no way out of the web folder.
 set -euo pipefail
 
@@ -32,6 +33,12 @@ add --title "nl:Breuken in de brugklas" --language nl \
 add --title "en:Volcanoes" --description "en:How a volcano erupts" \
     --language en --licence "CC BY 4.0" --level secondary \
     --url https://example.org/volcanoes
+cat >"$work/fractions.json" <<'EOF'
+{"schema":1,"title":{"en":"Fractions in year five"},"languages":["en"],
+ "licence":"CC-BY-SA-4.0",
+ "levels":[{"source":"http://purl.org/oernode/vocab/be-vl","value":"lager-5"}]}
+EOF
+add --json "$work/fractions.json"
 for i in $(seq 21); do
     add --title "en:Exercise $i" --language en --licence "CC0 1.0" \
         --level secondary

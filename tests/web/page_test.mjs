@@ -1,7 +1,10 @@
 // The search page in a real headless Chromium, against a running node
 // (tests/integration/web.sh sets it up): search, a facet filter whose
-// count must match, a result opened, the language switch, paging, and a
-// hostile title that must show as text without running anything.
+// count must match, a result opened, the language switch, paging, the
+// licence linked to its canonical URL, the education system selector
+// (levels shown in the chosen system beside the origin's term, the
+// choice kept in the URL), and a hostile title that must show as text
+// without running anything.
 //
 //   node page_test.mjs BASEURL [SCREENSHOT.png]
 import { chromium } from 'playwright-core';
@@ -32,17 +35,47 @@ async function waitTotal(page, want) {
   }, want);
 }
 
+// The system selector: a Flemish level shown as is, then in the Dutch
+// system with the Flemish term beside it; the choice in the URL and kept
+// on reload; back to each origin's terms.
+async function systemSelector(page) {
+  await page.fill('#q', 'fractions');
+  await page.press('#q', 'Enter');
+  await waitTotal(page, 1);
+  const level = page.locator('#hits > li .level');
+  check((await level.textContent()) === 'Level: primary education, year 5',
+        'a Flemish level shows as the origin\'s term');
+  await page.selectOption('#system', 'nl');
+  await page.waitForFunction(() => document.querySelector('#hits .level')
+    ?.textContent.includes('group 7'));
+  check((await level.textContent()) ===
+          'Level: primary school, group 7 (primary education, year 5)',
+        'with system nl, the Dutch term and the Flemish one beside it');
+  check(page.url().includes('system=nl'), 'the system is in the URL');
+  await page.reload();
+  await waitTotal(page, 1);
+  await page.waitForFunction(() => document.querySelector('#hits .level')
+    ?.textContent.includes('group 7'));
+  check(await page.inputValue('#system') === 'nl',
+        'the system is kept on reload');
+  await page.selectOption('#system', '');
+  await page.waitForFunction(() => !document.querySelector('#hits .level')
+    ?.textContent.includes('group 7'));
+  check(!page.url().includes('system='), 'no system: none in the URL');
+}
+
 async function run(page, events) {
   await page.goto(base + '/');
-  await waitTotal(page, 25);
+  await waitTotal(page, 26);
   check(await page.locator('html').getAttribute('lang') === 'en',
         'the interface starts in the browser\'s language (en)');
-  check(await page.locator('#pager').isVisible(), 'pager shown for 25 hits');
+  check(await page.locator('#pager').isVisible(), 'pager shown for 26 hits');
   await page.click('#next');
   await page.waitForFunction(() =>
-    document.querySelectorAll('#hits > li').length === 5);
+    document.querySelectorAll('#hits > li').length === 6);
   check((await page.textContent('#page')) === 'page 2 of 2',
-        'second page holds the last 5 of 25');
+        'second page holds the last 6 of 26');
+  await systemSelector(page);
 
   await page.fill('#q', 'breuken');
   await page.press('#q', 'Enter');
@@ -72,6 +105,9 @@ async function run(page, events) {
   await hit.locator('a[href="https://example.org/breuken"]').waitFor();
   check(await hit.locator('.licence').textContent() === 'Licence: CC-BY-4.0',
         'licence shown by its id');
+  check(await hit.locator('.licence a').getAttribute('href') ===
+          'https://creativecommons.org/licenses/by/4.0/',
+        'the licence links to its canonical URL');
   check((await hit.locator('.origin').textContent()).endsWith('nl-test'),
         'origin shown');
   check((await hit.locator('.level').textContent()).includes('primair'),
@@ -85,6 +121,9 @@ async function run(page, events) {
         'the opened result shows its id');
   check(await page.locator('#detail a[href="https://example.org/breuken"]')
           .count() === 1, 'the opened result links to its source URL');
+  check(await page.locator('#detail a[href="https://creativecommons.org/' +
+                           'licenses/by/4.0/"]').count() === 1,
+        'the opened result links its licence text');
 
   await page.click('button[data-lang="nl"]');
   check(await page.textContent('#back') === 'Terug naar de resultaten',
