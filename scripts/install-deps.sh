@@ -12,6 +12,7 @@ packages=(
     libhttp-oai-perl libcurl4-openssl-dev
     openssl
     chromium nodejs
+    python3-prometheus-client
 )
 
 missing=()
