@@ -11,6 +11,7 @@
 #include "node/error.h"
 #include "node/licence.h"
 #include "node/log.h"
+#include "sync/fedsearch.h"
 
 static const char *const facet_keys[INDEX_FACETS] = {
     "level", "subject", "language", "licence", "type", "audience", "origin",
@@ -189,22 +190,51 @@ static json_t *with_licence_urls(json_t *answer)
     return answer;
 }
 
+/* The parameters of the peers' part: peers (0 or 1) and wait_ms.  1 when
+ * key is neither, else as api_search_arg. */
+static int peer_arg(int *peers, long *wait_ms, const char *key,
+                    const char *value, const char **msg)
+{
+    long v;
+
+    if (strcmp(key, "peers") == 0 && parse_count(&v, value, 1) == 0) {
+        *peers = (int)v;
+        return 0;
+    }
+    if (strcmp(key, "wait_ms") == 0 &&
+        parse_count(wait_ms, value, FEDSEARCH_WAIT_MAX) == 0)
+        return 0;
+    if (strcmp(key, "peers") == 0 || strcmp(key, "wait_ms") == 0) {
+        *msg = strcmp(key, "peers") == 0
+                   ? "peers: 0 or 1"
+                   : "wait_ms: a whole number from 0 to 2000";
+        return OER_EINVAL;
+    }
+    return 1;
+}
+
 void api_search_serve(struct http_response *res,
                       const struct http_request *req, const char *repo_path,
-                      const char *vocab_dir)
+                      const char *vocab_dir, struct fedsearch *fed)
 {
     struct index_query q = { .limit = INDEX_LIMIT_DEFAULT };
     struct index *ix = NULL;
+    struct fedsearch_ask *ask = NULL;
     const char *msg = NULL;
     char text[160], *match = NULL;
-    json_t *answer = NULL;
+    json_t *answer = NULL, *remote = NULL;
+    long wait_ms = FEDSEARCH_WAIT_DEFAULT;
+    int peers = 1;
     size_t i;
     int err = 0;
 
-    for (i = 0; i < req->nargs && err == 0; i++)
-        err = api_search_arg(&q, req->keys[i],
-                             req->values[i] != NULL ? req->values[i] : "",
-                             &msg);
+    for (i = 0; i < req->nargs && err == 0; i++) {
+        const char *v = req->values[i] != NULL ? req->values[i] : "";
+
+        err = peer_arg(&peers, &wait_ms, req->keys[i], v, &msg);
+        if (err > 0)
+            err = api_search_arg(&q, req->keys[i], v, &msg);
+    }
     if (err == 0 && index_query_fts(&match, q.text) != 0) {
         err = OER_EINVAL;
         msg = "q: at most 1000 bytes of UTF-8 text";
@@ -218,10 +248,19 @@ void api_search_serve(struct http_response *res,
                             err == OER_EINVAL ? msg : text);
         return;
     }
+    /* peers are asked first, so that they work while the index does */
+    if (fed != NULL && peers && q.offset == 0 && wait_ms > 0 &&
+        fedsearch_ask_start(&ask, fed, &q, (unsigned)wait_ms) != 0)
+        log_warn("search", "peers not asked: out of memory", NULL);
     err = open_caught_up(&ix, repo_path, vocab_dir);
     if (err == 0)
         err = index_search(&answer, ix, &q);
     index_free(ix);
+    if (ask != NULL)
+        remote = fedsearch_ask_finish(ask);
+    if (err == 0 && fedsearch_merge(answer, remote, q.limit) != 0)
+        log_warn("search", "peers' hits left out: out of memory", NULL);
+    json_decref(remote);
     if (err == 0)
         http_response_json(res, 200, with_licence_urls(answer));
     else

@@ -49,13 +49,19 @@ char *api_search_index_path(const char *repo_path);
  */
 int api_search_catch_up(const char *repo_path, const char *vocab_dir);
 
+struct fedsearch;
+
 /*
  * Answer GET /api/search: catch up (cheap when nothing moved), then search
  * with the request's parameters.  Runs on a worker thread with its own
- * store and SQLite connection.
+ * store and SQLite connection.  With fed (sync/fedsearch.h; may be NULL)
+ * and unless peers=0, the first page also asks the connected peers and
+ * waits for them up to wait_ms (default 300, at most 2000): their hits
+ * follow the local ones, each hit has "source" ("local" or a peer id),
+ * and "peers" says which peers answered (fedsearch_merge).
  */
 void api_search_serve(struct http_response *res,
                       const struct http_request *req, const char *repo_path,
-                      const char *vocab_dir);
+                      const char *vocab_dir, struct fedsearch *fed);
 
 #endif

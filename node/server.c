@@ -21,6 +21,7 @@
 #include "node/metadata.h"
 #include "node/oai.h"
 #include "node/store.h"
+#include "sync/fedsearch.h"
 #include "sync/session.h"
 #include "node/web.h"
 
@@ -35,6 +36,7 @@ struct server {
     struct http_server *http;
     struct peer_table *peers;
     struct session *sync;
+    struct fedsearch *fed; /* federated search, with the session */
     struct peer_options hooks; /* the session's peer hooks, behind ours */
     char *web_root; /* the search page's folder, or NULL */
     char *vocab_dir; /* the vocabularies' folder (api_search_vocab_dir) */
@@ -262,7 +264,8 @@ static void get_search(struct http_response *res,
 {
     const struct server *srv = ctx;
 
-    api_search_serve(res, req, srv->opt->repo_path, srv->vocab_dir);
+    api_search_serve(res, req, srv->opt->repo_path, srv->vocab_dir,
+                     srv->fed);
 }
 
 /* GET /metrics (node/metrics.h). */
@@ -348,6 +351,8 @@ static void on_signal(uv_signal_t *sig, int signum)
     srv->peers = NULL;
     session_stop(srv->sync);
     srv->sync = NULL;
+    /* srv->fed stays: searches on workers may still read it */
+    fedsearch_stop(srv->fed);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->expiry, NULL);
@@ -421,6 +426,11 @@ static int start_peers(struct server *srv)
         .config = po.config,
         .repo_path = srv->opt->repo_path,
     };
+    struct fedsearch_options fo = {
+        .config = po.config,
+        .repo_path = srv->opt->repo_path,
+        .vocab_dir = srv->vocab_dir,
+    };
     int err;
 
     if (po.config != NULL) {
@@ -428,6 +438,10 @@ static int start_peers(struct server *srv)
         if (err != 0)
             return err;
         session_hook(&po, srv->sync);
+        err = fedsearch_new(&srv->fed, &srv->loop, &fo);
+        if (err != 0)
+            return err;
+        fedsearch_hook(&po, srv->fed);
     }
     srv->hooks = po;
     po.on_up = on_peer_up;
@@ -437,6 +451,8 @@ static int start_peers(struct server *srv)
     err = peer_table_start(&srv->peers, &srv->loop, &po);
     if (err == 0 && srv->sync != NULL)
         session_attach(srv->sync, srv->peers);
+    if (err == 0 && srv->fed != NULL)
+        fedsearch_attach(srv->fed, srv->peers);
     return err;
 }
 
@@ -477,8 +493,10 @@ int server_run(const struct server_options *opt)
         http_stop(srv.http);
         peer_table_stop(srv.peers);
         session_stop(srv.sync);
+        fedsearch_stop(srv.fed);
         uv_run(&srv.loop, UV_RUN_DEFAULT);
         uv_loop_close(&srv.loop);
+        fedsearch_free(srv.fed);
         free(srv.web_root);
         free(srv.vocab_dir);
         return err;
@@ -499,6 +517,7 @@ int server_run(const struct server_options *opt)
 
     uv_run(&srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(&srv.loop);
+    fedsearch_free(srv.fed);
     free(srv.web_root);
     free(srv.vocab_dir);
     log_info("server", "stopped", "node", opt->node_id, NULL);
