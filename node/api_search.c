@@ -1,7 +1,7 @@
 /*
- * api_search: GET /api/search and the search parameters: one SQLite
- * connection and one store per request, opened and closed on the worker
- * thread that answers it.
+ * api_search: GET /api/search and the search parameters: one store per
+ * request, opened and closed on the worker thread that answers it, and a
+ * SQLite connection from the index's pool (index_pool_take).
  */
 #include "node/api_search.h"
 
@@ -118,7 +118,8 @@ int api_search_open(struct index **out, const char *path,
     return err;
 }
 
-/* Open the store and the index of repo_path and catch up. */
+/* Open the store and take an index of repo_path from the pool; catch
+ * up. */
 static int open_caught_up(struct index **out, const char *repo_path,
                           const char *vocab_dir)
 {
@@ -132,7 +133,7 @@ static int open_caught_up(struct index **out, const char *repo_path,
         return OER_ENOMEM;
     err = store_open(&s, repo_path);
     if (err == 0)
-        err = api_search_open(out, path, vocab_dir);
+        err = index_pool_take(out, path, vocab_dir);
     if (err == 0)
         err = index_catch_up(*out, s, &st);
     if (err == 0 && st.documents > 0) {
@@ -158,7 +159,7 @@ int api_search_catch_up(const char *repo_path, const char *vocab_dir)
     if (err != 0)
         log_error("index", "cannot catch up", "repo", repo_path, "err",
                   error_name(err), NULL);
-    index_free(ix);
+    index_pool_give(ix);
     return err;
 }
 
@@ -255,7 +256,10 @@ void api_search_serve(struct http_response *res,
     err = open_caught_up(&ix, repo_path, vocab_dir);
     if (err == 0)
         err = index_search(&answer, ix, &q);
-    index_free(ix);
+    if (err == 0)
+        index_pool_give(ix);
+    else
+        index_free(ix);
     if (ask != NULL)
         remote = fedsearch_ask_finish(ask);
     if (err == 0 && fedsearch_merge(answer, remote, q.limit) != 0)

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +21,19 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 2
+#define INDEX_SCHEMA 3
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 #define QUERY_WORDS 32
 #define FACET_VALUES 50
 #define TIME_MIN LLONG_MIN
 #define TIME_MAX LLONG_MAX
+#define POOL_MAX 16 /* idle connections index_pool_give keeps */
 
 struct index {
     sqlite3 *db;
     char *path;
+    char *pool_vocab; /* the vocabulary folder index_pool_take asked */
     struct vocab *vocab; /* NULL: terms as plain values */
     char vocab_hash[2 * 32 + 1];
 };
@@ -59,12 +62,29 @@ static const char schema_sql[] =
     " tokenize = 'unicode61 remove_diacritics 2');"
     "CREATE TABLE indexed(origin TEXT PRIMARY KEY, head TEXT NOT NULL);"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "PRAGMA user_version = 2;";
+    /* the facet counts of the whole index, and (kind -1) its documents,
+     * kept by triggers: a search without words or filters reads them */
+    "CREATE TABLE facet_count(kind INTEGER NOT NULL, value TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(kind, value)) WITHOUT ROWID;"
+    "CREATE TRIGGER facet_add AFTER INSERT ON facet BEGIN"
+    " INSERT INTO facet_count VALUES (new.kind, new.value, 1)"
+    " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER facet_del AFTER DELETE ON facet BEGIN"
+    " UPDATE facet_count SET n = n - 1"
+    " WHERE kind = old.kind AND value = old.value;"
+    " DELETE FROM facet_count"
+    " WHERE kind = old.kind AND value = old.value AND n <= 0; END;"
+    "CREATE TRIGGER doc_add AFTER INSERT ON doc BEGIN"
+    " INSERT INTO facet_count VALUES (-1, '', 1)"
+    " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
+    " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
+    "PRAGMA user_version = 3;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
     "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS indexed;"
-    "DROP TABLE IF EXISTS meta;";
+    "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS facet_count;";
 
 const char *index_facet_name(enum index_facet f)
 {
@@ -187,7 +207,80 @@ void index_free(struct index *ix)
     sqlite3_close(ix->db);
     vocab_free(ix->vocab);
     free(ix->path);
+    free(ix->pool_vocab);
     free(ix);
+}
+
+/* ---- the pool of open connections ---- */
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct index *pool[POOL_MAX];
+static size_t pool_size;
+static int pool_at_exit;
+
+static void pool_drain(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    while (pool_size > 0)
+        index_free(pool[--pool_size]);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* An idle connection to path with the vocabularies of vocab_dir, taken
+ * out of the pool, or NULL. */
+static struct index *pool_find(const char *path, const char *vocab_dir)
+{
+    struct index *ix = NULL;
+
+    pthread_mutex_lock(&pool_lock);
+    for (size_t i = pool_size; i-- > 0;) {
+        if (strcmp(pool[i]->path, path) == 0 &&
+            strcmp(pool[i]->pool_vocab, vocab_dir) == 0) {
+            ix = pool[i];
+            pool[i] = pool[--pool_size];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return ix;
+}
+
+int index_pool_take(struct index **out, const char *path,
+                    const char *vocab_dir)
+{
+    int err;
+
+    *out = pool_find(path, vocab_dir);
+    if (*out != NULL)
+        return 0;
+    err = index_open(out, path);
+    if (err == 0 && ((*out)->pool_vocab = strdup(vocab_dir)) == NULL)
+        err = OER_ENOMEM;
+    /* without its vocabularies the index still serves plain values */
+    if (err == 0 && index_use_vocab(*out, vocab_dir) != 0)
+        log_warn("index", "searching without vocabularies", "dir",
+                 vocab_dir, NULL);
+    if (err != 0) {
+        index_free(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+void index_pool_give(struct index *ix)
+{
+    if (ix == NULL)
+        return;
+    pthread_mutex_lock(&pool_lock);
+    if (ix->pool_vocab != NULL && pool_size < POOL_MAX) {
+        pool[pool_size++] = ix;
+        ix = NULL;
+    }
+    /* idle connections are closed before the process ends */
+    if (!pool_at_exit && atexit(pool_drain) == 0)
+        pool_at_exit = 1;
+    pthread_mutex_unlock(&pool_lock);
+    index_free(ix);
 }
 
 /* ---- vocabularies ---- */
@@ -659,7 +752,7 @@ static int end(struct index *ix, int err)
 
 static const char empty_sql[] =
     "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
-    " DELETE FROM indexed;";
+    " DELETE FROM indexed; DELETE FROM facet_count;";
 
 static int record_vocab(struct index *ix)
 {
@@ -728,6 +821,32 @@ static int drop_gone(struct index *ix, const json_t *heads,
     return err;
 }
 
+/* Whether the index holds exactly the heads of the store, built with the
+ * vocabularies ix uses: read only, so that the catch-up before every
+ * search takes no write lock when nothing moved. */
+static int up_to_date(struct index *ix, const json_t *heads)
+{
+    sqlite3_stmt *st = NULL;
+    size_t same = 0;
+    int ok = 1;
+
+    if (prepare(&st, ix, "SELECT origin, head FROM indexed UNION ALL"
+                " SELECT NULL, value FROM meta WHERE key = 'vocab'") != 0)
+        return 0;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        const char *o = (const char *)sqlite3_column_text(st, 0);
+        const char *h = (const char *)sqlite3_column_text(st, 1);
+        const char *want = o != NULL
+                               ? json_string_value(json_object_get(heads, o))
+                               : ix->vocab_hash;
+
+        ok = want != NULL && h != NULL && strcmp(want, h) == 0;
+        same++;
+    }
+    sqlite3_finalize(st);
+    return ok && same == json_object_size(heads) + 1;
+}
+
 int index_catch_up(struct index *ix, struct store *s,
                    struct index_stats *stats)
 {
@@ -740,6 +859,10 @@ int index_catch_up(struct index *ix, struct store *s,
         stats = &local;
     memset(stats, 0, sizeof(*stats));
     err = heads != NULL ? store_origins(s, on_origin, heads) : OER_ENOMEM;
+    if (err == 0 && up_to_date(ix, heads)) {
+        json_decref(heads);
+        return 0;
+    }
     if (err == 0)
         err = vocab_current(ix);
     json_object_foreach(heads, origin, head) {
@@ -991,13 +1114,32 @@ static int search_prepare(sqlite3_stmt **out, int *next, struct search *sr,
 
 #define MATCH_COND " AND d.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
 
+static int has_filters(const struct search *sr)
+{
+    for (int k = 0; k < INDEX_FACETS; k++) {
+        if (sr->q->nfilters[k] > 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The hits counted: from the counts the triggers keep when there is
+ * neither text nor filter, from FTS5 alone when there is no filter. */
 static int search_total(json_int_t *out, struct search *sr)
 {
     sqlite3_stmt *st = NULL;
-    int err = search_prepare(&st, NULL, sr,
+    int filtered = has_filters(sr), err, rc;
+
+    if (sr->match == NULL && !filtered)
+        err = prepare(&st, sr->ix, "SELECT coalesce((SELECT n FROM"
+                      " facet_count WHERE kind = -1), 0)");
+    else if (!filtered)
+        err = search_prepare(&st, NULL, sr, "SELECT count(*) FROM fts"
+                             " WHERE 1%s%s", " AND fts MATCH ?");
+    else
+        err = search_prepare(&st, NULL, sr,
                              "SELECT count(*) FROM doc d WHERE 1%s%s",
                              MATCH_COND);
-    int rc;
 
     if (err != 0)
         return err;
@@ -1184,6 +1326,17 @@ static json_t *facet_json(const struct search *sr, int k, const char *value,
     return out;
 }
 
+/* The facet counts of the hits, each hit's rows of the facet table
+ * found through facet_doc; of every document, the triggers' counts. */
+static const char facets_sql[] =
+    "SELECT f.kind, f.value, count(*) AS n"
+    " FROM (SELECT d.rowid AS r FROM doc d WHERE 1%s%s) m"
+    " JOIN facet f ON f.doc = m.r GROUP BY f.kind, f.value"
+    " ORDER BY f.kind, n DESC, f.value";
+static const char whole_facets_sql[] =
+    "SELECT kind, value, n FROM facet_count WHERE kind >= 0"
+    " ORDER BY kind, n DESC, value";
+
 /*
  * The facet counts of the hits: {"level": [{"value", "count"}], ...},
  * most frequent first, then by value; FACET_VALUES at most a facet.  The
@@ -1199,15 +1352,12 @@ static int search_facets(json_t **out, struct search *sr)
     *out = NULL;
     for (int k = 0; k < INDEX_FACETS && facets != NULL; k++)
         json_object_set_new(facets, facet_names[k], json_array());
-    err = facets != NULL
-              ? search_prepare(&st, NULL, sr,
-                               "SELECT f.kind, f.value, count(*) AS n"
-                               " FROM facet f WHERE f.doc IN"
-                               " (SELECT d.rowid FROM doc d WHERE 1%s%s)"
-                               " GROUP BY f.kind, f.value"
-                               " ORDER BY f.kind, n DESC, f.value",
-                               MATCH_COND)
-              : OER_ENOMEM;
+    if (facets == NULL)
+        err = OER_ENOMEM;
+    else if (sr->match == NULL && !has_filters(sr))
+        err = prepare(&st, sr->ix, whole_facets_sql);
+    else
+        err = search_prepare(&st, NULL, sr, facets_sql, MATCH_COND);
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int k = sqlite3_column_int(st, 0);
 

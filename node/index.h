@@ -79,6 +79,23 @@ void index_free(struct index *ix);
  */
 int index_use_vocab(struct index *ix, const char *dir);
 
+/*
+ * A connection to the index at path with the vocabularies of vocab_dir
+ * (index_use_vocab; without them, logged, it serves plain values), for a
+ * server's worker threads: an idle one opened earlier for the same path
+ * and folder, else a new one.  *out is the caller's, to use on one thread
+ * at a time and hand back with index_pool_give (or close with index_free
+ * after a failure).  The vocabularies are read when a connection opens,
+ * not again.  Returns what index_open returns.  Thread-safe.
+ */
+int index_pool_take(struct index **out, const char *path,
+                    const char *vocab_dir);
+
+/* Keep ix (from index_pool_take; others are closed) idle for the next
+ * index_pool_take; at most 16 are kept, the rest closed, and the idle
+ * ones close when the process exits.  Accepts NULL.  Thread-safe. */
+void index_pool_give(struct index *ix);
+
 /* The vocabulary index_use_vocab loaded (owned by ix), or NULL. */
 const struct vocab *index_vocab(const struct index *ix);
 

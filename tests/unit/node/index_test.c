@@ -3,7 +3,8 @@
  * 12 records, catch-up against rebuild, incremental add, edit and
  * withdraw, rewritten history, hostile queries, diacritics and paging;
  * the vocabularies: Flemish and Dutch levels finding each other, unmapped
- * terms, labels and equivalents, and rebuilding when they change.
+ * terms, labels and equivalents, and rebuilding when they change; the
+ * counts of the whole index kept by triggers; the pool of connections.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -327,6 +328,58 @@ static void test_rewritten(void **state)
     assert_same_as_rebuilt(fx);
 }
 
+/* The facets of an answer, as JSON text. */
+static char *facets_text(const json_t *answer)
+{
+    return json_dumps(json_object_get(answer, "facets"), JSON_COMPACT);
+}
+
+/* Without words or filters the counts come from the table the triggers
+ * keep; with a filter every record passes, or a word every record holds
+ * (too broad to rank), they are counted over the hits: the same counts,
+ * by hand too, after edits and withdrawals. */
+static void test_whole_counts(void **state)
+{
+    struct fixture *fx = *state;
+    struct index_query q = { .limit = 20 };
+    json_t *whole, *filtered, *broad;
+    char *a, *b, *c;
+
+    publish_range(fx, 0, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    publish(fx, tombstone(0));
+    publish(fx, tombstone(7));
+    publish(fx, record(3, "Fractions again"));
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+
+    whole = search(fx->ix, NULL, 20, 0);
+    q.filters[INDEX_TYPE][0] = "exercise";
+    q.nfilters[INDEX_TYPE] = 1;
+    assert_int_equal(index_search(&filtered, fx->ix, &q), 0);
+    broad = search(fx->ix, "resource", 20, 0);
+    assert_int_equal(total(whole), 10);
+    assert_int_equal(total(filtered), 10);
+    assert_int_equal(total(broad), 10);
+    /* 1-4 primary, 5-6 and 8-11 secondary; 1-5 CC BY, 6 and 8 CC0 */
+    assert_int_equal(facet(whole, "level", "primary"), 4);
+    assert_int_equal(facet(whole, "level", "secondary"), 6);
+    assert_int_equal(facet(whole, "licence", "CC-BY-4.0"), 5);
+    assert_int_equal(facet(whole, "licence", "CC0-1.0"), 2);
+    assert_int_equal(facet(whole, "language", "en"), 2);
+    assert_int_equal(facet(whole, "audience", "teacher"), 1);
+    a = facets_text(whole);
+    b = facets_text(filtered);
+    c = facets_text(broad);
+    assert_string_equal(a, b);
+    assert_string_equal(a, c);
+    free(a);
+    free(b);
+    free(c);
+    json_decref(whole);
+    json_decref(filtered);
+    json_decref(broad);
+}
+
 static void test_hostile(void **state)
 {
     static const char *const hostile[] = {
@@ -613,18 +666,44 @@ static void test_vocab_change(void **state)
     free(dir);
 }
 
+/* A connection handed back is the one taken next for the same index and
+ * vocabularies; another folder gets a connection of its own. */
+static void test_pool(void **state)
+{
+    struct fixture *fx = *state;
+    struct index *a = NULL, *b = NULL, *c = NULL;
+    char *dir = vocab_copy(fx);
+
+    publish_range(fx, 0, 3);
+    assert_int_equal(index_pool_take(&a, fx->path, INDEX_VOCAB_DIR), 0);
+    assert_non_null(index_vocab(a));
+    assert_int_equal(index_catch_up(a, fx->s, NULL), 0);
+    index_pool_give(a);
+    assert_int_equal(index_pool_take(&b, fx->path, INDEX_VOCAB_DIR), 0);
+    assert_ptr_equal(a, b);
+    assert_int_equal(count_text(b, NULL), 3);
+    assert_int_equal(index_pool_take(&c, fx->path, dir), 0);
+    assert_ptr_not_equal(b, c);
+    index_pool_give(b);
+    index_pool_give(c);
+    index_pool_give(NULL);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewritten, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diacritics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vocab_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vocab_display, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vocab_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
