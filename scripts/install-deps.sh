@@ -13,6 +13,7 @@ packages=(
     openssl
     chromium nodejs
     python3-prometheus-client
+    wrk
 )
 
 missing=()
