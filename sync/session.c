@@ -11,22 +11,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/api_search.h"
 #include "node/error.h"
 #include "node/log.h"
 #include "node/metrics.h"
 #include "node/store.h"
+#include "sync/keyring.h"
+#include "sync/policy.h"
 #include "sync/replica.h"
+#include "sync/tally.h"
 
 #define MOD "sync"
 #define NAME_CAP (LIMIT_NAME + 1)
 #define DRAIN_MS 20
 #define QUEUE_MAX 64
+#define KEY_CAP 128 /* an "ssh-ed25519 AAAA..." line and its NUL */
 
 /* A head the peer offered, and how far this node got with it. */
 struct offer {
     char origin[NAME_CAP];
     char head[STORE_OID_HEX];
     char settled[STORE_OID_HEX]; /* the head last fetched or given up */
+    char key[KEY_CAP];           /* the origin's key as offered, or "" */
 };
 
 /* A head this node offered the peer. */
@@ -98,9 +104,21 @@ struct speer {
     struct speer *next;
 };
 
+/* The document count of a catalogue's head, for HEADS. */
+struct tally_memo {
+    char origin[NAME_CAP];
+    char head[STORE_OID_HEX];
+    size_t count;
+};
+
 struct session {
     uv_loop_t *loop;
     struct session_options opt;
+    struct policy *policy;
+    struct identity_pub own; /* this node's key, when the hook gave it */
+    int has_own;
+    struct tally_memo *tallies;
+    size_t ntallies;
     struct peer_table *peers;
     struct store *store; /* the loop thread's */
     uv_timer_t poll;
@@ -143,25 +161,11 @@ static void copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src);
 }
 
-static int listed(const struct config_origins *list, const char *origin)
-{
-    for (size_t i = 0; i < list->count; i++) {
-        if (strcmp(list->names[i], "*") == 0 ||
-            strcmp(list->names[i], origin) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Whether policy offers origin's catalogue to peer. */
 static int offers_to(const struct session *s, const char *peer,
                      const char *origin)
 {
-    const struct config *c = s->opt.config;
-
-    if (strcmp(origin, peer) == 0 || !listed(&c->policy.offer, origin))
-        return 0;
-    return strcmp(origin, c->node_id) == 0 || c->policy.relay;
+    return policy_offers(s->policy, peer, origin);
 }
 
 static int send_msg(struct speer *p, const struct message *m)
@@ -254,32 +258,12 @@ static void maybe_free(struct session *s)
         free(p);
     }
     store_free(s->store);
+    policy_free(s->policy);
+    free(s->tallies);
     free(s);
 }
 
 /* ---- keys ---- */
-
-static int key_file(struct identity_pub *out, const struct session *s,
-                    const char *origin)
-{
-    char path[4096], line[512];
-    FILE *f;
-    int r = OER_ENOTFOUND;
-
-    snprintf(path, sizeof(path), "%s/%s/%s.pub", s->opt.config->data_dir,
-             SESSION_KEYS_DIR, origin);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return OER_ENOTFOUND;
-    if (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\r\n")] = '\0';
-        r = identity_pub_parse(out, line);
-        if (r < 0)
-            log_warn(MOD, "origin key file unusable", "path", path, NULL);
-    }
-    fclose(f);
-    return r;
-}
 
 /* The origin's key, whichever peer relays its catalogue: the key of the
  * origin itself when it is a connected peer, else its file. */
@@ -288,7 +272,68 @@ static int origin_key(struct identity_pub *out, const struct speer *p,
 {
     if (peer_table_key(out, p->s->peers, origin) == 0)
         return 0;
-    return key_file(out, p->s, origin);
+    return keyring_find(out, p->s->opt.config, origin);
+}
+
+/* The key line of origin sent with its HEADS entry, "" when none. */
+static void key_line(char out[KEY_CAP], const struct speer *p,
+                     const char *origin)
+{
+    struct identity_pub key;
+
+    out[0] = '\0';
+    if (strcmp(origin, p->s->opt.config->node_id) == 0) {
+        if (p->s->has_own)
+            identity_ssh_public(out, KEY_CAP, &p->s->own);
+    } else if (origin_key(&key, p, origin) == 0) {
+        identity_ssh_public(out, KEY_CAP, &key);
+    }
+}
+
+/* Take the key o came with as its origin's, when the peer may introduce
+ * keys and no key of that origin is known (the caller checked). */
+static int introduce(struct speer *p, const struct offer *o)
+{
+    const struct config *c = p->s->opt.config;
+    const struct config_peer *pinned = config_peer_find(c, o->origin);
+    struct identity_pub key;
+    char fp[64];
+    int r;
+
+    if (o->key[0] == '\0')
+        return OER_ENOTFOUND;
+    if (!policy_introduces(p->s->policy, p->id)) {
+        log_warn(MOD, "origin key refused: the peer may not introduce keys",
+                 "peer", p->id, "origin", o->origin, NULL);
+        return OER_EINVAL;
+    }
+    r = identity_pub_parse(&key, o->key);
+    if (r == 0)
+        identity_fingerprint(fp, sizeof(fp), &key);
+    if (r == 0 && pinned != NULL && strcmp(pinned->fingerprint, fp) != 0)
+        r = OER_ECRYPTO;
+    if (r == 0)
+        r = keyring_introduce(c, o->origin, &key, p->id);
+    if (r == 0)
+        log_info(MOD, "origin key introduced", "peer", p->id, "origin",
+                 o->origin, "fingerprint", fp, NULL);
+    else
+        log_warn(MOD, "origin key refused", "peer", p->id, "origin",
+                 o->origin, "err", error_name(r), NULL);
+    return r;
+}
+
+/* A known key is never replaced: a different one offered is logged. */
+static void check_offered(const struct speer *p, const struct offer *o,
+                          const struct identity_pub *known)
+{
+    struct identity_pub key;
+
+    if (o->key[0] != '\0' &&
+        (identity_pub_parse(&key, o->key) != 0 ||
+         memcmp(key.key, known->key, sizeof(key.key)) != 0))
+        log_warn(MOD, "origin key refused: it differs from the key known here",
+                 "peer", p->id, "origin", o->origin, NULL);
 }
 
 /* ---- offering: HEADS ---- */
@@ -299,6 +344,38 @@ struct heads_walk {
     size_t n;
     char (*hex)[STORE_OID_HEX];
 };
+
+/* The documents at head of origin: remembered, else counted from the last
+ * head counted when head descends from it, else from scratch. */
+static uint64_t count_of(struct session *s, const char *origin,
+                         const char *head)
+{
+    struct tally_memo *t = NULL, *grown;
+    const char *base = NULL;
+    size_t n;
+
+    for (size_t i = 0; i < s->ntallies && t == NULL; i++) {
+        if (strcmp(s->tallies[i].origin, origin) == 0)
+            t = &s->tallies[i];
+    }
+    if (t != NULL && strcmp(t->head, head) == 0)
+        return t->count;
+    if (t != NULL && store_descends(s->store, head, t->head) == 1)
+        base = t->head;
+    if (tally_documents(&n, s->store, head, base, t ? t->count : 0) != 0)
+        return 0;
+    if (t == NULL) {
+        grown = realloc(s->tallies, (s->ntallies + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return n;
+        s->tallies = grown;
+        t = &grown[s->ntallies++];
+        copy(t->origin, sizeof(t->origin), origin);
+    }
+    copy(t->head, sizeof(t->head), head);
+    t->count = n;
+    return n;
+}
 
 static struct sent *sent_of(struct speer *p, const char *origin)
 {
@@ -314,6 +391,7 @@ static int on_origin_head(const char *origin, const char *head, void *arg)
     struct heads_walk *w = arg;
     struct sent *was = sent_of(w->p, origin);
     struct message_head *grown;
+    char line[KEY_CAP];
 
     if (!offers_to(w->p->s, w->p->id, origin) ||
         (was != NULL && strcmp(was->head, head) == 0) || w->n >= LIMIT_HEADS)
@@ -323,10 +401,15 @@ static int on_origin_head(const char *origin, const char *head, void *arg)
         return OER_ENOMEM;
     w->heads = grown;
     grown = &w->heads[w->n++];
+    memset(grown, 0, sizeof(*grown));
     grown->origin = strdup(origin);
     oid_of(&grown->head, head);
-    grown->count = 0;
-    return grown->origin == NULL ? OER_ENOMEM : 0;
+    grown->count = count_of(w->p->s, origin, head);
+    key_line(line, w->p, origin);
+    grown->key = line[0] != '\0' ? strdup(line) : NULL;
+    return grown->origin == NULL || (line[0] != '\0' && grown->key == NULL)
+               ? OER_ENOMEM
+               : 0;
 }
 
 static void note_sent(struct speer *p, const struct message_head *h)
@@ -359,8 +442,10 @@ static void offer_heads(struct speer *p, int force)
         for (size_t i = 0; r >= 0 && i < w.n; i++)
             note_sent(p, &w.heads[i]);
     }
-    for (size_t i = 0; i < w.n; i++)
+    for (size_t i = 0; i < w.n; i++) {
         free((char *)w.heads[i].origin);
+        free((char *)w.heads[i].key);
+    }
     free(w.heads);
 }
 
@@ -419,7 +504,7 @@ static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
         return 0;
     copy(o->settled, sizeof(o->settled), o->head);
     if (strcmp(o->origin, c->node_id) == 0 ||
-        !listed(&c->policy.accept, o->origin)) {
+        !policy_accepts(p->s->policy, p->id, o->origin)) {
         log_debug(MOD, "offer not accepted by policy", "peer", p->id, "origin",
                   o->origin, NULL);
         return 0;
@@ -430,7 +515,9 @@ static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
     else if (r != 0 || strcmp(local, o->head) == 0 ||
              store_descends(p->s->store, local, o->head) == 1)
         return 0;
-    if (origin_key(&key, p, o->origin) != 0) {
+    if (origin_key(&key, p, o->origin) == 0) {
+        check_offered(p, o, &key);
+    } else if (introduce(p, o) != 0) {
         log_warn(MOD, "offer ignored: the origin's key is not known here",
                  "peer", p->id, "origin", o->origin, NULL);
         return 0;
@@ -498,6 +585,8 @@ static void on_heads(struct speer *p, const struct message *m)
             copy(o->origin, sizeof(o->origin), h->origin);
         }
         hex_of(o->head, &h->head);
+        copy(o->key, sizeof(o->key),
+             h->key != NULL && strlen(h->key) < KEY_CAP ? h->key : "");
     }
     pump_fetch(p);
 }
@@ -553,6 +642,9 @@ static int on_missing_files(const json_t *doc, void *arg)
     size_t i;
     json_t *f;
 
+    /* files of records outside the filters are not asked for */
+    if (!policy_record_passes(j->p->s->policy, j->p->id, j->origin, doc))
+        return 0;
     json_array_foreach(files, i, f)
     {
         const char *blob = json_string_value(json_object_get(f, "blob"));
@@ -1092,7 +1184,8 @@ static int on_policy(const char *origin, const json_t *doc, void *arg)
 {
     const struct files_job *j = arg;
 
-    return offers_to(j->s, j->id, origin);
+    return offers_to(j->s, j->id, origin) &&
+           policy_record_passes(j->s->policy, j->id, origin, doc);
 }
 
 static void files_work(uv_work_t *req)
@@ -1320,6 +1413,7 @@ int session_new(struct session **out, uv_loop_t *loop,
                 const struct session_options *opt)
 {
     struct session *s = calloc(1, sizeof(*s));
+    char *vocab;
     int err;
 
     *out = NULL;
@@ -1329,8 +1423,14 @@ int session_new(struct session **out, uv_loop_t *loop,
     s->opt = *opt;
     if (s->opt.poll_ms == 0)
         s->opt.poll_ms = SESSION_POLL_MS;
-    err = store_open(&s->store, opt->repo_path);
+    vocab = api_search_vocab_dir(opt->config);
+    err = vocab == NULL ? OER_ENOMEM
+                        : policy_new(&s->policy, opt->config, vocab);
+    free(vocab);
+    if (err == 0)
+        err = store_open(&s->store, opt->repo_path);
     if (err != 0) {
+        policy_free(s->policy);
         free(s);
         return err;
     }
@@ -1349,6 +1449,10 @@ void session_hook(struct peer_options *o, struct session *s)
     o->on_message = on_message;
     o->on_down = on_down;
     o->arg = s;
+    if (o->key != NULL) {
+        identity_public(&s->own, o->key);
+        s->has_own = 1;
+    }
 }
 
 int session_settled(const struct session *s, const char *id, unsigned quiet_ms)

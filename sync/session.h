@@ -13,13 +13,15 @@
 
 #include "config/config.h"
 #include "federation/peer.h"
+#include "sync/keyring.h"
 
 /* How often the refs are checked for catalogues that moved. */
 #define SESSION_POLL_MS 1000
 
 /* Folder of node.data holding <origin>.pub: the keys of origins that are
- * not peers ("ssh-ed25519 AAAA..." lines, as oernode id prints them). */
-#define SESSION_KEYS_DIR "origin-keys"
+ * not peers (sync/keyring.h reads and writes it). */
+#define SESSION_KEYS_DIR KEYRING_DIR
+
 
 /* What a session needs; borrowed for its life. */
 struct session_options {
