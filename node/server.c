@@ -22,6 +22,8 @@
 #include "node/oai.h"
 #include "node/store.h"
 #include "sync/fedsearch.h"
+#include "sync/keyring.h"
+#include "sync/replica.h"
 #include "sync/session.h"
 #include "node/web.h"
 
@@ -64,28 +66,58 @@ static int on_origin(const char *origin, const char *head, void *arg)
                                                  origin, "head", head));
 }
 
+/* A catalogue frozen on a fork: both heads (docs/SYNC.md, "Forks"). */
+static int on_frozen(const struct replica_freeze *f, void *arg)
+{
+    return json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:I}", "origin",
+                                                f->origin, "local", f->local,
+                                                "foreign", f->foreign, "time",
+                                                (json_int_t)f->time));
+}
+
+/* An origin key known here, and where from (sync/keyring.h). */
+static int on_origin_key(const struct keyring_entry *e, void *arg)
+{
+    struct identity_pub pub;
+    char fp[64] = "";
+
+    if (identity_pub_parse(&pub, e->key) == 0)
+        identity_fingerprint(fp, sizeof(fp), &pub);
+    return json_array_append_new(
+        arg, json_pack("{s:s,s:s,s:s,s:s,s:s}", "origin", e->origin,
+                       "fingerprint", fp, "source",
+                       keyring_source_name(e->source), "introduced_by",
+                       e->introduced_by, "introduced_at", e->introduced_at));
+}
+
 static void get_status(struct http_response *res,
                        const struct http_request *req, void *ctx)
 {
     const struct server *srv = ctx;
+    const struct config *c = srv->opt->peer.config;
     struct store *s = open_store(res, srv);
-    json_t *catalogs = json_array();
+    json_t *catalogs = json_array(), *frozen = json_array();
+    json_t *keys = json_array();
 
-    if (s == NULL) {
-        json_decref(catalogs);
-        return;
-    }
-    if (store_origins(s, on_origin, catalogs) != 0) {
+    if (s == NULL)
+        goto out;
+    if (store_origins(s, on_origin, catalogs) != 0 ||
+        replica_frozen(s, on_frozen, frozen) != 0 ||
+        (c != NULL && keyring_list(c, on_origin_key, keys) != 0)) {
         http_response_error(res, 500, "store_error",
                             "the catalogues cannot be listed");
-        json_decref(catalogs);
-    } else {
-        http_response_json(res, 200,
-                           json_pack("{s:s,s:s,s:s,s:o}", "node",
-                                     srv->opt->node_id, "fingerprint",
-                                     srv->opt->fingerprint, "version",
-                                     OERNODE_VERSION, "catalogs", catalogs));
+        goto out;
     }
+    http_response_json(res, 200,
+                       json_pack("{s:s,s:s,s:s,s:O,s:O,s:O}", "node",
+                                 srv->opt->node_id, "fingerprint",
+                                 srv->opt->fingerprint, "version",
+                                 OERNODE_VERSION, "catalogs", catalogs,
+                                 "frozen", frozen, "origin_keys", keys));
+out:
+    json_decref(catalogs);
+    json_decref(frozen);
+    json_decref(keys);
     store_free(s);
 }
 
