@@ -151,6 +151,33 @@ static void print_peer(const json_t *p)
         printf("  last error: none\n");
 }
 
+/* Catalogues frozen on a fork, with both heads; origin keys known here. */
+static void print_sync(const json_t *status)
+{
+    const json_t *frozen = json_object_get(status, "frozen");
+    const json_t *keys = json_object_get(status, "origin_keys");
+    size_t i;
+    json_t *e;
+
+    printf("frozen catalogues:%s\n", json_array_size(frozen) ? "" : " none");
+    json_array_foreach(frozen, i, e)
+    {
+        printf("  %s: kept %s, refused %s (two histories signed by the "
+               "origin)\n",
+               str(e, "origin"), str(e, "local"), str(e, "foreign"));
+    }
+    printf("origin keys:%s\n", json_array_size(keys) ? "" : " none");
+    json_array_foreach(keys, i, e)
+    {
+        printf("  %s: %s (%s", str(e, "origin"), str(e, "fingerprint"),
+               str(e, "source"));
+        if (*str(e, "introduced_by") != '\0')
+            printf(" by %s at %s", str(e, "introduced_by"),
+                   str(e, "introduced_at"));
+        printf(")\n");
+    }
+}
+
 static void print_status(const json_t *status, const json_t *peers)
 {
     const json_t *list = json_object_get(peers, "peers");
@@ -162,6 +189,7 @@ static void print_status(const json_t *status, const json_t *peers)
            str(status, "node"), str(status, "fingerprint"),
            str(status, "version"), json_array_size(list),
            (long long)json_integer_value(json_object_get(peers, "port")));
+    print_sync(status);
     json_array_foreach(list, i, p)
     {
         printf("\n");
@@ -227,7 +255,10 @@ const struct cli_command cmd_status_commands[] = {
      "show the running node and the state of each peer",
      "Ask the running daemon (oernode serve) over its HTTP API on\n"
      "listen.http (GET /api/status and /api/peers) and print the node,\n"
-     "then each peer: its state (connected since when, and which way;\n"
+     "the catalogues frozen on a fork (the head kept and the one refused),\n"
+     "the origin keys known here (configured, in origin-keys/, or\n"
+     "introduced by a peer: which and when), then each peer: its state\n"
+     "(connected since when, and which way;\n"
      "else connecting or waiting to dial again), the address, the use it\n"
      "declared in its HELLO (commercial, adapts), liveness and the last\n"
      "error.  When nothing listens there it says \"node not running\" and\n"
