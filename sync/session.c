@@ -569,6 +569,8 @@ static void pump_fetch(struct speer *p)
 
 static void on_heads(struct speer *p, const struct message *m)
 {
+    char n[24];
+
     for (size_t i = 0; i < m->u.heads.nheads; i++) {
         const struct message_head *h = &m->u.heads.heads[i];
         struct offer *o = offer_of(p, h->origin), *grown;
@@ -587,6 +589,9 @@ static void on_heads(struct speer *p, const struct message *m)
         hex_of(o->head, &h->head);
         copy(o->key, sizeof(o->key),
              h->key != NULL && strlen(h->key) < KEY_CAP ? h->key : "");
+        log_debug(MOD, "head offered", "peer", p->id, "origin", o->origin,
+                  "head", o->head, "count", log_num(n, (long long)h->count),
+                  "key", o->key[0] != '\0' ? "yes" : "no", NULL);
     }
     pump_fetch(p);
 }
