@@ -268,6 +268,8 @@ static void serve_oai(struct http_response *res,
         .node_id = srv->opt->node_id,
         .admin_email = c != NULL ? c->admin_email : CONFIG_ADMIN_EMAIL,
         .page_size = c != NULL ? c->oai_page_size : OAI_PAGE_DEFAULT,
+        .base_url = c != NULL ? c->oai_base_url : NULL,
+        .vocab_dir = srv->vocab_dir,
     };
     struct store *s = open_store(res, srv);
 

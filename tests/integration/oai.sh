@@ -201,6 +201,17 @@ printf '[oai]\n\tbase-url = https://oer.example.org/oai\n' \
     >>"$OERNODE_DATA/config"
 expect_exit 0 "$OERNODE" config
 contains "$work/out" "base-url = https://oer.example.org/oai"
+# ...and the running node names it as its baseURL (behind a TLS proxy)
+start_serve "$work/port4" "$work/serve4.log"
+trap 'kill $serve_pid 2>/dev/null || true' EXIT
+curl -s -o "$work/identify4.xml" \
+    "http://127.0.0.1:$(cat "$work/port4")/oai?verb=Identify"
+xmllint --noout "$work/identify4.xml" || fail "Identify not well-formed"
+contains "$work/identify4.xml" "<baseURL>https://oer.example.org/oai</baseURL>"
+contains "$work/identify4.xml" '<request verb="Identify">https://oer.example.org/oai</request>'
+kill -TERM $serve_pid
+wait $serve_pid || fail "serve exited $? after SIGTERM"
+trap - EXIT
 OERNODE_DATA=$work/data3 "$OERNODE" -q init --id nl-bad >/dev/null
 printf '[oai]\n\tbase-url = oer.example.org/oai\n' >>"$work/data3/config"
 OERNODE_DATA=$work/data3 expect_exit 3 "$OERNODE" config
