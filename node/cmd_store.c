@@ -4,6 +4,7 @@
  */
 #include "node/cmd_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "node/harvest.h"
 #include "node/import.h"
 #include "node/metadata.h"
+#include "sync/session.h"
 
 /* Options shared by this module's commands; 0 means "not given". */
 struct args {
@@ -346,14 +348,28 @@ out:
     return code;
 }
 
+/* An origin's key: this node's own, else the file that sync reads
+ * (<data>/origin-keys/<origin>.pub, docs/SYNC.md). */
 static int on_key(struct identity_pub *out, const char *origin, void *arg)
 {
     const struct cli_node *node = arg;
+    char path[4096], line[512] = "";
+    FILE *f;
 
-    if (strcmp(origin, node->id) != 0)
+    if (strcmp(origin, node->id) == 0) {
+        identity_public(out, node->key);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/%s/%s.pub", node->config->data_dir,
+             SESSION_KEYS_DIR, origin);
+    f = fopen(path, "r");
+    if (f == NULL)
         return OER_ENOTFOUND;
-    identity_public(out, node->key);
-    return 0;
+    if (fgets(line, sizeof(line), f) == NULL)
+        line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    return identity_pub_parse(out, line) == 0 ? 0 : OER_ENOTFOUND;
 }
 
 static void on_problem(const char *where, const char *what, void *arg)
@@ -658,7 +674,8 @@ const struct cli_command cmd_store_commands[] = {
      "                 prefix is read as LOM too) or oai_dc\n"},
     {"fsck", run_fsck, "fsck", "check the repository and its signatures",
      "Check every catalogue: commits signed by the origin's key (this\n"
-     "node's own key for its own catalogue), documents valid and where\n"
+     "node's own key for its own catalogue, DATA/origin-keys/ORIGIN.pub\n"
+     "for another's), documents valid and where\n"
      "their id says, files present with the right blob id and SHA-256.\n"
      "Prints each problem as \"where: what\"; exit 4 if there is any.\n"},
     {NULL, NULL, NULL, NULL, NULL}};

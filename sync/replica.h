@@ -102,6 +102,10 @@ int replica_rx_new(struct replica_rx **out, struct store *s,
  * Add the next piece of the packfile, as the sender cut it.  OER_EPROTO
  * when the bytes are not a packfile or the pack grows past
  * REPLICA_RECEIVE_MAX; then the receiver is spent (free it).
+ *
+ * Test hook: when the environment variable OERNODE_FAULT is
+ * "replica-rx-half", the process raises SIGKILL after writing half of
+ * the piece to the temporary pack (tests/integration/sync_resume.sh).
  */
 int replica_rx_write(struct replica_rx *rx, const void *data, size_t len);
 
