@@ -175,9 +175,7 @@ static void unknown_message(char *text, size_t cap, const char *key)
     snprintf(text, cap, "unknown parameter '%s'; see docs/CLI.md", safe);
 }
 
-/* Give each hit of answer the canonical URL of its licence, when it has
- * one ("licence_url"); returns answer. */
-static json_t *with_licence_urls(json_t *answer)
+json_t *api_search_licence_urls(json_t *answer)
 {
     json_t *hit;
     const char *url;
@@ -266,7 +264,7 @@ void api_search_serve(struct http_response *res,
         log_warn("search", "peers' hits left out: out of memory", NULL);
     json_decref(remote);
     if (err == 0)
-        http_response_json(res, 200, with_licence_urls(answer));
+        http_response_json(res, 200, api_search_licence_urls(answer));
     else
         http_response_error(res, 503, "index_unavailable",
                             "the search index cannot be read");

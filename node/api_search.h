@@ -51,6 +51,11 @@ int api_search_catch_up(const char *repo_path, const char *vocab_dir);
 
 struct fedsearch;
 
+/* Give each hit of a search answer (index_search) the canonical URL of
+ * its licence, "licence_url", when it has one (licence_url); returns
+ * answer.  The API and `oernode search --json` both do. */
+json_t *api_search_licence_urls(json_t *answer);
+
 /*
  * Answer GET /api/search: catch up (cheap when nothing moved), then search
  * with the request's parameters.  Runs on a worker thread with its own

@@ -127,7 +127,7 @@ static int run_query(struct cli *cli, const struct index_query *q, int json)
         goto out;
     }
     if (json)
-        json_dumpf(answer, stdout, JSON_COMPACT);
+        json_dumpf(api_search_licence_urls(answer), stdout, JSON_COMPACT);
     if (json)
         putchar('\n');
     else
