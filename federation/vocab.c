@@ -37,6 +37,7 @@ struct vocab_term {
     enum vocab_kind kind;
     const char *id;
     json_t *label;        /* langmap, borrowed from the root */
+    json_t *notations;    /* other ids of the concept, or NULL; borrowed */
     const char *broader;  /* pivot subjects only */
     int age_lo, age_hi;   /* NO_AGE when not given */
     struct label *labels; /* preferred and alternative, folded */
@@ -229,6 +230,44 @@ static int read_labels(const struct reader *rd, struct vocab_term *t,
     return 0;
 }
 
+/* "notations": ["id", ...], the concept's ids in other vocabularies that
+ * the system lists in its sources (e.g. national concept ids). */
+static int read_notations(const struct reader *rd, struct vocab_term *t,
+                          const json_t *obj)
+{
+    json_t *list = json_object_get(obj, "notations");
+    json_t *one;
+    size_t i;
+
+    if (list == NULL)
+        return 0;
+    if (!json_is_array(list))
+        return bad(rd, t->id, "notations must be a list of ids", NULL);
+    json_array_foreach(list, i, one)
+    {
+        if (!json_is_string(one) || !text_ok(json_string_value(one), ID_MAX))
+            return bad(rd, t->id, "a notation must be a non-empty id", NULL);
+    }
+    t->notations = list;
+    return 0;
+}
+
+/* Whether t is known by id: its own, or one of its notations. */
+static int term_named(const struct vocab_term *t, const char *id)
+{
+    json_t *one;
+    size_t i;
+
+    if (strcmp(t->id, id) == 0)
+        return 1;
+    json_array_foreach(t->notations, i, one)
+    {
+        if (strcmp(json_string_value(one), id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int parse_match(enum vocab_match *out, const char *name)
 {
     for (int i = 0; i < 4; i++)
@@ -310,8 +349,9 @@ static int member_known(const char *key, const char *const *keys)
 static int read_term(const struct reader *rd, struct vocab_term *t,
                      const json_t *obj)
 {
-    static const char *const keys[] = {"id",  "label",   "alt",     "age",
-                                       "map", "broader", "comment", NULL};
+    static const char *const keys[] = {"id",      "label",   "alt",
+                                       "notations", "age",   "map",
+                                       "broader", "comment", NULL};
     const char *key, *age;
     json_t *val;
     int rc;
@@ -328,6 +368,9 @@ static int read_term(const struct reader *rd, struct vocab_term *t,
     rc = read_labels(rd, t, obj);
     if (rc < 0)
         return rc;
+    rc = read_notations(rd, t, obj);
+    if (rc < 0)
+        return rc;
 
     t->age_lo = t->age_hi = NO_AGE;
     age = json_string_value(json_object_get(obj, "age"));
@@ -342,6 +385,22 @@ static int read_term(const struct reader *rd, struct vocab_term *t,
     if (json_object_get(obj, "broader") != NULL)
         return bad(rd, t->id, "only a pivot term says broader", NULL);
     return read_maps(rd, t, json_object_get(obj, "map"));
+}
+
+/* Whether a and b share an id or a notation. */
+static int names_overlap(const struct vocab_term *a, const struct vocab_term *b)
+{
+    json_t *one;
+    size_t i;
+
+    if (term_named(a, b->id))
+        return 1;
+    json_array_foreach(b->notations, i, one)
+    {
+        if (term_named(a, json_string_value(one)))
+            return 1;
+    }
+    return 0;
 }
 
 static int read_terms(const struct reader *rd, enum vocab_kind kind, size_t *at)
@@ -367,7 +426,7 @@ static int read_terms(const struct reader *rd, enum vocab_kind kind, size_t *at)
             return rc;
         for (size_t j = 0; j + 1 < *at; j++)
             if (rd->sys->terms[j].kind == kind &&
-                strcmp(rd->sys->terms[j].id, t->id) == 0)
+                names_overlap(&rd->sys->terms[j], t))
                 return bad(rd, t->id, "term id appears twice", NULL);
     }
     return 0;
@@ -597,7 +656,7 @@ static const struct vocab_term *term_in(const struct system *sys,
                                         enum vocab_kind kind, const char *id)
 {
     for (size_t i = 0; i < sys->nterms; i++)
-        if (sys->terms[i].kind == kind && strcmp(sys->terms[i].id, id) == 0)
+        if (sys->terms[i].kind == kind && term_named(&sys->terms[i], id))
             return &sys->terms[i];
     return NULL;
 }

@@ -19,6 +19,8 @@
 #include "node/log.h"
 #include "testutil.h"
 
+#define BEGRIPPENKADER "http://purl.edustandaard.nl/begrippenkader"
+
 static struct vocab *shipped(void)
 {
     char dir[4096];
@@ -281,6 +283,33 @@ static void test_higher_education_and_subjects(void **state)
     vocab_free(v);
 }
 
+/* Edurep records carry the national concept id of a level (public mapping
+ * of Kennisnet: HBO is be140797-...); the Dutch system knows it as a
+ * notation of its term HBO, and the old VDEX context list's "WO" too. */
+static void test_national_concept_ids(void **state)
+{
+    struct vocab *v = shipped();
+    const struct vocab_term *hbo = vocab_find(v, "nl", VOCAB_LEVEL, "HBO");
+
+    assert_non_null(hbo);
+    assert_ptr_equal(vocab_resolve(v, VOCAB_LEVEL, BEGRIPPENKADER,
+                                   "be140797-803f-4b9e-81cc-5572c711e09c",
+                                   NULL),
+                     hbo);
+    assert_ptr_equal(vocab_find(v, "nl", VOCAB_LEVEL,
+                                "be140797-803f-4b9e-81cc-5572c711e09c"),
+                     hbo);
+    assert_ptr_equal(
+        vocab_resolve(v, VOCAB_LEVEL,
+                      "http://purl.edustandaard.nl/vdex_context_czp_20060628.xml",
+                      "WO", NULL),
+        vocab_find(v, "nl", VOCAB_LEVEL, "WO"));
+    /* an unknown concept id stays unresolved */
+    assert_null(vocab_resolve(v, VOCAB_LEVEL, BEGRIPPENKADER,
+                              "00000000-0000-0000-0000-000000000000", NULL));
+    vocab_free(v);
+}
+
 static void test_unmapped_term(void **state)
 {
     struct vocab *v = shipped();
@@ -473,6 +502,21 @@ static void test_bad_files(void **state)
     expect_bad(HEAD "\"levels\":[{\"id\":\"a\",\"label\":{\"en\":\"Y\"},"
                     "\"age\":\"old\",\"map\":[]}]}",
                "term=a", "age");
+    expect_bad(HEAD "\"levels\":[{\"id\":\"n1\",\"label\":{\"en\":\"Y\"},"
+                    "\"notations\":\"u1\","
+                    "\"map\":[{\"pivot\":\"1\",\"match\":\"exact\"}]}]}",
+               "term=n1", "notations must be a list");
+    expect_bad(HEAD "\"levels\":[{\"id\":\"n2\",\"label\":{\"en\":\"Y\"},"
+                    "\"notations\":[\"\"],"
+                    "\"map\":[{\"pivot\":\"1\",\"match\":\"exact\"}]}]}",
+               "term=n2", "non-empty id");
+    /* a notation may not name another term */
+    expect_bad(HEAD "\"levels\":[{\"id\":\"n3\",\"label\":{\"en\":\"Y\"},"
+                    "\"map\":[{\"pivot\":\"1\",\"match\":\"exact\"}]},"
+                    "{\"id\":\"n4\",\"label\":{\"en\":\"Z\"},"
+                    "\"notations\":[\"n3\"],"
+                    "\"map\":[{\"pivot\":\"1\",\"match\":\"exact\"}]}]}",
+               "term=n4", "appears twice");
     expect_bad(HEAD "\"levles\":[]}", NULL, "unknown member");
     expect_bad("{\"format\":2}", NULL, "format");
     expect_bad("{\"format\":1,\n\"system\":", NULL, "not a JSON file");
@@ -617,6 +661,11 @@ static void check_vdex_row(const struct vocab *v, char **f, size_t *checked)
         fail_msg("VDEX %s: levels %#x, want %#x", f[2],
                  vocab_term_levels(by_id), want);
     assert_ptr_equal(vocab_resolve(v, VOCAB_LEVEL, src, f[2], NULL), by_id);
+    /* The national concept id (Edurep records carry it) is a notation of
+     * the same term. */
+    if (vocab_resolve(v, VOCAB_LEVEL, BEGRIPPENKADER, f[3], NULL) != by_id)
+        fail_msg("concept %s (%s) does not resolve to VDEX %s", f[3], f[4],
+                 f[2]);
     (*checked)++;
 }
 
@@ -712,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_flemish_and_dutch_primary),
         cmocka_unit_test(test_second_stage_and_havo4),
         cmocka_unit_test(test_higher_education_and_subjects),
+        cmocka_unit_test(test_national_concept_ids),
         cmocka_unit_test(test_unmapped_term),
         cmocka_unit_test(test_labels_in_each_language),
         cmocka_unit_test(test_age_range),
