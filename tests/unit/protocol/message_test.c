@@ -162,7 +162,7 @@ static struct message sample(enum message_type type)
                                              1500};
         break;
     case MESSAGE_RESULTS:
-        m.u.results = (struct message_results){7, hits, 2};
+        m.u.results = (struct message_results){7, hits, 2, ""};
         break;
     case MESSAGE_PING:
     case MESSAGE_PONG:
