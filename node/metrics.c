@@ -14,7 +14,7 @@
 #include "node/index.h"
 #include "node/store.h"
 
-#define LABEL_MAX 72 /* bytes of a copied label value, with its NUL */
+#define LABEL_MAX 72  /* bytes of a copied label value, with its NUL */
 #define CACHE_MAX 256 /* catalogues whose count is kept */
 
 enum sync_result { SYNC_APPLIED, SYNC_UNCHANGED, SYNC_REJECTED, SYNC_N };
@@ -26,7 +26,7 @@ static const double bucket_bounds[METRICS_NBUCKETS] = METRICS_BUCKETS;
 struct http_series {
     char method[16];
     char route[LABEL_MAX];
-    char status[4]; /* "2xx" */
+    char status[4];                     /* "2xx" */
     uint64_t buckets[METRICS_NBUCKETS]; /* not cumulative: each its own */
     uint64_t count;
     double sum;
@@ -88,8 +88,8 @@ static struct http_series *http_series(const char *method, const char *route,
     return h;
 }
 
-void metrics_request(const char *method, const char *route,
-                     unsigned status, uint64_t ns)
+void metrics_request(const char *method, const char *route, unsigned status,
+                     uint64_t ns)
 {
     double seconds = (double)ns / 1e9;
     char class[4] = "xxx";
@@ -257,8 +257,7 @@ static void put_counters(FILE *f)
         fputs("oernode_errors_total{kind=\"", f);
         put_label(f, metrics.errors[i].kind);
         fprintf(f, "\",level=\"%s\"} %llu\n",
-                metrics.errors[i].level == LOG_LEVEL_ERROR ? "error"
-                                                           : "warn",
+                metrics.errors[i].level == LOG_LEVEL_ERROR ? "error" : "warn",
                 (unsigned long long)metrics.errors[i].count);
     }
 
@@ -387,8 +386,7 @@ static int index_count(long long *out, struct index *ix, const char *origin)
     q.nfilters[INDEX_ORIGIN] = 1;
     err = index_search(&answer, ix, &q);
     if (err == 0)
-        *out = (long long)json_integer_value(json_object_get(answer,
-                                                             "total"));
+        *out = (long long)json_integer_value(json_object_get(answer, "total"));
     json_decref(answer);
     return err;
 }
@@ -398,8 +396,7 @@ static int open_index(struct index **out, struct store *s,
                       const char *repo_path, const char *vocab_dir)
 {
     char *path = api_search_index_path(repo_path);
-    int err = path != NULL ? api_search_open(out, path, vocab_dir)
-                           : OER_ENOMEM;
+    int err = path != NULL ? api_search_open(out, path, vocab_dir) : OER_ENOMEM;
 
     if (err == 0)
         err = index_catch_up(*out, s, NULL);

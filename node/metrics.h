@@ -28,8 +28,10 @@
 #include "node/log.h"
 
 /* Upper bounds of the latency buckets, in seconds (and +Inf). */
-#define METRICS_BUCKETS                                                     \
-    { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+#define METRICS_BUCKETS                                                        \
+    {                                                                          \
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 \
+    }
 #define METRICS_NBUCKETS 13
 
 /* Series kept at most: requests by (method, route, status class), and
@@ -44,8 +46,8 @@
  * (borrowed, copied; NULL when no route matched, shown as "other"),
  * status the HTTP status, ns the time from its headers to its answer.
  */
-void metrics_request(const char *method, const char *route,
-                     unsigned status, uint64_t ns);
+void metrics_request(const char *method, const char *route, unsigned status,
+                     uint64_t ns);
 
 /* One catalogue pack a peer sent, verified: err is the verification's
  * result (0 or an OER_E* code), moved whether the ref moved. */

@@ -251,23 +251,20 @@ static void test_grammar_and_families(void **state)
     assert_string_equal(family_type(e, "oernode_info"), "gauge");
     assert_string_equal(family_type(e, "oernode_resources"), "gauge");
     assert_string_equal(family_type(e, "oernode_peers_connected"), "gauge");
-    assert_string_equal(family_type(e, "oernode_sync_packs_total"),
-                        "counter");
+    assert_string_equal(family_type(e, "oernode_sync_packs_total"), "counter");
     assert_string_equal(family_type(e, "oernode_errors_total"), "counter");
-    assert_string_equal(
-        family_type(e, "oernode_http_request_duration_seconds"),
-        "histogram");
+    assert_string_equal(family_type(e, "oernode_http_request_duration_seconds"),
+                        "histogram");
     assert_true(find(e, "oernode_info", "node", "nl-test", "version",
                      OERNODE_VERSION, NULL) == 1);
     assert_true(find(e, "oernode_resources", "origin", "nl-test", NULL) == 3);
     assert_true(find(e, "oernode_resources", "origin", "be-vl", NULL) == 0);
     assert_true(find(e, "oernode_peers_connected", NULL) == 2);
-    assert_true(find(e, "oernode_http_request_duration_seconds_count",
-                     "method", "GET", "route", "/api/search", "status",
-                     "2xx", NULL) == 1);
-    assert_true(find(e, "oernode_http_request_duration_seconds_count",
-                     "method", "other", "route", "other", "status", "4xx",
+    assert_true(find(e, "oernode_http_request_duration_seconds_count", "method",
+                     "GET", "route", "/api/search", "status", "2xx",
                      NULL) == 1);
+    assert_true(find(e, "oernode_http_request_duration_seconds_count", "method",
+                     "other", "route", "other", "status", "4xx", NULL) == 1);
     free(text);
     free(e);
 }
@@ -295,8 +292,8 @@ static void test_hostile_labels(void **state)
     assert_true(find(e, "oernode_resources", "origin", hostile, NULL) == 7);
     assert_true(find(e, "oernode_errors_total", "kind", hostile, "level",
                      "error", NULL) == 1);
-    assert_true(find(e, "oernode_http_request_duration_seconds_count",
-                     "route", hostile, "status", "5xx", NULL) == 1);
+    assert_true(find(e, "oernode_http_request_duration_seconds_count", "route",
+                     hostile, "status", "5xx", NULL) == 1);
     free(text);
     free(e);
 }
@@ -331,8 +328,8 @@ static void test_histogram_cumulative(void **state)
     }
     assert_int_equal(buckets, METRICS_NBUCKETS + 1);
     assert_true(inf == 5);
-    assert_true(find(e, "oernode_http_request_duration_seconds_count",
-                     "route", "/oai", NULL) == inf);
+    assert_true(find(e, "oernode_http_request_duration_seconds_count", "route",
+                     "/oai", NULL) == inf);
     assert_true(find(e, "oernode_http_request_duration_seconds_bucket", "le",
                      "0.001", NULL) == 1);
     assert_true(find(e, "oernode_http_request_duration_seconds_bucket", "le",
@@ -370,18 +367,18 @@ static void test_counters(void **state)
     text = render(NULL, 0);
     parse(e, text);
 
-    assert_true(find(e, "oernode_sync_packs_total", "result", "applied",
+    assert_true(
+        find(e, "oernode_sync_packs_total", "result", "applied", NULL) == 2);
+    assert_true(
+        find(e, "oernode_sync_packs_total", "result", "unchanged", NULL) == 1);
+    assert_true(
+        find(e, "oernode_sync_packs_total", "result", "rejected", NULL) == 1);
+    assert_true(find(e, "oernode_errors_total", "kind", "sync", "level", "warn",
                      NULL) == 2);
-    assert_true(find(e, "oernode_sync_packs_total", "result", "unchanged",
-                     NULL) == 1);
-    assert_true(find(e, "oernode_sync_packs_total", "result", "rejected",
-                     NULL) == 1);
-    assert_true(find(e, "oernode_errors_total", "kind", "sync", "level",
-                     "warn", NULL) == 2);
     assert_true(find(e, "oernode_errors_total", "kind", "store", "level",
                      "error", NULL) == 1);
-    assert_true(find(e, "oernode_errors_total", "kind", "sync", "level",
-                     "info", NULL) == -1);
+    assert_true(find(e, "oernode_errors_total", "kind", "sync", "level", "info",
+                     NULL) == -1);
     assert_true(find(e, "oernode_peers_connected", NULL) == 0);
     free(text);
     free(e);
