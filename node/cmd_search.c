@@ -11,6 +11,7 @@
 #include "node/api_search.h"
 #include "node/error.h"
 #include "node/index.h"
+#include "sync/fedsearch.h"
 
 /* Open the node, its store and its index. */
 static int open_index(struct index **ix, struct cli_node *node,
@@ -124,6 +125,11 @@ static int run_query(struct cli *cli, const struct index_query *q, int json)
     if (err != 0) {
         code = cli_fail(cli, CLI_FAILURE, "cannot search the index (%s)",
                         error_name(err));
+        goto out;
+    }
+    /* the API's shape: hits marked local, and no peer asked */
+    if (json && fedsearch_merge(answer, NULL, 0) != 0) {
+        code = cli_fail(cli, CLI_FAILURE, "out of memory");
         goto out;
     }
     if (json)
