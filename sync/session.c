@@ -94,6 +94,9 @@ struct speer {
     char w_origin[NAME_CAP];
     char (*w_blobs)[STORE_OID_HEX];
     size_t nw, nw_done;
+    char w_first[NAME_CAP];           /* the peer asked first for them */
+    char (*w_refused)[STORE_OID_HEX]; /* what it lacked or withheld */
+    size_t nrefused;
     char fblob[STORE_OID_HEX]; /* the file coming in pieces */
     unsigned char *fbuf;
     size_t flen, fsize;
@@ -235,6 +238,9 @@ static void reset(struct speer *p)
     p->w_blobs = NULL;
     p->nw = p->nw_done = 0;
     p->wanting = 0;
+    free(p->w_refused);
+    p->w_refused = NULL;
+    p->nrefused = 0;
     free(p->fbuf);
     p->fbuf = NULL;
     p->flen = p->fsize = 0;
@@ -479,8 +485,8 @@ struct verify_job {
 };
 
 static void pump_fetch(struct speer *p);
-static void want_files(struct speer *p, const char *origin,
-                       char (*blobs)[STORE_OID_HEX], size_t n);
+static int want_files(struct speer *p, const char *origin,
+                      char (*blobs)[STORE_OID_HEX], size_t n);
 static void send_files_out(struct speer *p);
 
 static struct offer *offer_of(struct speer *p, const char *origin)
@@ -1018,21 +1024,22 @@ struct store_job {
 
 /* Ask for the files a verified pack names and this node lacks; one
  * WANT_FILES at a time (the next pack asks for what is still missing). */
-static void want_files(struct speer *p, const char *origin,
-                       char (*blobs)[STORE_OID_HEX], size_t n)
+/* Send one WANT_FILES for n blobs of origin; 0 when sent. */
+static int want_files(struct speer *p, const char *origin,
+                      char (*blobs)[STORE_OID_HEX], size_t n)
 {
     struct message m = {.type = MESSAGE_WANT_FILES};
     struct message_oid *oids;
 
     if (n == 0 || p->wanting)
-        return;
+        return -1;
     oids = calloc(n, sizeof(*oids));
     p->w_blobs = calloc(n, sizeof(*p->w_blobs));
     if (oids == NULL || p->w_blobs == NULL) {
         free(oids);
         free(p->w_blobs);
         p->w_blobs = NULL;
-        return;
+        return -1;
     }
     for (size_t i = 0; i < n; i++) {
         oid_of(&oids[i], blobs[i]);
@@ -1045,11 +1052,13 @@ static void want_files(struct speer *p, const char *origin,
         p->nw = n;
         p->nw_done = 0;
         copy(p->w_origin, sizeof(p->w_origin), origin);
+        copy(p->w_first, sizeof(p->w_first), p->id);
     } else {
         free(p->w_blobs);
         p->w_blobs = NULL;
     }
     free(oids);
+    return p->wanting ? 0 : -1;
 }
 
 static void store_work(uv_work_t *req)
@@ -1138,6 +1147,59 @@ static int file_piece(struct speer *p, const struct message_file *f,
     return 0;
 }
 
+/* Keep a blob the peer lacks or withholds by policy, to ask another
+ * (a licence denial would be the same anywhere). */
+static void note_refused(struct speer *p, const char *blob,
+                         enum message_file_status status)
+{
+    char (*grown)[STORE_OID_HEX];
+
+    if (status == MESSAGE_FILE_DENIED_LICENCE)
+        return;
+    grown = realloc(p->w_refused, (p->nrefused + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return;
+    p->w_refused = grown;
+    copy(grown[p->nrefused++], STORE_OID_HEX, blob);
+}
+
+/* The next connected peer after p, round the list and never back to the
+ * peer asked first, that offers origin and has no WANT_FILES out. */
+static struct speer *next_offering(struct speer *p, const char *origin)
+{
+    struct speer *q = p;
+
+    for (;;) {
+        q = q->next != NULL ? q->next : p->s->list;
+        if (q == p || strcmp(q->id, p->w_first) == 0)
+            return NULL;
+        if (q->up && q->heads_seen && !q->wanting &&
+            offer_of(q, origin) != NULL)
+            return q;
+    }
+}
+
+/* Ask another peer offering the origin for what p lacked or withheld:
+ * each peer of the list once, in turn. */
+static void ask_elsewhere(struct speer *p)
+{
+    struct speer *q = NULL;
+    char n[24];
+
+    if (p->nrefused > 0)
+        q = next_offering(p, p->w_origin);
+    if (q != NULL &&
+        want_files(q, p->w_origin, p->w_refused, p->nrefused) == 0) {
+        copy(q->w_first, sizeof(q->w_first), p->w_first);
+        log_info(MOD, "files asked of another peer", "peer", q->id, "origin",
+                 p->w_origin, "instead-of", p->id, "files",
+                 log_num(n, (long long)p->nrefused), NULL);
+    }
+    free(p->w_refused);
+    p->w_refused = NULL;
+    p->nrefused = 0;
+}
+
 static void on_files(struct speer *p, const struct message *m)
 {
     char blob[STORE_OID_HEX];
@@ -1153,6 +1215,7 @@ static void on_files(struct speer *p, const struct message *m)
         if (f->status != MESSAGE_FILE_SENT) {
             log_info(MOD, "file withheld by the peer", "peer", p->id, "blob",
                      blob, "status", message_file_status_name(f->status), NULL);
+            note_refused(p, blob, f->status);
             p->nw_done++;
         } else if (file_piece(p, f, blob) != 0) {
             fail_peer(p, "proto", "FILES piece out of order or too large");
@@ -1164,6 +1227,7 @@ static void on_files(struct speer *p, const struct message *m)
         free(p->w_blobs);
         p->w_blobs = NULL;
         p->nw = p->nw_done = 0;
+        ask_elsewhere(p);
     }
 }
 
