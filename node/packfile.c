@@ -41,6 +41,7 @@ struct pack {
     struct mem data;
     struct entry *entries;
     size_t count;
+    int level; /* zlib's, 0 to 9 */
 };
 
 /* ---- bytes ----------------------------------------------------------- */
@@ -100,14 +101,14 @@ static int put_header(struct mem *m, int type, size_t size)
 }
 
 /* data deflated as a zlib stream, as git stores objects in packs. */
-static int put_deflated(struct mem *m, const unsigned char *data, size_t len)
+static int put_deflated(struct mem *m, const unsigned char *data, size_t len,
+                        int level)
 {
     uLongf n = compressBound((uLong)len);
 
     if (mem_grow(m, (size_t)n) < 0)
         return OER_ENOMEM;
-    if (compress2(m->p + m->len, &n, data, (uLong)len, PACK_ZLIB_LEVEL) !=
-        Z_OK)
+    if (compress2(m->p + m->len, &n, data, (uLong)len, level) != Z_OK)
         return OER_ENOMEM;
     m->len += (size_t)n;
     return 0;
@@ -131,7 +132,7 @@ static int put_object(struct pack *pk, git_odb *odb, struct entry *e)
                      git_odb_object_size(obj));
     if (err == 0)
         err = put_deflated(&pk->data, git_odb_object_data(obj),
-                           git_odb_object_size(obj));
+                           git_odb_object_size(obj), pk->level);
     if (err == 0)
         e->crc = (uint32_t)crc32(0L, pk->data.p + e->offset,
                                  (uInt)(pk->data.len - (size_t)e->offset));
@@ -340,10 +341,34 @@ out:
     return err;
 }
 
+int packfile_build(void **out, size_t *len, git_odb *odb, const git_oid *ids,
+                   size_t count, int level)
+{
+    struct pack pk = {{NULL, 0, 0}, NULL, 0, level};
+    unsigned char sum[SHA1_LEN];
+    int err;
+
+    *out = NULL;
+    *len = 0;
+    if (count == 0)
+        return OER_EINVAL;
+    err = make_entries(&pk, ids, count);
+    if (err == 0)
+        err = build_pack(&pk, odb, sum);
+    free(pk.entries);
+    if (err < 0) {
+        free(pk.data.p);
+        return err;
+    }
+    *out = pk.data.p;
+    *len = pk.data.len;
+    return 0;
+}
+
 int packfile_write(char name[41], const char *dir, git_odb *odb,
                    const git_oid *ids, size_t count)
 {
-    struct pack pk = {{NULL, 0, 0}, NULL, 0};
+    struct pack pk = {{NULL, 0, 0}, NULL, 0, PACK_ZLIB_LEVEL};
     struct mem idx = {NULL, 0, 0};
     unsigned char sum[SHA1_LEN];
     git_oid sum_id;

@@ -30,4 +30,14 @@
 int packfile_write(char name[41], const char *dir, git_odb *odb,
                    const git_oid *ids, size_t count);
 
+/*
+ * The same pack, in memory only, each object deflated at zlib's level
+ * (0, stored, to 9): *out (malloc'd, the caller's) receives its len
+ * bytes, header to checksum, for a peer; no index is built and nothing
+ * is written.  Returns 0, OER_EINVAL for no objects, OER_ENOTFOUND when
+ * an object is not in odb, OER_ENOMEM, or OER_EIO.
+ */
+int packfile_build(void **out, size_t *len, git_odb *odb, const git_oid *ids,
+                   size_t count, int level);
+
 #endif

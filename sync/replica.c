@@ -1,7 +1,8 @@
 /*
- * replica: catalogue replication without the network.  Packs are built
- * with git_packbuilder from a revision walk and received with
- * git_indexer; a received catalogue is verified before its ref moves.
+ * replica: catalogue replication without the network.  Packs of whole
+ * objects are built by node/packfile from a revision walk (no delta
+ * search: libgit2's packbuilder spent most of a sync on it) and received
+ * with git_indexer; a received catalogue is verified before its ref moves.
  * The libgit2 calls the store does not wrap are translated here.
  */
 #include "sync/replica.h"
@@ -27,8 +28,14 @@
 #include "node/licence.h"
 #include "node/log.h"
 #include "node/metadata.h"
+#include "node/packfile.h"
 
 #define FROZEN_PREFIX "refs/frozen/"
+/* Objects go whole and stored (zlib level 0): a third more bytes than
+ * level 1 for catalogue documents, but deflating them again on the
+ * sender and inflating them on the receiver took a third of a sync's
+ * time on loopback (bench/README.md, "sync"). */
+#define REPLICA_ZLIB_LEVEL 0
 #define REF_CAP 96
 #define FILE_TRIES 40 /* attempts to add a received file to its ref */
 
@@ -81,7 +88,9 @@ struct plan {
     git_odb *odb;
     git_oid *ids; /* objects of the commit being planned */
     size_t n, cap;
-    size_t bytes; /* their sizes before compression */
+    size_t bytes;  /* their sizes before compression */
+    git_oid *pack; /* objects of the commits taken */
+    size_t npack, cap_pack;
 };
 
 static int plan_add(struct plan *p, const git_oid *id)
@@ -174,40 +183,41 @@ out:
 
 /* ---- sender: emitting the pack in chunks ----------------------------- */
 
-struct emit {
-    unsigned char *buf;
-    size_t len, cap;
-    replica_chunk_cb cb;
-    void *arg;
-    size_t chunks, total;
-    int err;
-};
-
-static int flush(struct emit *e, int last)
+/* Take the planned commit's objects into the pack. */
+static int take(struct plan *p)
 {
-    e->err = e->cb(e->buf, e->len, last, e->arg);
-    e->chunks++;
-    e->len = 0;
-    return e->err;
+    git_oid *grown;
+    size_t cap = p->cap_pack != 0 ? p->cap_pack : 1024;
+
+    while (cap < p->npack + p->n)
+        cap *= 2;
+    if (cap != p->cap_pack) {
+        grown = realloc(p->pack, cap * sizeof(*grown));
+        if (grown == NULL)
+            return OER_ENOMEM;
+        p->pack = grown;
+        p->cap_pack = cap;
+    }
+    memcpy(p->pack + p->npack, p->ids, p->n * sizeof(*p->ids));
+    p->npack += p->n;
+    return 0;
 }
 
-static int on_pack_data(void *data, size_t size, void *payload)
+/* Hand the pack to cb in pieces of at most chunk bytes. */
+static int emit(struct replica_pack_info *out, const unsigned char *pack,
+                size_t len, size_t chunk, replica_chunk_cb cb, void *arg)
 {
-    struct emit *e = payload;
-    const unsigned char *p = data;
-    size_t n;
+    size_t at = 0, n;
+    int err = 0;
 
-    e->total += size;
-    while (size > 0) {
-        if (e->len == e->cap && flush(e, 0) != 0)
-            return -1;
-        n = e->cap - e->len < size ? e->cap - e->len : size;
-        memcpy(e->buf + e->len, p, n);
-        e->len += n;
-        p += n;
-        size -= n;
+    while (err == 0 && at < len) {
+        n = len - at < chunk ? len - at : chunk;
+        err = cb(pack + at, n, at + n == len, arg);
+        out->chunks++;
+        at += n;
     }
-    return 0;
+    out->bytes = len;
+    return err;
 }
 
 /* ---- sender ----------------------------------------------------------- */
@@ -239,12 +249,11 @@ static int check_fetch(struct replica_pack_info *out, struct store *s,
     return 0;
 }
 
-/* Insert commits oldest first, while they fit the bounds. */
-static int fill(struct replica_pack_info *out, git_packbuilder *pb,
-                struct plan *p, git_revwalk *walk,
-                const struct replica_bounds *b)
+/* Take commits oldest first, while they fit the bounds. */
+static int fill(struct replica_pack_info *out, struct plan *p,
+                git_revwalk *walk, const struct replica_bounds *b)
 {
-    size_t objects = 0, bytes = 0, i;
+    size_t objects = 0, bytes = 0;
     git_oid id;
     int err = 0, gerr;
 
@@ -255,9 +264,7 @@ static int fill(struct replica_pack_info *out, git_packbuilder *pb,
         if (out->commits > 0 &&
             (objects + p->n > b->objects || bytes + p->bytes > b->bytes))
             break;
-        for (i = 0; i < p->n && err == 0; i++)
-            if (git_packbuilder_insert(pb, &p->ids[i], NULL) < 0)
-                err = OER_EIO;
+        err = take(p);
         if (err < 0)
             return err;
         objects += p->n;
@@ -288,41 +295,36 @@ static int build(struct replica_pack_info *out, struct store *s,
                  const struct replica_bounds *b, replica_chunk_cb cb, void *arg)
 {
     struct plan p = {.repo = store_repository(s)};
-    struct emit e = {.cb = cb, .arg = arg, .cap = b->chunk};
-    git_packbuilder *pb = NULL;
-    int err = OER_EIO;
+    unsigned char *pack = NULL;
+    size_t len = 0;
+    int err;
 
-    if (git_repository_odb(&p.odb, p.repo) < 0 ||
-        git_packbuilder_new(&pb, p.repo) < 0) {
-        err = git_failed(out->reason, origin, "cannot start a pack");
-        goto out;
-    }
-    git_packbuilder_set_threads(pb, 1);
-    err = fill(out, pb, &p, walk, b);
+    if (git_repository_odb(&p.odb, p.repo) < 0)
+        return git_failed(out->reason, origin, "cannot start a pack");
+    err = fill(out, &p, walk, b);
     if (err < 0) {
         err = err == OER_ENOMEM ? err
                                 : git_failed(out->reason, origin,
                                              "cannot read the catalogue");
         goto out;
     }
-    e.buf = malloc(e.cap);
-    if (e.buf == NULL) {
-        err = OER_ENOMEM;
+    if (p.npack == 0)
+        goto out;
+    err = packfile_build((void **)&pack, &len, p.odb, p.pack, p.npack,
+                         REPLICA_ZLIB_LEVEL);
+    if (err < 0) {
+        snprintf(out->reason, sizeof(out->reason), "cannot write the pack");
         goto out;
     }
-    out->objects = git_packbuilder_object_count(pb);
-    if (git_packbuilder_foreach(pb, on_pack_data, &e) < 0 && e.err == 0) {
-        err = git_failed(out->reason, origin, "cannot write the pack");
-        goto out;
-    }
-    err = e.err != 0 ? e.err : flush(&e, 1);
-    out->bytes = e.total;
-    out->chunks = e.chunks;
+    /* the object count of the header: duplicates went once */
+    out->objects = (size_t)pack[8] << 24 | (size_t)pack[9] << 16 |
+                   (size_t)pack[10] << 8 | pack[11];
+    err = emit(out, pack, len, b->chunk, cb, arg);
 
 out:
-    free(e.buf);
+    free(pack);
+    free(p.pack);
     free(p.ids);
-    git_packbuilder_free(pb);
     git_odb_free(p.odb);
     return err;
 }
@@ -377,6 +379,9 @@ struct replica_rx {
     git_indexer_progress stats;
     size_t received;
     int spent;
+    int moved;
+    json_t *named; /* path -> the pack's newest document there that names
+                    * files */
 };
 
 int replica_rx_new(struct replica_rx **out, struct store *s, const char *origin)
@@ -450,6 +455,7 @@ void replica_rx_free(struct replica_rx *rx)
         return;
     git_indexer_free(rx->idx);
     git_odb_free(rx->odb);
+    json_decref(rx->named);
     free(rx);
 }
 
@@ -545,7 +551,7 @@ struct check {
     const char *origin;
     const struct identity_pub *key;
     struct replica_result *out;
-    int docs; /* 0: the signatures pass, 1: the documents pass */
+    json_t *named; /* where documents naming files go, or NULL */
 };
 
 /* The commit is signed, with one parent at most, by the origin's key. */
@@ -625,6 +631,11 @@ static int check_doc(struct check *k, const char *commit, const char *path)
         err = refuse(k->out->reason, OER_EINVAL, k->origin,
                      "commit %.12s: %s invalid: %s %s", commit, path,
                      metadata_problem_name(merr.problem), merr.field);
+    else if (k->named != NULL &&
+             json_array_size(json_object_get(doc, "files")) > 0)
+        json_object_set(k->named, path, doc);
+    else if (k->named != NULL)
+        json_object_del(k->named, path);
     json_decref(doc);
     return err;
 }
@@ -635,10 +646,6 @@ static int on_new_commit(const struct store_change *c, void *arg)
     size_t i;
     int err = 0;
 
-    if (!k->docs) {
-        k->out->commits++;
-        return check_signed(k, c->id);
-    }
     for (i = 0; i < c->count && err == 0; i++) {
         err = check_doc(k, c->id, c->paths[i]);
         k->out->documents++;
@@ -646,18 +653,46 @@ static int on_new_commit(const struct store_change *c, void *arg)
     return err;
 }
 
+/* The signature of every commit from upto back to after (NULL: the
+ * first), by a plain walk: no tree is compared. */
+static int check_signatures(struct check *k, const char *upto,
+                            const char *after)
+{
+    git_revwalk *walk = NULL;
+    char hex[STORE_OID_HEX];
+    git_oid id;
+    int err = OER_EIO, gerr;
+
+    if (git_revwalk_new(&walk, store_repository(k->s)) < 0 ||
+        git_oid_fromstr(&id, upto) < 0 || git_revwalk_push(walk, &id) < 0 ||
+        (after != NULL &&
+         (git_oid_fromstr(&id, after) < 0 || git_revwalk_hide(walk, &id) < 0)))
+        goto out;
+    err = 0;
+    while (err == 0 && (gerr = git_revwalk_next(&id, walk)) == 0) {
+        k->out->commits++;
+        err = check_signed(k, git_oid_tostr(hex, sizeof(hex), &id));
+    }
+    if (err == 0 && gerr != GIT_ITEROVER)
+        err = OER_EIO;
+
+out:
+    git_revwalk_free(walk);
+    return err;
+}
+
 /* Every commit from upto back to after (NULL: the first), signatures
- * first, then documents. */
+ * first, then documents; those naming files go to named (may be NULL). */
 static int check_commits(struct replica_result *out, struct store *s,
                          const char *origin, const char *upto,
-                         const char *after, const struct identity_pub *key)
+                         const char *after, const struct identity_pub *key,
+                         json_t *named)
 {
-    struct check k = {.s = s, .origin = origin, .key = key, .out = out};
+    struct check k = {
+        .s = s, .origin = origin, .key = key, .out = out, .named = named};
     int err;
 
-    err =
-        store_changes(s, upto, after, LLONG_MIN, LLONG_MAX, on_new_commit, &k);
-    k.docs = 1;
+    err = check_signatures(&k, upto, after);
     if (err == 0)
         err = store_changes(s, upto, after, LLONG_MIN, LLONG_MAX, on_new_commit,
                             &k);
@@ -733,7 +768,8 @@ static int not_forward(struct replica_result *out, struct store *s,
 
     if (store_descends(s, out->old_head, out->reaches) == 1)
         return 0;
-    err = check_commits(&scratch, s, origin, out->reaches, out->old_head, key);
+    err = check_commits(&scratch, s, origin, out->reaches, out->old_head, key,
+                        NULL);
     /* Signed, even with bad documents, is still the origin's fork. */
     if (err < 0 && err != OER_EINVAL) {
         memcpy(out->reason, scratch.reason, sizeof(out->reason));
@@ -763,14 +799,18 @@ static int finish_verified(struct replica_result *out, struct replica_rx *rx,
     if (old != NULL && store_descends(rx->s, out->reaches, old) != 1)
         return not_forward(out, rx->s, rx->origin, key);
 
-    err = check_commits(out, rx->s, rx->origin, out->reaches, old, key);
+    rx->named = json_object();
+    if (rx->named == NULL)
+        return OER_ENOMEM;
+    err = check_commits(out, rx->s, rx->origin, out->reaches, old, key,
+                        rx->named);
     if (err < 0)
         return err;
     err = store_catalog_move(rx->s, rx->origin, out->reaches, old);
     if (err < 0)
         return refuse(out->reason, err, rx->origin,
                       "catalogue moved meanwhile");
-    out->moved = 1;
+    out->moved = rx->moved = 1;
     return 0;
 }
 
@@ -805,6 +845,23 @@ int replica_rx_finish(struct replica_result *out, struct replica_rx *rx,
                  "origin", rx->origin, "from", out->old_head, "to",
                  out->reaches, "commits", log_num(num, (long long)out->commits),
                  NULL);
+    return err;
+}
+
+int replica_rx_named(struct replica_rx *rx, store_doc_cb cb, void *arg)
+{
+    const char *path;
+    json_t *doc;
+    int err = 0;
+
+    if (!rx->moved)
+        return 0;
+    json_object_foreach(rx->named, path, doc)
+    {
+        err = cb(doc, arg);
+        if (err != 0)
+            break;
+    }
     return err;
 }
 

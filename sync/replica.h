@@ -131,6 +131,16 @@ int replica_rx_write(struct replica_rx *rx, const void *data, size_t len);
 int replica_rx_finish(struct replica_result *out, struct replica_rx *rx,
                       const struct identity_pub *key);
 
+/*
+ * After a replica_rx_finish that moved the ref: call cb with each
+ * document of the pack that names files, as the pack's newest commit
+ * holds it, once each (verified already; borrowed for the call), so
+ * that a sync asks for the files it lacks without walking the whole
+ * catalogue.  Nothing when the ref did not move.  Returns 0 or the first
+ * non-zero return of cb, which stops the walk.
+ */
+int replica_rx_named(struct replica_rx *rx, store_doc_cb cb, void *arg);
+
 /* Accepts NULL.  An unfinished pack's temporary file is removed. */
 void replica_rx_free(struct replica_rx *rx);
 
