@@ -690,8 +690,12 @@ static void verify_work(uv_work_t *req)
     }
     if (j->err == 0)
         j->err = replica_rx_finish(&j->result, rx, &j->key);
-    if (j->err == 0 && j->result.moved)
+    /* a pack the fetch goes on from asks for its own documents' files; the
+     * last looks through the catalogue for any still missing */
+    if (j->err == 0 && j->result.moved && strcmp(j->result.reaches, j->want))
         replica_rx_named(rx, on_missing_files, j);
+    else if (j->err == 0 && j->result.moved)
+        store_foreach(st, j->origin, on_missing_files, j);
     replica_rx_free(rx);
     store_free(st);
 }
