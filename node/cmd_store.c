@@ -15,7 +15,7 @@
 #include "node/harvest.h"
 #include "node/import.h"
 #include "node/metadata.h"
-#include "sync/session.h"
+#include "sync/keyring.h"
 
 /* Options shared by this module's commands; 0 means "not given". */
 struct args {
@@ -350,26 +350,17 @@ out:
 
 /* An origin's key: this node's own, else the file that sync reads
  * (<data>/origin-keys/<origin>.pub, docs/SYNC.md). */
+/* The keys of the catalogues: this node's own, then those known to the
+ * keyring ([origin] keys, origin-keys/: sync/keyring.h). */
 static int on_key(struct identity_pub *out, const char *origin, void *arg)
 {
     const struct cli_node *node = arg;
-    char path[4096], line[512] = "";
-    FILE *f;
 
     if (strcmp(origin, node->id) == 0) {
         identity_public(out, node->key);
         return 0;
     }
-    snprintf(path, sizeof(path), "%s/%s/%s.pub", node->config->data_dir,
-             SESSION_KEYS_DIR, origin);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return OER_ENOTFOUND;
-    if (fgets(line, sizeof(line), f) == NULL)
-        line[0] = '\0';
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    return identity_pub_parse(out, line) == 0 ? 0 : OER_ENOTFOUND;
+    return keyring_find(out, node->config, origin) == 0 ? 0 : OER_ENOTFOUND;
 }
 
 static void on_problem(const char *where, const char *what, void *arg)

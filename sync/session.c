@@ -1439,6 +1439,36 @@ static const struct {
     {MESSAGE_FILES, on_files},
 };
 
+/*
+ * Record a connected peer's key (pinned by its configured fingerprint) as
+ * the key of its own catalogue, when none is known: `oernode fsck` and
+ * this node, later relayed that catalogue by another peer, can verify it
+ * without the peer connected.
+ */
+static void record_peer_key(struct speer *p)
+{
+    const struct config *c = p->s->opt.config;
+    struct identity_pub pinned, known;
+    int r;
+
+    if (peer_table_key(&pinned, p->s->peers, p->id) != 0)
+        return;
+    r = keyring_find(&known, c, p->id);
+    if (r == 0) {
+        if (memcmp(known.key, pinned.key, sizeof(known.key)) != 0)
+            log_warn(MOD,
+                     "the peer's key differs from the origin key known "
+                     "here; its catalogue is checked with its pinned key",
+                     "peer", p->id, NULL);
+        return;
+    }
+    if (r != OER_ENOTFOUND)
+        return;
+    if (keyring_introduce(c, p->id, &pinned, p->id) == 0)
+        log_info(MOD, "origin key recorded: the peer's pinned key", "peer",
+                 p->id, NULL);
+}
+
 static void on_up(const char *id, void *arg)
 {
     struct session *s = arg;
@@ -1448,6 +1478,7 @@ static void on_up(const char *id, void *arg)
         return;
     reset(p);
     p->up = 1;
+    record_peer_key(p);
     offer_heads(p, 1);
 }
 
