@@ -775,6 +775,16 @@ static int not_forward(struct replica_result *out, struct store *s,
         memcpy(out->reason, scratch.reason, sizeof(out->reason));
         return err;
     }
+    /* So must the local side be: a local head the key did not sign (a
+     * store altered behind the node's back) is no fork of the origin. */
+    memset(&scratch, 0, sizeof(scratch));
+    err = check_commits(&scratch, s, origin, out->old_head, out->reaches, key,
+                        NULL);
+    if (err < 0 && err != OER_EINVAL)
+        return refuse(out->reason, err, origin,
+                      "the local history to %.12s does not verify with the "
+                      "origin's key: run oernode fsck",
+                      out->old_head);
     err = freeze(s, origin, out->old_head, out->reaches);
     if (err < 0)
         return err;

@@ -587,6 +587,33 @@ static void test_fork_frozen(void **state)
 }
 
 /* Count files of the pack folder whose name starts with prefix. */
+/* A store altered behind the node's back (its head re-pointed at an
+ * unsigned commit) does not make the origin's real next commit a fork:
+ * refused with the local history named, nothing frozen. */
+static void test_altered_local_no_fork(void **state)
+{
+    struct fixture *fx = *state;
+    char h1[STORE_OID_HEX], h2[STORE_OID_HEX], bad[STORE_OID_HEX];
+    char head[STORE_OID_HEX];
+    struct frozen_seen fs = {0};
+    struct replica_result res;
+    char *doc = canon("abc1", "Eigen wijziging");
+
+    publish(h1, fx, "abc1", "Breuken");
+    assert_int_equal(sync_all(fx, &fx->a, &fx->b, NULL), 1);
+    forge(bad, &fx->b, h1, "ab/abc1.json", doc, NULL);
+    publish(h2, fx, "abc1", "Breuken, herzien");
+    assert_int_equal(
+        transfer(NULL, &res, &fx->a, &fx->b, h2, h1, NULL, &fx->pub, 0),
+        OER_ECRYPTO);
+    assert_non_null(strstr(res.reason, "local history"));
+    assert_int_equal(replica_frozen(fx->b.s, on_frozen, &fs), 0);
+    assert_int_equal(fs.n, 0);
+    assert_int_equal(store_head(head, fx->b.s, ORIGIN), 0);
+    assert_string_equal(head, bad);
+    free(doc);
+}
+
 static int count_pack_files(struct node *n, const char *prefix)
 {
     char *out = NULL;
@@ -936,6 +963,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_have_not_ancestor, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fork_frozen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_altered_local_no_fork, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cut_pack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdraw_republish, setup,
                                         teardown),
