@@ -62,6 +62,13 @@ struct file_out {
     size_t len, offset, size;
 };
 
+/* An offered head this node refused: origin and head commit. */
+#define REFUSED_MAX 32
+struct refused_head {
+    char origin[NAME_CAP];
+    char head[STORE_OID_HEX];
+};
+
 struct speer {
     struct session *s;
     char id[NAME_CAP];
@@ -104,6 +111,10 @@ struct speer {
     int serving;
     struct file_out *fout;
     size_t nfout, sent_fout;
+    /* heads whose packs failed verification: not fetched from this peer
+     * again, over any connection (a ring of the last REFUSED_MAX) */
+    struct refused_head refused[REFUSED_MAX];
+    size_t nrefused_heads;
     struct speer *next;
 };
 
@@ -500,6 +511,29 @@ static struct offer *offer_of(struct speer *p, const char *origin)
 
 /* Whether this node wants the offered head; settles it when it never
  * will (policy, already here, no key). */
+static int was_refused(const struct speer *p, const char *origin,
+                       const char *head)
+{
+    size_t n = p->nrefused_heads < REFUSED_MAX ? p->nrefused_heads
+                                               : REFUSED_MAX;
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p->refused[i].origin, origin) == 0 &&
+            strcmp(p->refused[i].head, head) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void remember_refused(struct speer *p, const char *origin,
+                             const char *head)
+{
+    struct refused_head *r = &p->refused[p->nrefused_heads++ % REFUSED_MAX];
+
+    copy(r->origin, sizeof(r->origin), origin);
+    copy(r->head, sizeof(r->head), head);
+}
+
 static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
 {
     const struct config *c = p->s->opt.config;
@@ -513,6 +547,11 @@ static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
         !policy_accepts(p->s->policy, p->id, o->origin)) {
         log_debug(MOD, "offer not accepted by policy", "peer", p->id, "origin",
                   o->origin, NULL);
+        return 0;
+    }
+    if (was_refused(p, o->origin, o->head)) {
+        log_debug(MOD, "offer refused before: not fetched again", "peer",
+                  p->id, "origin", o->origin, "head", o->head, NULL);
         return 0;
     }
     r = store_head(local, p->s->store, o->origin);
@@ -708,10 +747,18 @@ static void report_verified(struct speer *p, const struct verify_job *j)
     if (j->err != 0) {
         log_warn(MOD, "pack rejected", "peer", p->id, "origin", j->origin,
                  "err", error_name(j->err), "reason", j->result.reason, NULL);
-        if (j->err == OER_EPROTO)
+        if (j->err == OER_EPROTO) {
             fail_peer(p, "proto",
                       j->result.reason[0] ? j->result.reason
                                           : "pack malformed");
+        } else if (j->err == OER_ECRYPTO || j->err == OER_EINVAL) {
+            /* A relay must verify what it offers: this one did not.  Its
+             * head is not asked for again, and it is told why. */
+            remember_refused(p, j->origin, j->want);
+            peer_table_fail(p->s->peers, p->id, "refused", j->result.reason);
+        } else if (j->err == OER_EFORK) {
+            remember_refused(p, j->origin, j->want);
+        }
     } else if (j->result.moved) {
         log_info(MOD, "catalogue updated", "peer", p->id, "origin", j->origin,
                  "head", j->result.reaches, "commits",

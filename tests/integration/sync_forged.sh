@@ -5,8 +5,9 @@
 # B restarted on each: a commit with no signature; a commit signed by a
 # key that is not A's; and A's own signed commit with a changed document
 # (so its signature no longer covers what it holds).  Each time C refuses
-# the pack, says why in its log (naming B and the commit), keeps its ref
-# at A's real head, and its store passes `git fsck --strict`.
+# the pack, says why in its log (naming B and the commit) and to B (an
+# ERROR frame), keeps its ref at A's real head, does not ask for that head
+# again after reconnecting, and its store passes `git fsck --strict`.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -106,10 +107,26 @@ refused() { # refused COMMIT REASON: C logged B's pack of COMMIT refused
     grep 'msg="pack rejected"' "$work/cc.log" | grep -F "peer=bb" |
         grep -F "origin=aa" | grep -F "${1:0:12}" | grep -qF -- "$2"
 }
+told() { # told COMMIT: B got C's ERROR naming COMMIT
+    grep 'msg="peer sent an error"' "$work/bb.log" | grep -F "peer=cc" |
+        grep -F "code=refused" | grep -qF "${1:0:12}"
+}
+fetches() { # fetches COMMIT: how often C asked B for COMMIT
+    grep -F 'msg=fetching peer=bb origin=aa' "$work/cc.log" |
+        grep -cF "want=$1" || true
+}
 try() { # try COMMIT REASON: B offers COMMIT as aa's head; C refuses it
     "${bbgit[@]}" update-ref refs/catalog/aa "$1"
     start bb "127.0.0.1:$pb"
     wait_for "cc did not refuse ${1:0:12} ($2)" refused "$1" "$2"
+    # B is told why (ERROR, then the connection closes); C reconnects and
+    # does not ask for the refused head again.
+    wait_for "bb was not told why" told "$1"
+    wait_for "cc did not reconnect to bb" \
+        test "$(grep -c 'msg="connection open"' "$work/cc.log")" -gt "$opens"
+    sleep 1
+    check "cc asked for ${1:0:12} once" test "$(fetches "$1")" = 1
+    opens=$(grep -c 'msg="connection open"' "$work/cc.log")
     check "cc kept aa's real head" test "$(tip cc)" = "$real"
     check "git fsck --strict on cc" \
         git -C "$work/cc/repo.git" fsck --strict --no-dangling
@@ -118,6 +135,7 @@ try() { # try COMMIT REASON: B offers COMMIT as aa's head; C refuses it
         >/dev/null && fail "cc froze aa's catalogue for a relay's forgery"
     stop bb
 }
+opens=$(grep -c 'msg="connection open"' "$work/cc.log")
 try "$unsigned" "is not signed"
 try "$other" "is not signed by the origin's key"
 try "$resigned" "is not signed by the origin's key"
