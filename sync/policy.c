@@ -86,12 +86,14 @@ int policy_offers(const struct policy *p, const char *peer, const char *origin)
     const struct config_peer *cp = config_peer_find(c, peer);
     int relay = c->policy.relay;
 
-    if (strcmp(origin, peer) == 0 ||
-        !listed(either(cp ? &cp->offer : NULL, &c->policy.offer), origin))
+    if (!listed(either(cp ? &cp->offer : NULL, &c->policy.offer), origin))
         return 0;
     if (cp != NULL && cp->relay >= 0)
         relay = cp->relay;
-    return strcmp(origin, c->node_id) == 0 || relay;
+    /* The peer's own catalogue goes back to it: a node restored from an
+     * older backup takes its newer history from its peers. */
+    return strcmp(origin, c->node_id) == 0 || strcmp(origin, peer) == 0 ||
+           relay;
 }
 
 int policy_accepts(const struct policy *p, const char *peer,
@@ -100,8 +102,10 @@ int policy_accepts(const struct policy *p, const char *peer,
     const struct config *c = p->c;
     const struct config_peer *cp = config_peer_find(c, peer);
 
+    /* This node's own history, newer than its store (restored from a
+     * backup): the sender packs only descendants of the local head. */
     if (strcmp(origin, c->node_id) == 0)
-        return 0;
+        return 1;
     return listed(either(cp ? &cp->accept : NULL, &c->policy.accept), origin);
 }
 

@@ -30,16 +30,19 @@ int policy_new(struct policy **out, const struct config *c,
 void policy_free(struct policy *p);
 
 /*
- * 1 when origin's catalogue is offered to peer: never the peer's own;
- * else origin must be in the peer's offer list (peer.ID.offer, else
- * policy.offer; "none" lists nothing), and be this node's own origin or
- * relay be on (peer.ID.relay, else policy.relay).  Else 0.
+ * 1 when origin's catalogue is offered to peer: origin must be in the
+ * peer's offer list (peer.ID.offer, else policy.offer; "none" lists
+ * nothing), and be this node's own origin, the peer's own (given back,
+ * for a peer restored from a backup), or relay be on (peer.ID.relay,
+ * else policy.relay).  Else 0.
  */
 int policy_offers(const struct policy *p, const char *peer,
                   const char *origin);
 
-/* 1 when origin's catalogue is taken from peer: never this node's own;
- * else origin is in peer.ID.accept, else policy.accept.  Else 0. */
+/* 1 when origin's catalogue is taken from peer: always this node's own
+ * (only a history that descends from the local head can arrive: a
+ * restore from a backup); else origin is in peer.ID.accept, else
+ * policy.accept.  Else 0. */
 int policy_accepts(const struct policy *p, const char *peer,
                    const char *origin);
 

@@ -781,7 +781,7 @@ static int not_forward(struct replica_result *out, struct store *s,
     err = check_commits(&scratch, s, origin, out->old_head, out->reaches, key,
                         NULL);
     if (err < 0 && err != OER_EINVAL)
-        return refuse(out->reason, err, origin,
+        return refuse(out->reason, OER_EIO, origin,
                       "the local history to %.12s does not verify with the "
                       "origin's key: run oernode fsck",
                       out->old_head);

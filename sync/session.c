@@ -287,6 +287,12 @@ static void maybe_free(struct session *s)
 static int origin_key(struct identity_pub *out, const struct speer *p,
                       const char *origin)
 {
+    if (strcmp(origin, p->s->opt.config->node_id) == 0) {
+        if (!p->s->has_own)
+            return OER_ENOTFOUND;
+        *out = p->s->own;
+        return 0;
+    }
     if (peer_table_key(out, p->s->peers, origin) == 0)
         return 0;
     return keyring_find(out, p->s->opt.config, origin);
@@ -536,15 +542,13 @@ static void remember_refused(struct speer *p, const char *origin,
 
 static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
 {
-    const struct config *c = p->s->opt.config;
     struct identity_pub key;
     int r;
 
     if (strcmp(o->head, o->settled) == 0)
         return 0;
     copy(o->settled, sizeof(o->settled), o->head);
-    if (strcmp(o->origin, c->node_id) == 0 ||
-        !policy_accepts(p->s->policy, p->id, o->origin)) {
+    if (!policy_accepts(p->s->policy, p->id, o->origin)) {
         log_debug(MOD, "offer not accepted by policy", "peer", p->id, "origin",
                   o->origin, NULL);
         return 0;
@@ -752,12 +756,9 @@ static void report_verified(struct speer *p, const struct verify_job *j)
                       j->result.reason[0] ? j->result.reason
                                           : "pack malformed");
         } else if (j->err == OER_ECRYPTO || j->err == OER_EINVAL) {
-            /* A relay must verify what it offers: this one did not.  Its
-             * head is not asked for again, and it is told why. */
-            remember_refused(p, j->origin, j->want);
+            /* A relay must verify what it offers: this one did not.  It
+             * is told why (after_verify remembers its head). */
             peer_table_fail(p->s->peers, p->id, "refused", j->result.reason);
-        } else if (j->err == OER_EFORK) {
-            remember_refused(p, j->origin, j->want);
         }
     } else if (j->result.moved) {
         log_info(MOD, "catalogue updated", "peer", p->id, "origin", j->origin,
@@ -777,6 +778,11 @@ static void after_verify(uv_work_t *req, int status)
     struct offer *o;
 
     s->jobs--;
+    /* A head that failed verification is not asked of this peer again,
+     * even when the connection it came on is gone. */
+    if (!s->stopping && (j->err == OER_ECRYPTO || j->err == OER_EINVAL ||
+                         j->err == OER_EFORK))
+        remember_refused(p, j->origin, j->want);
     if (!s->stopping && j->gen == p->gen) {
         p->fetching = p->verifying = 0;
         report_verified(p, j);

@@ -52,9 +52,9 @@ static void test_defaults_offer_everything(void **state)
 
     assert_true(policy_offers(p, "nl", "be-vl"));
     assert_true(policy_offers(p, "nl", "de"));
-    assert_false(policy_offers(p, "nl", "nl")); /* never its own back */
+    assert_true(policy_offers(p, "nl", "nl")); /* its own, given back */
     assert_true(policy_accepts(p, "nl", "de"));
-    assert_false(policy_accepts(p, "nl", "be-vl")); /* never ours */
+    assert_true(policy_accepts(p, "nl", "be-vl")); /* ours: a restore */
     assert_false(policy_introduces(p, "nl"));
     policy_free(p);
     config_free(c);
@@ -79,6 +79,10 @@ static void test_peer_overrides(void **state)
     /* a peer without overrides: the node's policy, relay off */
     assert_true(policy_offers(p, "xx", "be-vl"));
     assert_false(policy_offers(p, "xx", "de"));
+    /* a peer's own catalogue goes back to it with relay off, but not
+     * past offer = none */
+    assert_true(policy_offers(p, "xx", "xx"));
+    assert_false(policy_offers(p, "nl", "nl"));
 
     assert_true(policy_accepts(p, "nl", "fr"));
     assert_false(policy_accepts(p, "fr", "nl"));
