@@ -31,8 +31,7 @@ void api_files_serve(struct http_response *res,
  * Answer POST /api/resources/ORIGIN/LOCAL/rating with body {"rating": N},
  * N 1 to 5: records the rating of rater (replacing its earlier one) and
  * answers {"id", "rating": {"average", "count"}, "downloads"}.  rater is
- * who rates: the server passes the client's address today, the account
- * id once requests carry one.
+ * who rates: the server passes "account:NAME" of the request's token.
  */
 void api_files_rate(struct http_response *res, const struct http_request *req,
                     const char *repo_path, const char *rater);

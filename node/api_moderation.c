@@ -1037,6 +1037,25 @@ static const struct route *find(struct call *c)
     return NULL;
 }
 
+int api_moderation_account(struct account *who, struct http_response *res,
+                           const struct http_request *req,
+                           const struct api_moderation *m)
+{
+    struct call c = {.res = res, .req = req, .m = m};
+    char *path = api_moderation_db_path(m->repo_path);
+    int err;
+
+    if (path == NULL) {
+        http_response_error(res, 500, "no_memory", "out of memory");
+        return OER_ENOMEM;
+    }
+    err = authenticate(&c, path);
+    if (err == 0)
+        *who = c.who;
+    free(path);
+    return err;
+}
+
 void api_moderation_serve(struct http_response *res,
                           const struct http_request *req,
                           const struct api_moderation *m)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "federation/identity.h"
+#include "node/account.h"
 #include "node/http.h"
 
 /* The largest file a contributor may upload to a submission. */
@@ -44,6 +45,16 @@ int api_moderation_bearer(char *out, size_t cap, const char *header);
  */
 int api_moderation_reason(char **out, const char *body, size_t len,
                           const char **code, const char **msg);
+
+/*
+ * The account whose bearer token req carries, into *who (any role; its
+ * last activity is recorded).  Returns 0; else answers res (401
+ * missing_token, invalid_token or expired_token; 503) and returns the
+ * error.
+ */
+int api_moderation_account(struct account *who, struct http_response *res,
+                           const struct http_request *req,
+                           const struct api_moderation *m);
 
 /* DATA/accounts.sqlite for DATA/repo.git; malloc'd, NULL when out of
  * memory. */

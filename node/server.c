@@ -279,17 +279,35 @@ static void serve_oai(struct http_response *res,
     store_free(s);
 }
 
-/* POST /api/resources/ORIGIN/LOCAL/rating (node/api_files.h).  The rater
- * is the client's address until requests carry an account id. */
+static unsigned expire_days(const struct server *srv)
+{
+    const struct config *c = srv->opt->peer.config;
+
+    return c != NULL ? c->accounts_expire_days : CONFIG_EXPIRE_DAYS;
+}
+
+/* POST /api/resources/ORIGIN/LOCAL/rating (node/api_files.h): one rating
+ * per account, so the request carries a token of any role. */
 static void post_resource(struct http_response *res,
                           const struct http_request *req, void *ctx)
 {
     const struct server *srv = ctx;
+    struct api_moderation m = {
+        .repo_path = srv->opt->repo_path,
+        .node_id = srv->opt->node_id,
+        .expire_days = expire_days(srv),
+    };
+    struct account who;
+    char rater[ACCOUNT_NAME_MAX + 16];
 
-    if (api_files_is_rating(req->rest))
-        api_files_rate(res, req, srv->opt->repo_path, req->client);
-    else
+    if (!api_files_is_rating(req->rest)) {
         http_response_error(res, 404, "not_found", "no such path");
+        return;
+    }
+    if (api_moderation_account(&who, res, req, &m) != 0)
+        return;
+    snprintf(rater, sizeof(rater), "account:%s", who.name);
+    api_files_rate(res, req, srv->opt->repo_path, rater);
 }
 
 /* GET /api/search (node/api_search.h). */
@@ -322,12 +340,6 @@ static void get_page(struct http_response *res,
                                                         : "index.html");
 }
 
-static unsigned expire_days(const struct server *srv)
-{
-    const struct config *c = srv->opt->peer.config;
-
-    return c != NULL ? c->accounts_expire_days : CONFIG_EXPIRE_DAYS;
-}
 
 /* Submissions and moderation (node/api_moderation.h). */
 static void moderate(struct http_response *res,

@@ -2,8 +2,8 @@
 # File downloads and paradata over HTTP: a file added with oernode add
 # comes back byte for byte with its media type and a safely quoted file
 # name; bad names are refused, unknown files are 404, a file whose blob is
-# not held redirects to the record's source_url; ratings and download
-# counts show in search hits.
+# not held redirects to the record's source_url; ratings (one per
+# account: a token of any role) and download counts show in search hits.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -30,6 +30,8 @@ held_elsewhere Lost '' >"$work/lost.json"
 away=$("$OERNODE" -q add --json "$work/away.json")
 lost=$("$OERNODE" -q add --json "$work/lost.json")
 
+ann=$("$OERNODE" -q token create --role contributor --name ann)
+bob=$("$OERNODE" -q token create --role moderator --name bob)
 start_serve "$work/port" "$work/serve.log"
 pid=$serve_pid
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -38,8 +40,10 @@ fetch() { # fetch PATH: body to $work/body, headers to $work/head
     curl -s --path-as-is -D "$work/head" -o "$work/body" \
         -w '%{http_code}' "$base$1"
 }
-rate() { # rate ID BODY
-    curl -s -o "$work/body" -w '%{http_code}' -X POST \
+rate() { # rate ID BODY [TOKEN]: as ann unless another token ('' none)
+    local auth=()
+    [ -n "${3-$ann}" ] && auth=(-H "Authorization: Bearer ${3-$ann}")
+    curl -s -o "$work/body" -w '%{http_code}' -X POST "${auth[@]}" \
         -H 'Content-Type: application/json' --data "$2" \
         "$base/api/resources/$1/rating"
 }
@@ -66,14 +70,24 @@ contains "$work/head" "Location: https://example.org/a.pdf"
 check "not held 404" test "$(fetch "/api/resources/$lost/files/a.pdf")" = 404
 contains "$work/body" '"code":"file_not_held"'
 
-# ratings: one per client address, replaced by a new one
+# ratings: one per account, replaced by its next; a token is needed
+check "rate without a token 401" test "$(rate "$id" '{"rating": 5}' '')" = 401
+contains "$work/body" '"code":"missing_token"'
+check "rate with a bad token 401" \
+    test "$(rate "$id" '{"rating": 5}' oer_nosuchtoken)" = 401
+contains "$work/body" '"code":"invalid_token"'
 check "rate 200" test "$(rate "$id" '{"rating": 4}')" = 200
 contains "$work/body" '"rating":{"average":4.0,"count":1},"downloads":1'
 check "re-rate 200" test "$(rate "$id" '{"rating": 2}')" = 200
 contains "$work/body" '"rating":{"average":2.0,"count":1}'
+check "another account 200" test "$(rate "$id" '{"rating": 5}' "$bob")" = 200
+contains "$work/body" '"rating":{"average":3.5,"count":2}'
+check "bob again 200" test "$(rate "$id" '{"rating": 4}' "$bob")" = 200
+contains "$work/body" '"rating":{"average":3.0,"count":2}'
+check "back to one rating" test "$(rate "$id" '{"rating": 2}' "$bob")" = 200
 check "rating 9" test "$(rate "$id" '{"rating": 9}')" = 400
 contains "$work/body" '"code":"bad_rating"'
 check "rating text" test "$(rate "$id" 'four')" = 400
 check "rate unknown" test "$(rate nl-test/nosuch '{"rating": 3}')" = 404
 check "search 200" test "$(fetch "/api/search?q=sheet")" = 200
-contains "$work/body" '"rating":{"average":2.0,"count":1},"downloads":1'
+contains "$work/body" '"rating":{"average":2.0,"count":2},"downloads":1'
