@@ -1332,3 +1332,29 @@ int vocab_age_levels(unsigned *out, const char *context, const char *age_range)
     *out = said ? by_context & by_age : 0;
     return *out != 0 ? 0 : OER_ENOTFOUND;
 }
+
+/* The LOMv1.0 educational context among a record's level terms: a term of
+ * source LOMv1.0, or one a LOM import marked with its "lom" meaning. */
+static const char *lom_context(const json_t *levels)
+{
+    const json_t *t;
+    size_t i;
+
+    json_array_foreach(levels, i, t)
+    {
+        const char *lom = json_string_value(json_object_get(t, "lom"));
+        const char *src = json_string_value(json_object_get(t, "source"));
+
+        if (lom != NULL)
+            return lom;
+        if (src != NULL && strcmp(src, "LOMv1.0") == 0)
+            return json_string_value(json_object_get(t, "value"));
+    }
+    return NULL;
+}
+
+int vocab_record_age_levels(unsigned *out, const json_t *levels,
+                            const char *age_range)
+{
+    return vocab_age_levels(out, lom_context(levels), age_range);
+}

@@ -14,6 +14,7 @@
 #define OERNODE_VOCAB_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 /* ISCED levels 0 to 8 as bits of an unsigned: level n is 1u << n. */
 #define VOCAB_LEVEL_BIT(n) (1u << (n))
@@ -232,6 +233,16 @@ const char *vocab_key_label(const struct vocab *v, const char *key,
  * allow none in common.
  */
 int vocab_age_levels(unsigned *out, const char *context, const char *age_range);
+
+/*
+ * vocab_age_levels for a record: the context is that of its level terms
+ * (levels, a document's "levels": a term of source LOMv1.0, or one with
+ * a "lom" meaning), age_range its "age_range" (NULL when absent).  The
+ * index and the OAI sets file a record none of whose level terms maps
+ * to an ISCED level under these.  Returns as vocab_age_levels.
+ */
+int vocab_record_age_levels(unsigned *out, const json_t *levels,
+                            const char *age_range);
 
 /* Parse a typical age range: "a-b", "a-" (open, *hi gets -1) or "a",
  * ages 0 to 150, white space around the parts allowed.  Returns 0 or

@@ -604,6 +604,7 @@ struct sets {
     void *arg;
     json_t *seen; /* specs reported */
     int raw;      /* a term mapped to no pivot */
+    int isced;    /* a level set by ISCED was reported */
 };
 
 static int report(struct sets *st, const char *spec, const char *name)
@@ -645,6 +646,7 @@ static int on_pivot_key(const char *key, void *arg)
     const char *label = vocab_key_label(st->v, key, "en");
 
     if (strncmp(key, "isced:", 6) == 0) {
+        st->isced = 1;
         snprintf(spec, sizeof(spec), CROSSWALK_SET_ISCED ":%s", key + 6);
         snprintf(name, sizeof(name), "Level: ISCED %s, %s", key + 6,
                  label != NULL ? label : key + 6);
@@ -689,12 +691,33 @@ static int term_sets(struct sets *st, const json_t *terms, const char *prefix)
     return 0;
 }
 
+/* No level term maps to ISCED: the candidate levels of the record's LOM
+ * context and age range (vocab_record_age_levels), as the index has them. */
+static int age_sets(struct sets *st, const json_t *doc)
+{
+    unsigned bits = 0;
+    char key[16];
+    int err = 0;
+
+    if (vocab_record_age_levels(
+            &bits, json_object_get(doc, "levels"),
+            json_string_value(json_object_get(doc, "age_range"))) != 0)
+        return 0;
+    for (int n = 0; n <= 8 && err == 0; n++) {
+        if (bits & VOCAB_LEVEL_BIT(n)) {
+            snprintf(key, sizeof(key), "isced:%d", n);
+            err = on_pivot_key(key, st);
+        }
+    }
+    return err;
+}
+
 int crosswalk_sets(const json_t *doc, const struct vocab *v,
                    crosswalk_set_cb cb, void *arg)
 {
     char spec[96], name[96], origin[72];
     const char *id = str(doc, "id"), *slash;
-    struct sets st = {v, NULL, cb, arg, NULL, 0};
+    struct sets st = {v, NULL, cb, arg, NULL, 0, 0};
     int err;
 
     slash = id != NULL ? strchr(id, '/') : NULL;
@@ -715,6 +738,8 @@ int crosswalk_sets(const json_t *doc, const struct vocab *v,
     if (st.seen == NULL)
         return OER_ENOMEM;
     err = term_sets(&st, json_object_get(doc, "levels"), "level");
+    if (err == 0 && v != NULL && !st.isced)
+        err = age_sets(&st, doc);
     if (err == 0)
         err = term_sets(&st, json_object_get(doc, "subjects"), "subject");
     json_decref(st.seen);

@@ -21,7 +21,7 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 3
+#define INDEX_SCHEMA 4
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 #define QUERY_WORDS 32
@@ -79,7 +79,7 @@ static const char schema_sql[] =
     " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
     " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
-    "PRAGMA user_version = 3;";
+    "PRAGMA user_version = 4;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
@@ -473,12 +473,16 @@ struct key_put {
     struct index *ix;
     sqlite3_int64 row;
     int kind;
+    int *isced; /* set when a key is an ISCED level, or NULL */
 };
 
 static int on_index_key(const char *key, void *arg)
 {
     struct key_put *kp = arg;
     json_t *v = json_string(key_value(key));
+
+    if (kp->isced != NULL && strncmp(key, "isced:", 6) == 0)
+        *kp->isced = 1;
     int err = v != NULL ? put_facet(kp->st, kp->ix, kp->row, kp->kind, v)
                         : OER_ENOMEM;
 
@@ -493,11 +497,13 @@ static const char *origin_system(const struct vocab *v, const char *origin)
     return vocab_system_label(v, origin, NULL) != NULL ? origin : NULL;
 }
 
-/* A level or subject term under its vocabulary keys, others as is. */
+/* A level or subject term under its vocabulary keys, others as is; *isced
+ * is set when a level term maps to an ISCED level. */
 static int put_term(sqlite3_stmt *st, struct index *ix, sqlite3_int64 row,
-                    int kind, const json_t *term, const char *origin)
+                    int kind, const json_t *term, const char *origin,
+                    int *isced)
 {
-    struct key_put kp = { st, ix, row, kind };
+    struct key_put kp = { st, ix, row, kind, isced };
     const char *value = json_string_value(json_object_get(term, "value"));
     const char *source = json_string_value(json_object_get(term, "source"));
 
@@ -511,9 +517,36 @@ static int put_term(sqlite3_stmt *st, struct index *ix, sqlite3_int64 row,
                             &kp);
 }
 
+/*
+ * A record none of whose level terms maps to an ISCED level is filed
+ * under the candidate levels of its LOM context and typical age range
+ * (vocab_age_levels, docs/VOCABULARIES.md), when they give any.
+ */
+static int put_age_levels(sqlite3_stmt *st, struct index *ix,
+                          sqlite3_int64 row, const json_t *doc)
+{
+    struct key_put kp = { st, ix, row, INDEX_LEVEL, NULL };
+    const json_t *age = json_object_get(doc, "age_range");
+    unsigned bits = 0;
+    char key[16];
+    int err = 0;
+
+    if (vocab_record_age_levels(&bits, json_object_get(doc, "levels"),
+                                json_string_value(age)) != 0)
+        return 0;
+    for (int n = 0; n <= 8 && err == 0; n++) {
+        if (bits & VOCAB_LEVEL_BIT(n)) {
+            snprintf(key, sizeof(key), "isced:%d", n);
+            err = on_index_key(key, &kp);
+        }
+    }
+    return err;
+}
+
 static int put_facets(struct index *ix, sqlite3_int64 row, const json_t *doc,
                       const char *origin)
 {
+    int isced = 0;
     json_t *o = json_string(origin), *v, *item;
     sqlite3_stmt *st = NULL;
     size_t i;
@@ -532,9 +565,12 @@ static int put_facets(struct index *ix, sqlite3_int64 row, const json_t *doc,
         }
         json_array_foreach(v, i, item) {
             if (err == 0)
-                err = put_term(st, ix, row, k, item, origin);
+                err = put_term(st, ix, row, k, item, origin,
+                               k == INDEX_LEVEL ? &isced : NULL);
         }
     }
+    if (err == 0 && ix->vocab != NULL && !isced)
+        err = put_age_levels(st, ix, row, doc);
     sqlite3_finalize(st);
     json_decref(o);
     return err;

@@ -566,6 +566,55 @@ static void test_vocab_filters(void **state)
     free(dir);
 }
 
+/* LOM context and typical age range: a record with no mapped level is
+ * filed under the candidate ISCED levels they give; a mapped term wins
+ * over its age range; an unmapped term still filters exactly. */
+static void test_age_levels(void **state)
+{
+    struct fixture *fx = *state;
+    char *dir = vocab_copy(fx);
+    json_t *doc, *a;
+
+    doc = level_record("school13", "LOMv1.0", "school");
+    json_object_set_new(doc, "age_range", json_string("12-14"));
+    publish(fx, doc);
+    doc = level_record("ages8", "", "basisschool-x"); /* unmapped, 8-9 */
+    json_object_set_new(doc, "age_range", json_string("8-9"));
+    publish(fx, doc);
+    doc = level_record("groep7", NL_SRC, "po_groep7"); /* mapped: ISCED 1 */
+    json_object_set_new(doc, "age_range", json_string("15-16"));
+    publish(fx, doc);
+    doc = level_record("higher", "LOMv1.0", "higher education");
+    publish(fx, doc);
+    publish(fx, level_record("nothing", "LOMv1.0", "other"));
+    assert_int_equal(index_use_vocab(fx->ix, dir), 0);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+
+    a = search_level(fx->ix, NULL, "isced:2", NULL);
+    assert_int_equal(total(a), 1);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/school13");
+    json_decref(a);
+    /* a Flemish searcher's 1e graad (ISCED 2) finds it too */
+    a = search_level(fx->ix, "be-vl", "so-graad1", NULL);
+    assert_int_equal(total(a), 1);
+    json_decref(a);
+    /* ISCED 1: the mapped groep 7 (its age range ignored) and ages 8-9 */
+    a = search_level(fx->ix, NULL, "isced:1", NULL);
+    assert_int_equal(total(a), 2);
+    json_decref(a);
+    a = search_level(fx->ix, NULL, "isced:3", NULL);
+    assert_int_equal(total(a), 0);
+    json_decref(a);
+    a = search_level(fx->ix, NULL, "isced:6", NULL);
+    assert_int_equal(total(a), 1);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/higher");
+    json_decref(a);
+    a = search_level(fx->ix, "be-vl", "basisschool-x", NULL);
+    assert_int_equal(total(a), 1);
+    json_decref(a);
+    free(dir);
+}
+
 /* The level of the only hit of a search by id local. */
 static const json_t *only_level(const json_t *answer)
 {
@@ -701,6 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diacritics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vocab_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_age_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vocab_display, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vocab_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool, setup, teardown),

@@ -708,6 +708,38 @@ static void test_pivot_sets(void **state)
     free(body);
 }
 
+/* A record whose level terms map to no ISCED level is in the sets of its
+ * LOM context and typical age range, as the search index files it. */
+static void test_age_sets(void **state)
+{
+    struct fixture *fx = *state;
+    const char *q = "verb=ListIdentifiers&metadataPrefix=oai_dc&set=";
+    char query[256], *body;
+    json_t *docs[2];
+
+    assert_int_equal(vocab_load(&fx->vocab, INDEX_VOCAB_DIR), 0);
+    docs[0] = with_level(record(NODE, "a1", "Fotosynthese"),
+                         term_of("LOMv1.0", "school"));
+    json_object_set_new(docs[0], "age_range", json_string("12-14"));
+    /* a mapped term wins over its age range */
+    docs[1] = with_level(record(NODE, "a2", "Groep 7"),
+                         term_of("http://purl.org/oernode/vocab/nl",
+                                 "po_groep7"));
+    json_object_set_new(docs[1], "age_range", json_string("12-14"));
+    commit(fx, NODE, docs, 2);
+
+    snprintf(query, sizeof(query), "%slevel:isced:2", q);
+    body = ask(fx, query);
+    assert_int_equal(count(body, "<header"), 1);
+    assert_non_null(strstr(body, "oai:" NODE ":" NODE "/a1<"));
+    free(body);
+    snprintf(query, sizeof(query), "%slevel:isced:1", q);
+    body = ask(fx, query);
+    assert_int_equal(count(body, "<header"), 1);
+    assert_non_null(strstr(body, "oai:" NODE ":" NODE "/a2<"));
+    free(body);
+}
+
 /* ---- resumption tokens ------------------------------------------------ */
 
 /* Follow a list to its end from query; every identifier listed goes to
@@ -916,6 +948,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_b05_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_b08_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pivot_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_age_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens_across_edits, setup,
                                         teardown),
         cmocka_unit_test(test_token_codec),
