@@ -515,8 +515,7 @@ static struct offer *offer_of(struct speer *p, const char *origin)
     return NULL;
 }
 
-/* Whether this node wants the offered head; settles it when it never
- * will (policy, already here, no key). */
+/* Whether origin's head was refused from this peer before. */
 static int was_refused(const struct speer *p, const char *origin,
                        const char *head)
 {
@@ -531,6 +530,7 @@ static int was_refused(const struct speer *p, const char *origin,
     return 0;
 }
 
+/* Remember a refused head of this peer, the oldest making way. */
 static void remember_refused(struct speer *p, const char *origin,
                              const char *head)
 {
@@ -540,6 +540,8 @@ static void remember_refused(struct speer *p, const char *origin,
     copy(r->head, sizeof(r->head), head);
 }
 
+/* Whether this node wants the offered head; settles it when it never
+ * will (policy, already here, refused before, no key). */
 static int wanted(struct speer *p, struct offer *o, char local[STORE_OID_HEX])
 {
     struct identity_pub key;
