@@ -15,6 +15,7 @@
 #include "node/error.h"
 #include "node/log.h"
 #include "node/store.h"
+#include "sync/policy.h"
 
 #define MOD "search"
 #define NAME_CAP (LIMIT_NAME + 1)
@@ -138,22 +139,11 @@ int fedsearch_query(struct index_query *q, const struct message_search *m,
     return 0;
 }
 
-static int listed(const struct config_origins *list, const char *origin)
-{
-    for (size_t i = 0; i < list->count; i++) {
-        if (strcmp(list->names[i], "*") == 0 ||
-            strcmp(list->names[i], origin) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 int fedsearch_offers(const struct config *c, const char *peer,
                      const char *origin)
 {
-    if (strcmp(origin, peer) == 0 || !listed(&c->policy.offer, origin))
-        return 0;
-    return strcmp(origin, c->node_id) == 0 || c->policy.relay;
+    /* the asker holds its own catalogue: its hits would be dropped */
+    return strcmp(origin, peer) != 0 && policy_config_offers(c, peer, origin);
 }
 
 /* The origin of a resource id, cut into out (empty when it has none). */
@@ -180,19 +170,27 @@ static size_t utf8_cut(const char *s, size_t max)
     return max;
 }
 
-static int add_hit(struct message_results *out, const char *id,
-                   const char *title, size_t place)
+/* A copy of title within FEDSEARCH_TITLE_MAX bytes; NULL without memory. */
+static char *cut_title(const char *title)
 {
-    struct message_hit *h = &out->hits[out->nhits];
     size_t n = utf8_cut(title, FEDSEARCH_TITLE_MAX);
     char *t = malloc(n + 1);
 
-    h->id = strdup(id);
-    h->title = t;
     if (t != NULL) {
         memcpy(t, title, n);
         t[n] = '\0';
     }
+    return t;
+}
+
+static int add_hit(struct message_results *out, const char *id,
+                   const char *title, size_t place)
+{
+    struct message_hit *h = &out->hits[out->nhits];
+    char *t = cut_title(title);
+
+    h->id = strdup(id);
+    h->title = t;
     h->score = place < SCORE_MAX / SCORE_STEP ? SCORE_MAX - SCORE_STEP * place
                                               : 0;
     out->nhits++;
@@ -505,7 +503,12 @@ static void on_search(struct fedsearch *f, struct fpeer *p,
     j->deadline = uv_now(f->loop) +
                   (wait < FEDSEARCH_WAIT_MAX ? wait : FEDSEARCH_WAIT_MAX);
     p->busy++;
-    uv_queue_work(f->loop, &j->req, answer_work, after_answer);
+    if (uv_queue_work(f->loop, &j->req, answer_work, after_answer) != 0) {
+        p->busy--;
+        owned_clear(&j->oq);
+        free(j);
+        refuse(f, p, m->id, "cannot run the search now");
+    }
 }
 
 /* ---- asking: the loop's side ---- */
@@ -638,17 +641,26 @@ static struct fedsearch_ask *ask_of(struct fedsearch *f, uint64_t id)
 /* Copy the hits of r into ap; under f->lock. */
 static int keep_hits(struct ask_peer *ap, const struct message_results *r)
 {
-    ap->hits = calloc(r->nhits + 1, sizeof(*ap->hits));
+    /* at most what this node would send: FEDSEARCH_HITS hits, titles
+     * cut on a character (a peer may send more, up to the protocol's) */
+    size_t n = r->nhits < FEDSEARCH_HITS ? r->nhits : FEDSEARCH_HITS;
+
+    ap->hits = calloc(n + 1, sizeof(*ap->hits));
     if (ap->hits == NULL)
         return OER_ENOMEM;
-    for (size_t i = 0; i < r->nhits; i++) {
-        struct message_hit *h = &ap->hits[ap->nhits++];
+    for (size_t i = 0; i < n; i++) {
+        struct message_hit *h = &ap->hits[ap->nhits];
 
         h->id = strdup(r->hits[i].id);
-        h->title = strdup(r->hits[i].title);
+        h->title = cut_title(r->hits[i].title);
         h->score = r->hits[i].score;
-        if (h->id == NULL || h->title == NULL)
+        if (h->id == NULL || h->title == NULL) {
+            free((char *)h->id);
+            free((char *)h->title);
+            h->id = h->title = NULL;
             return OER_ENOMEM;
+        }
+        ap->nhits++;
     }
     return 0;
 }

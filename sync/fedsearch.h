@@ -108,9 +108,9 @@ int fedsearch_merge(json_t *answer, const json_t *remote, long limit);
 int fedsearch_query(struct index_query *q, const struct message_search *m,
                     const char **why);
 
-/* Whether c's policy offers origin's catalogue to peer: never the peer's
- * own, always within policy.offer, others' than this node's only with
- * policy.relay (as the session decides HEADS). */
+/* Whether c's policy offers origin's catalogue to peer, as the session
+ * decides HEADS (policy_config_offers: per-peer offer and relay first),
+ * but never the peer's own: it holds it. */
 int fedsearch_offers(const struct config *c, const char *peer,
                      const char *origin);
 

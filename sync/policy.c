@@ -80,9 +80,9 @@ either(const struct config_origins *peer, const struct config_origins *node)
     return peer != NULL && peer->count > 0 ? peer : node;
 }
 
-int policy_offers(const struct policy *p, const char *peer, const char *origin)
+int policy_config_offers(const struct config *c, const char *peer,
+                         const char *origin)
 {
-    const struct config *c = p->c;
     const struct config_peer *cp = config_peer_find(c, peer);
     int relay = c->policy.relay;
 
@@ -94,6 +94,11 @@ int policy_offers(const struct policy *p, const char *peer, const char *origin)
      * older backup takes its newer history from its peers. */
     return strcmp(origin, c->node_id) == 0 || strcmp(origin, peer) == 0 ||
            relay;
+}
+
+int policy_offers(const struct policy *p, const char *peer, const char *origin)
+{
+    return policy_config_offers(p->c, peer, origin);
 }
 
 int policy_accepts(const struct policy *p, const char *peer,

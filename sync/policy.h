@@ -39,6 +39,10 @@ void policy_free(struct policy *p);
 int policy_offers(const struct policy *p, const char *peer,
                   const char *origin);
 
+/* policy_offers from a configuration alone (any thread may call it). */
+int policy_config_offers(const struct config *c, const char *peer,
+                         const char *origin);
+
 /* 1 when origin's catalogue is taken from peer: always this node's own
  * (only a history that descends from the local head can arrive: a
  * restore from a backup); else origin is in peer.ID.accept, else

@@ -92,7 +92,7 @@ static void test_offers(void **state)
     c.policy.relay = 1;
     assert_true(fedsearch_offers(&c, "bb", "aa"));
     assert_true(fedsearch_offers(&c, "bb", "cc"));
-    assert_false(fedsearch_offers(&c, "bb", "bb")); /* never its own back */
+    assert_false(fedsearch_offers(&c, "bb", "bb")); /* it holds its own */
     c.policy.relay = 0;
     assert_false(fedsearch_offers(&c, "bb", "cc"));
     assert_true(fedsearch_offers(&c, "bb", "aa"));
@@ -100,6 +100,20 @@ static void test_offers(void **state)
     c.policy.offer = (struct config_origins){only, 1};
     assert_false(fedsearch_offers(&c, "bb", "cc"));
     assert_true(fedsearch_offers(&c, "bb", "aa"));
+
+    /* a per-peer offer = none: nothing, not even this node's own */
+    {
+        char *none[] = {"none"};
+        struct config_peer bb = {.name = "bb", .relay = -1};
+
+        bb.offer = (struct config_origins){none, 1};
+        c.peers = &bb;
+        c.peer_count = 1;
+        assert_false(fedsearch_offers(&c, "bb", "aa"));
+        assert_true(fedsearch_offers(&c, "xx", "aa"));
+        c.peers = NULL;
+        c.peer_count = 0;
+    }
 }
 
 /* ---- answering from a real index ---- */
