@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -32,6 +33,7 @@ struct http_server {
     void *ctx;
     unsigned int port;
     unsigned int pending; /* calls on a worker thread */
+    unsigned int spooling; /* calls allowed a large body, until complete */
     int handles_open;
     int stopping;
 };
@@ -56,6 +58,8 @@ struct http_call {
     int mapped;      /* body is a mapping of body_len + 1 bytes */
     int body_too_large;
     int spool_failed;
+    int spools;   /* counted in srv->spooling */
+    int refused;  /* answered before its body: the body is dropped */
 };
 
 static void run_mhd(struct http_server *srv);
@@ -353,6 +357,8 @@ static enum MHD_Result keep_body(struct http_call *call, const char *data,
 {
     char *grown;
 
+    if (call->refused)
+        return MHD_YES;
     if (call->body_too_large || len > call->body_max - call->body_len) {
         call->body_too_large = 1;
         return MHD_YES;
@@ -367,6 +373,41 @@ static enum MHD_Result keep_body(struct http_call *call, const char *data,
     call->body_len += len;
     grown[call->body_len] = '\0';
     return MHD_YES;
+}
+
+/*
+ * A route that takes a large body: before any of it is stored, refuse a
+ * request without a bearer token (401), one whose Content-Length is over
+ * the limit (413), or one past HTTP_SPOOLS_MAX large bodies at once
+ * (503).  The handler still checks the token itself.
+ */
+static void check_large(struct http_call *call, struct MHD_Connection *conn)
+{
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   "Authorization");
+    const char *length = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    char *end = NULL;
+    unsigned long long n = 0;
+
+    if (length != NULL)
+        n = strtoull(length, &end, 10);
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+        http_response_error(&call->res, 401, "missing_token",
+                            "send Authorization: Bearer TOKEN");
+    } else if (length != NULL && (end == length || n > call->body_max)) {
+        http_response_error(&call->res, 413, "body_too_large",
+                            "the request body is larger than this path "
+                            "takes");
+    } else if (call->srv->spooling >= HTTP_SPOOLS_MAX) {
+        http_response_error(&call->res, 503, "busy",
+                            "too many uploads at once; try again later");
+    } else {
+        call->srv->spooling++;
+        call->spools = 1;
+        return;
+    }
+    call->refused = 1;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -390,6 +431,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r = find_route(call->srv, method, url, &known);
         call->body_max = r != NULL && r->body_max != 0 ? r->body_max
                                                         : HTTP_BODY_MAX;
+        if (call->body_max > HTTP_BODY_MAX)
+            check_large(call, conn);
         *con_cls = call;
         return MHD_YES;
     }
@@ -405,6 +448,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return queue(call);
     if (call->state == CALL_RUNNING)
         return MHD_YES;
+    if (call->refused) {
+        call->state = CALL_DONE;
+        return queue(call);
+    }
     if (call->body_too_large || call->spool_failed) {
         if (call->body_too_large)
             http_response_error(&call->res, 413, "body_too_large",
@@ -426,6 +473,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
     if (call == NULL)
         return;
+    if (call->spools)
+        call->srv->spooling--;
     for (size_t i = 0; i < call->nstrings; i++)
         free(call->strings[i]);
     if (call->spool != NULL)

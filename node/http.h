@@ -16,6 +16,9 @@
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_BODY_MAX (64 * 1024) /* larger request bodies get a 413 */
+/* Requests with a body past HTTP_BODY_MAX (uploads) taken at once; more
+ * are answered 503 before their body is read. */
+#define HTTP_SPOOLS_MAX 4
 
 struct http_server;
 
@@ -66,7 +69,10 @@ struct http_route {
     int on_loop;
     /* The largest request body taken, in bytes (larger ones get a 413);
      * 0 for HTTP_BODY_MAX.  A route allowing more has its body written to
-     * an unlinked temporary file and mapped, not held in memory. */
+     * an unlinked temporary file and mapped, not held in memory, and is
+     * refused before its body is stored without a bearer token (401),
+     * with a Content-Length over the limit (413) or past HTTP_SPOOLS_MAX
+     * such requests at once (503). */
     size_t body_max;
 };
 

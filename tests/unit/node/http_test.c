@@ -256,7 +256,9 @@ static void test_post_body(void **state)
 }
 
 /* A route with a larger limit takes a body past 64 KiB (spooled to a
- * file and mapped), whole and NUL-terminated; past its own limit, 413. */
+ * file and mapped), whole and NUL-terminated; past its own limit, 413.
+ * Without a bearer token, or with a Content-Length past the limit, it
+ * is refused before the body is stored. */
 static void test_large_body_route(void **state)
 {
     char *out = NULL;
@@ -264,16 +266,19 @@ static void test_large_body_route(void **state)
 
     rc = testutil_run(&out, 0,
                       "{ head -c 199999 /dev/zero; printf z; } | "
-                      "curl -s -X PUT --data-binary @- "
-                      "'http://127.0.0.1:%u/big'",
+                      "curl -s -X PUT -H 'Authorization: Bearer x' "
+                      "--data-binary @- 'http://127.0.0.1:%u/big'",
                       http_port(server));
     assert_int_equal(rc, 0);
     assert_string_equal(out, "{\"len\":200000,\"last\":122,\"nul\":true}");
     free(out);
 
+    /* chunked: no Content-Length, so the limit is found while reading */
     rc = testutil_run(&out, 0,
                       "head -c 300001 /dev/zero | "
-                      "curl -s -w '\\n%%{http_code}' -X PUT --data-binary @- "
+                      "curl -s -w '\\n%%{http_code}' -X PUT "
+                      "-H 'Authorization: Bearer x' "
+                      "-H 'Transfer-Encoding: chunked' --data-binary @- "
                       "'http://127.0.0.1:%u/big'",
                       http_port(server));
     assert_int_equal(rc, 0);
@@ -281,9 +286,33 @@ static void test_large_body_route(void **state)
     assert_non_null(strstr(out, "\n413"));
     free(out);
 
+    /* a Content-Length past the limit: 413 before the body */
     rc = testutil_run(&out, 0,
-                      "curl -s -X PUT --data-binary '' "
+                      "head -c 300001 /dev/zero | "
+                      "curl -s -w '\\n%%{http_code}' -X PUT "
+                      "-H 'Authorization: Bearer x' --data-binary @- "
                       "'http://127.0.0.1:%u/big'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"code\":\"body_too_large\""));
+    assert_non_null(strstr(out, "\n413"));
+    free(out);
+
+    /* no bearer token: 401, and the handler never runs */
+    rc = testutil_run(&out, 0,
+                      "{ head -c 199999 /dev/zero; printf z; } | "
+                      "curl -s -w '\\n%%{http_code}' -X PUT --data-binary @- "
+                      "'http://127.0.0.1:%u/big'",
+                      http_port(server));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"code\":\"missing_token\""));
+    assert_non_null(strstr(out, "\n401"));
+    assert_null(strstr(out, "\"len\""));
+    free(out);
+
+    rc = testutil_run(&out, 0,
+                      "curl -s -X PUT -H 'Authorization: Bearer x' "
+                      "--data-binary '' 'http://127.0.0.1:%u/big'",
                       http_port(server));
     assert_int_equal(rc, 0);
     assert_string_equal(out, "{\"len\":0,\"last\":-1,\"nul\":true}");
