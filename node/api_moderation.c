@@ -498,15 +498,17 @@ static void remove_queue(struct call *c)
 }
 
 /* Remove the queued content sha of the submission unless one of its
- * files still names it. */
+ * files still names it, under the queue's write lock. */
 static void drop_unused(struct call *c, const char *sha)
 {
     char *dir = api_moderation_queue_path(c->m->repo_path, c->id);
     char *path = dir != NULL ? join(dir, sha) : NULL;
     sqlite3_stmt *st = NULL;
-    int used = 1;
+    int used = 1, locked;
 
-    if (path != NULL &&
+    locked = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+             SQLITE_OK;
+    if (locked && path != NULL &&
         sqlite3_prepare_v2(c->db,
                            "SELECT 1 FROM submission_files"
                            " WHERE submission = ?1 AND sha256 = ?2",
@@ -519,6 +521,8 @@ static void drop_unused(struct call *c, const char *sha)
     if (!used && unlink(path) != 0 && errno != ENOENT)
         log_warn("moderation", "cannot remove a queued file", "path", path,
                  NULL);
+    if (locked)
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     free(path);
     free(dir);
 }
@@ -688,21 +692,25 @@ static void old_content(char old[65], struct call *c, const char *name)
     sqlite3_finalize(st);
 }
 
-/* List the file under the queue's write lock, unless the submission was
- * decided meanwhile; 0, or an error after answering. */
-static int list_file(char old[65], struct call *c, const char *name,
-                     const char *sha)
+/* Keep the body as the file name of the submission, under the queue's
+ * write lock (so no other upload's drop_unused removes it before it is
+ * listed), unless the submission was decided meanwhile; its SHA-256 into
+ * sha ("" when it was not written).  0, or an error after answering. */
+static int list_file(char sha[65], char old[65], struct call *c,
+                     const char *name)
 {
     sqlite3_stmt *st = NULL;
     json_t *row = NULL;
     int rc = SQLITE_ERROR;
 
+    sha[0] = '\0';
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
         SQLITE_OK) {
         fail_db(c, "cannot lock the moderation queue");
         return OER_EIO;
     }
-    if (get_row(&row, c) == 0 && pending(c, row) == 0) {
+    if (get_row(&row, c) == 0 && pending(c, row) == 0 &&
+        save_body(sha, c) == 0) {
         old_content(old, c, name);
         if (sqlite3_prepare_v2(c->db,
                                "INSERT OR REPLACE INTO submission_files"
@@ -741,11 +749,11 @@ static void on_upload(struct call *c)
     char *name = NULL;
 
     if (get_row(&row, c) != 0 || may_upload(c, row) != 0 ||
-        pending(c, row) != 0 || file_name(&name, c, row) != 0 ||
-        save_body(sha, c) != 0)
+        pending(c, row) != 0 || file_name(&name, c, row) != 0)
         goto out;
-    if (list_file(old, c, name, sha) != 0) {
-        drop_unused(c, sha);
+    if (list_file(sha, old, c, name) != 0) {
+        if (sha[0] != '\0')
+            drop_unused(c, sha);
         if (c->res->status == 409)
             remove_queue(c);
         goto out;
@@ -794,22 +802,30 @@ static void on_reject(struct call *c)
         http_response_error(c->res, 400, code, msg);
         return;
     }
-    if (get_row(&row, c) != 0 || pending(c, row) != 0)
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        fail_db(c, "cannot lock the moderation queue");
         goto out;
+    }
+    if (get_row(&row, c) != 0 || pending(c, row) != 0) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        goto out;
+    }
+    /* the state and the file rows change together; the files go after */
     if (change(c,
                "UPDATE submissions SET state = 'rejected', reason = ?2,"
                " moderator = ?3, decided = ?4"
                " WHERE id = ?1 AND state = 'pending'",
-               NULL, reason) == 1) {
+               NULL, reason) == 1 &&
+        change(c, "DELETE FROM submission_files WHERE submission = ?1", NULL,
+               NULL) >= 0 &&
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
         log_info("moderation", "rejected", "moderator", c->who.name, NULL);
-        if (change(c, "DELETE FROM submission_files WHERE submission = ?1",
-                   NULL, NULL) < 0)
-            goto out;
         remove_queue(c);
         answer_row(c, 200);
-    } else if (c->res->status == 0) {
-        http_response_error(c->res, 409, "not_pending",
-                            "this submission has been decided already");
+    } else {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        if (c->res->status == 0)
+            fail_db(c, "cannot record the rejection");
     }
 out:
     json_decref(row);
@@ -935,6 +951,7 @@ static void on_publish(struct call *c)
 {
     json_t *row = NULL, *doc;
     char id[96];
+    int done = 0;
 
     if (c->req->body_len != 0) {
         http_response_error(c->res, 400, "unknown_parameter",
@@ -948,22 +965,29 @@ static void on_publish(struct call *c)
     if (get_row(&row, c) != 0 || pending(c, row) != 0)
         goto out;
     doc = json_deep_copy(json_object_get(row, "metadata"));
-    if (commit(id, c, doc,
-               json_string_value(json_object_get(row, "account"))) == 0 &&
-        change(c,
-               "UPDATE submissions SET state = 'published',"
-               " resource = ?2, moderator = ?3, decided = ?4"
-               " WHERE id = ?1",
-               NULL, id) == 1) {
+    done = commit(id, c, doc,
+                  json_string_value(json_object_get(row, "account"))) == 0 &&
+           change(c,
+                  "UPDATE submissions SET state = 'published',"
+                  " resource = ?2, moderator = ?3, decided = ?4"
+                  " WHERE id = ?1",
+                  NULL, id) == 1 &&
+           change(c, "DELETE FROM submission_files WHERE submission = ?1",
+                  NULL, NULL) >= 0;
+    json_decref(doc);
+out:
+    json_decref(row);
+    /* the queued files go only once the queue says published */
+    if (done && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
         log_info("moderation", "published", "resource", id, "moderator",
                  c->who.name, NULL);
         remove_queue(c);
         answer_row(c, 200);
+        return;
     }
-    json_decref(doc);
-out:
-    json_decref(row);
-    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (done)
+        fail_db(c, "cannot record the publish");
 }
 
 /* One route: method, path (a trailing '/' takes "ID" or "ID/ACTION"
