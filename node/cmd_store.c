@@ -348,8 +348,6 @@ out:
     return code;
 }
 
-/* An origin's key: this node's own, else the file that sync reads
- * (<data>/origin-keys/<origin>.pub, docs/SYNC.md). */
 /* The keys of the catalogues: this node's own, then those known to the
  * keyring ([origin] keys, origin-keys/: sync/keyring.h). */
 static int on_key(struct identity_pub *out, const char *origin, void *arg)
