@@ -56,6 +56,10 @@ if [ "$(cat "$work/rows" 2>/dev/null)" != "$rows" ]; then
         "index $(du -m "$work/data/index.sqlite" | cut -f1) MB"
 fi
 
+# A kept node's index may need rebuilding (a new index schema or changed
+# vocabularies): do it here, untimed, rather than in serve's start.
+"$oernode" -q search --limit 0 >/dev/null
+
 rm -f "$work/port"
 "$oernode" -q serve --http 127.0.0.1:0 --port-file "$work/port" \
     --peer 127.0.0.1:0 2>"$work/serve.log" &
