@@ -23,7 +23,9 @@ const TEXT = {
     level: 'Level', subject: 'Subject', language: 'Language',
     licence: 'Licence', type: 'Type', audience: 'Audience',
     origin: 'Origin', source: 'Open the resource', noSource: 'no link',
+    via: 'Found through', remote: 'held by a peer, not by this node',
     hits: n => n === 1 ? '1 result' : n + ' results',
+    fromPeers: n => (n === 1 ? '1 result' : n + ' results') + ' from peers',
     page: (p, n) => 'page ' + p + ' of ' + n,
     loading: 'Searching…', none: 'Nothing found.',
     error: m => 'The node answered with an error: ' + m,
@@ -45,7 +47,10 @@ const TEXT = {
     level: 'Niveau', subject: 'Vak', language: 'Taal',
     licence: 'Licentie', type: 'Soort', audience: 'Doelgroep',
     origin: 'Herkomst', source: 'Open het leermiddel', noSource: 'geen link',
+    via: 'Gevonden via', remote: 'bewaard door een peer, niet door deze node',
     hits: n => n === 1 ? '1 resultaat' : n + ' resultaten',
+    fromPeers: n => (n === 1 ? '1 resultaat' : n + ' resultaten') +
+                    ' van peers',
     page: (p, n) => 'pagina ' + p + ' van ' + n,
     loading: 'Zoeken…', none: 'Niets gevonden.',
     error: m => 'De node gaf een fout: ' + m,
@@ -203,7 +208,28 @@ function facetBox(facet, value, label, count, on) {
   return row;
 }
 
+/* A hit a peer found (federated search): only its id and title came,
+ * and this node holds no record to open, so it is shown as text with
+ * the peer it came through. */
+function drawRemoteHit(hit) {
+  const li = el('li', 'hit remote');
+  li.dataset.id = hit.id;
+  li.append(el('h3', 'title', hit.title || hit.id));
+  const meta = el('p', 'meta');
+  const add = (key, text) => {
+    const span = el('span', key);
+    span.append(el('span', 'label', t(key) + ': '), el('span', null, text));
+    meta.append(span);
+  };
+  add('origin', hit.id.split('/')[0]);
+  add('via', String(hit.source));
+  meta.append(el('span', 'note', t('remote')));
+  li.append(meta);
+  return li;
+}
+
 function drawHit(hit) {
+  if (hit.source && hit.source !== 'local') return drawRemoteHit(hit);
   const li = el('li', 'hit');
   li.dataset.id = hit.id;
   const h = el('h3', 'title');
@@ -259,8 +285,15 @@ async function search(s) {
 }
 
 function drawResults(answer, s) {
-  $('status').textContent = answer.total ? t('hits', answer.total)
-                                         : t('none');
+  /* total counts this node's hits; peers' come on the first page */
+  const remote = answer.hits.filter(h => h.source && h.source !== 'local')
+    .length;
+  const parts = [];
+  if (answer.total || !remote) {
+    parts.push(answer.total ? t('hits', answer.total) : t('none'));
+  }
+  if (remote) parts.push(t('fromPeers', remote));
+  $('status').textContent = parts.join('; ');
   $('status').dataset.total = String(answer.total);
   const list = $('hits');
   list.replaceChildren(...answer.hits.map(drawHit));

@@ -2,8 +2,9 @@
 # The search page in a real headless Chromium (tests/web/page_test.mjs,
 # driven by playwright-core) against a node serving records, one of them
 # with a hostile title, one with a Flemish level (shown in the Dutch system
-# once chosen); and the page's files over plain HTTP: media types,
-# cache headers, and no way out of the web folder.
+# once chosen); the page's files over plain HTTP: media types, cache
+# headers, and no way out of the web folder; then, with a peer holding a
+# catalogue this node does not accept, the peer's hit on the page.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -79,4 +80,44 @@ check "screenshot taken" test -s "$shot"
 if [ -n "${OERNODE_WEB_SHOT:-}" ]; then
     cp "$shot" "$OERNODE_WEB_SHOT"
 fi
+
+# A peer's hit: node pb holds a record this node does not accept, so a
+# search here asks pb (federated search) and the page shows its hit.
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+fp() { "$OERNODE" -q --data "$1" id | sed -n 's/^fingerprint: //p'; }
+peer=$work/pb
+"$OERNODE" -q --data "$peer" init --id pb >/dev/null
+"$OERNODE" -q --data "$peer" add --title 'nl:Breuken op afstand <b>vet</b>' \
+    --language nl --licence "CC BY 4.0" --url https://example.org/afstand \
+    >/dev/null
+"$OERNODE" -q --data "$peer" peer add nl-test 127.0.0.1:1 \
+    "$(fp "$OERNODE_DATA")" >/dev/null
+"$OERNODE" --data "$peer" serve --http 127.0.0.1:0 \
+    --port-file "$work/pb.http" --peer 127.0.0.1:0 \
+    --peer-port-file "$work/pb.peer" 2>"$work/pb.log" &
+pbpid=$!
+trap 'kill $pid $pbpid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$work/pb.peer" ] && break; sleep 0.1; done
+[ -s "$work/pb.peer" ] || { cat "$work/pb.log" >&2; fail "pb did not start"; }
+git config -f "$OERNODE_DATA/config" policy.accept none
+"$OERNODE" -q peer add pb "127.0.0.1:$(cat "$work/pb.peer")" "$(fp "$peer")" \
+    >/dev/null
+start_serve "$work/port2" "$work/serve2.log"
+pid=$serve_pid
+base=http://127.0.0.1:$(cat "$work/port2")
+for _ in $(seq 100); do
+    curl -s "$base/api/peers" | grep -q '"state":"connected"' && break
+    sleep 0.1
+done
+curl -s "$base/api/peers" | grep -q '"state":"connected"' ||
+    fail "pb never connected"
+node "$here/page_test.mjs" "$base" "$work/peer.png" peer \
+    >"$work/peer.log" 2>&1 || {
+    cat "$work/peer.log" "$work/serve2.log" >&2
+    fail "page_test.mjs peer"
+}
+cat "$work/peer.log"
+"$OERNODE" -q list --origin pb 2>/dev/null | grep -q . &&
+    fail "this node took pb's catalogue"
 echo "web: ok"

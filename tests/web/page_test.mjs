@@ -6,7 +6,7 @@
 // choice kept in the URL), and a hostile title that must show as text
 // without running anything.
 //
-//   node page_test.mjs BASEURL [SCREENSHOT.png]
+//   node page_test.mjs BASEURL [SCREENSHOT.png [peer]]
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,9 +152,31 @@ async function run(page, events) {
         'no script error on the page: ' + events.errors.join('; '));
 }
 
+// A hit only a peer holds (federated search; web.sh peers the node with
+// one that holds "Breuken op afstand <b>vet</b>"): shown as text, with the
+// peer it came through, and counted apart from this node's results.
+async function runPeer(page, events) {
+  await page.goto(base + '/#q=afstand');
+  const hit = page.locator('#hits > li.remote');
+  await hit.waitFor();
+  check(await hit.locator('.title').textContent() ===
+          'Breuken op afstand <b>vet</b>',
+        'a peer\'s title shows literally as text');
+  check(await page.locator('#hits b, #hits .title a').count() === 0,
+        'no element or link came out of a peer\'s hit');
+  check((await hit.locator('.via').textContent()).endsWith('pb'),
+        'the peer it came through is named');
+  check((await hit.locator('.origin').textContent()).endsWith('pb'),
+        'its origin is named');
+  check(await page.textContent('#status') === '1 result from peers',
+        'counted apart from this node\'s results');
+  check(events.errors.length === 0,
+        'no script error on the page: ' + events.errors.join('; '));
+}
+
 async function main() {
   if (!base) {
-    console.error('usage: node page_test.mjs BASEURL [SCREENSHOT]');
+    console.error('usage: node page_test.mjs BASEURL [SCREENSHOT [peer]]');
     process.exit(2);
   }
   const profile = mkdtempSync(join(tmpdir(), 'oernode-chromium-'));
@@ -181,7 +203,10 @@ async function main() {
     page.on('request', r => {
       if (new URL(r.url()).pathname === '/x') events.imageX++;
     });
-    await run(page, events);
+    if (process.argv[4] === 'peer')
+      await runPeer(page, events);
+    else
+      await run(page, events);
     console.log('all checks passed');
   } catch (e) {
     console.error(e.message || e);
