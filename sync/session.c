@@ -121,8 +121,9 @@ struct speer {
 /* The document count of a catalogue's head, for HEADS. */
 struct tally_memo {
     char origin[NAME_CAP];
-    char head[STORE_OID_HEX];
+    char head[STORE_OID_HEX]; /* the head counted ("" before the first) */
     size_t count;
+    int counting; /* a count_job for it is on a worker */
 };
 
 struct session {
@@ -368,36 +369,108 @@ struct heads_walk {
     char (*hex)[STORE_OID_HEX];
 };
 
-/* The documents at head of origin: remembered, else counted from the last
- * head counted when head descends from it, else from scratch. */
+/* A count of a catalogue's documents, on a worker thread. */
+struct count_job {
+    uv_work_t req;
+    struct session *s;
+    char repo[4096];
+    char origin[NAME_CAP];
+    char head[STORE_OID_HEX];
+    char base[STORE_OID_HEX]; /* the last head counted, or "" */
+    size_t base_count, n;
+    int err;
+};
+
+static void count_work(uv_work_t *req)
+{
+    struct count_job *j = req->data;
+    struct store *st = NULL;
+    const char *base = NULL;
+
+    j->err = store_open(&st, j->repo);
+    if (j->err == 0 && j->base[0] != '\0' &&
+        store_descends(st, j->head, j->base) == 1)
+        base = j->base;
+    if (j->err == 0)
+        j->err = tally_documents(&j->n, st, j->head, base, j->base_count);
+    store_free(st);
+}
+
+static struct tally_memo *tally_of(struct session *s, const char *origin)
+{
+    for (size_t i = 0; i < s->ntallies; i++) {
+        if (strcmp(s->tallies[i].origin, origin) == 0)
+            return &s->tallies[i];
+    }
+    return NULL;
+}
+
+/* The count is in: every peer is offered that catalogue again (with it)
+ * at the next poll. */
+static void after_count(uv_work_t *req, int status)
+{
+    struct count_job *j = req->data;
+    struct session *s = j->s;
+    struct tally_memo *t = tally_of(s, j->origin);
+
+    s->jobs--;
+    if (t != NULL) {
+        t->counting = 0;
+        if (!s->stopping && status == 0 && j->err == 0) {
+            copy(t->head, sizeof(t->head), j->head);
+            t->count = j->n;
+            for (struct speer *p = s->list; p != NULL; p = p->next) {
+                for (size_t i = 0; i < p->nsent; i++) {
+                    if (strcmp(p->sent[i].origin, j->origin) == 0)
+                        p->sent[i].head[0] = '\0';
+                }
+            }
+        }
+    }
+    free(j);
+    maybe_free(s);
+}
+
+/*
+ * The documents at head of origin as last counted: the count of head
+ * when it is the one counted; else the last count (0 before the first)
+ * while a worker counts head, from the last head counted when head
+ * descends from it (tally_documents reads git trees: never on the loop).
+ */
 static uint64_t count_of(struct session *s, const char *origin,
                          const char *head)
 {
-    struct tally_memo *t = NULL, *grown;
-    const char *base = NULL;
-    size_t n;
+    struct tally_memo *t = tally_of(s, origin), *grown;
+    struct count_job *j;
 
-    for (size_t i = 0; i < s->ntallies && t == NULL; i++) {
-        if (strcmp(s->tallies[i].origin, origin) == 0)
-            t = &s->tallies[i];
-    }
-    if (t != NULL && strcmp(t->head, head) == 0)
+    if (t != NULL && (strcmp(t->head, head) == 0 || t->counting))
         return t->count;
-    if (t != NULL && store_descends(s->store, head, t->head) == 1)
-        base = t->head;
-    if (tally_documents(&n, s->store, head, base, t ? t->count : 0) != 0)
-        return 0;
     if (t == NULL) {
         grown = realloc(s->tallies, (s->ntallies + 1) * sizeof(*grown));
         if (grown == NULL)
-            return n;
+            return 0;
         s->tallies = grown;
         t = &grown[s->ntallies++];
+        memset(t, 0, sizeof(*t));
         copy(t->origin, sizeof(t->origin), origin);
     }
-    copy(t->head, sizeof(t->head), head);
-    t->count = n;
-    return n;
+    j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return t->count;
+    j->req.data = j;
+    j->s = s;
+    copy(j->repo, sizeof(j->repo), s->opt.repo_path);
+    copy(j->origin, sizeof(j->origin), origin);
+    copy(j->head, sizeof(j->head), head);
+    copy(j->base, sizeof(j->base), t->head);
+    j->base_count = t->count;
+    if (uv_queue_work(s->loop, &j->req, count_work, after_count) != 0) {
+        free(j);
+        return t->count;
+    }
+    s->jobs++;
+    t->counting = 1;
+    return t->count;
 }
 
 static struct sent *sent_of(struct speer *p, const char *origin)

@@ -109,9 +109,11 @@ sleep 1
 tip ee aa >/dev/null && fail "ee got aa's catalogue despite offer = none"
 tip ee bb >/dev/null && fail "ee got bb's catalogue despite offer = none"
 
-# HEADS carries the real count of each catalogue, and the key.
-contains "$work/bb.log" \
-    "msg=\"head offered\" peer=aa origin=aa head=$(tip aa aa) count=2 key=yes"
+# HEADS carries the real count of each catalogue (counted on a worker,
+# so it may come in a later HEADS), and the key.
+wait_for "bb never saw aa's count" grep -qF \
+    "msg=\"head offered\" peer=aa origin=aa head=$(tip aa aa) count=2 key=yes" \
+    "$work/bb.log"
 
 # aa signs a second history: bb freezes the catalogue and shows both.
 kept=$(tip bb aa)
