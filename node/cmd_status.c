@@ -169,11 +169,15 @@ static void print_sync(const json_t *status)
     printf("origin keys:%s\n", json_array_size(keys) ? "" : " none");
     json_array_foreach(keys, i, e)
     {
-        printf("  %s: %s (%s", str(e, "origin"), str(e, "fingerprint"),
-               str(e, "source"));
-        if (*str(e, "introduced_by") != '\0')
-            printf(" by %s at %s", str(e, "introduced_by"),
+        printf("  %s: %s (", str(e, "origin"), str(e, "fingerprint"));
+        if (strcmp(str(e, "source"), "peer") == 0)
+            printf("the peer's pinned key, recorded at %s",
                    str(e, "introduced_at"));
+        else if (*str(e, "introduced_by") != '\0')
+            printf("%s by %s at %s", str(e, "source"),
+                   str(e, "introduced_by"), str(e, "introduced_at"));
+        else
+            printf("%s", str(e, "source"));
         printf(")\n");
     }
 }

@@ -145,6 +145,8 @@ const char *keyring_source_name(enum keyring_source s)
         return "file";
     case KEYRING_INTRODUCED:
         return "introduced";
+    case KEYRING_PEER:
+        return "peer";
     }
     return "unknown";
 }
@@ -176,6 +178,9 @@ static int list_file(const struct config *c, const char *name, keyring_cb cb,
             *at = '\0';
             e.introduced_at = at + 1;
         }
+        /* introduced by itself: a peer's pinned key, recorded */
+        if (strcmp(e.introduced_by, origin) == 0)
+            e.source = KEYRING_PEER;
     }
     return cb(&e, arg);
 }

@@ -19,7 +19,9 @@
 enum keyring_source {
     KEYRING_CONFIG,    /* [origin "ID"] key */
     KEYRING_FILE,      /* origin-keys/ID.pub, put there by an operator */
-    KEYRING_INTRODUCED /* origin-keys/ID.pub, written on a peer's word */
+    KEYRING_INTRODUCED, /* origin-keys/ID.pub, written on a peer's word */
+    KEYRING_PEER        /* origin-keys/ID.pub: the peer ID's own pinned
+                           key, recorded when it connected */
 };
 
 /* One known key; strings borrowed for the callback. */
@@ -56,7 +58,7 @@ typedef int (*keyring_cb)(const struct keyring_entry *e, void *arg);
  * folder not shadowed by one, in name order. */
 int keyring_list(const struct config *c, keyring_cb cb, void *arg);
 
-/* "config", "file", "introduced". */
+/* "config", "file", "introduced", "peer". */
 const char *keyring_source_name(enum keyring_source s);
 
 #endif

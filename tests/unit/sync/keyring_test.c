@@ -106,9 +106,12 @@ static void test_find_introduce_list(void **state)
                                   dir),
                      0);
 
+    /* a peer's own pinned key, recorded by the session, is listed so */
+    assert_int_equal(keyring_introduce(c, "se", &pub, "se"), 0);
+
     assert_int_equal(keyring_list(c, on_key, &seen), 0);
-    assert_string_equal(seen.text,
-                        "fr config  -|de introduced nl when|nl file  -|");
+    assert_string_equal(seen.text, "fr config  -|de introduced nl when|"
+                                   "nl file  -|se peer se when|");
     config_free(c);
 }
 
