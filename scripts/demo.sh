@@ -90,27 +90,45 @@ for name in "${names[@]}"; do
     pids+=($!)
 done
 
-# Each node's catalogue reaches the other; wait until both hold both.
+# Each node's catalogue reaches the other; wait until both hold both and
+# both answer on their HTTP port as the node they are.
 tip() { git -C "$root/$1/repo.git" rev-parse -q --verify "$2" 2>/dev/null; }
 converged() {
     [ "$(tip nl refs/catalog/demo-vl)" = "$(tip vl refs/catalog/demo-vl)" ] &&
         [ "$(tip vl refs/catalog/demo-nl)" = "$(tip nl refs/catalog/demo-nl)" ]
 }
+answers() { # answers NAME PORT: the node's own /api/status answers there
+    curl -s --max-time 2 "http://127.0.0.1:$2/api/status" 2>/dev/null |
+        grep -q "\"node\":\"demo-$1\""
+}
+up() { answers nl "$http_port" && answers vl "$((http_port + 1))"; }
+stopped() {
+    echo
+    echo "error: a node stopped; the end of its log:" >&2
+    tail -n 5 "$root/nl.log" "$root/vl.log" >&2
+    echo "(a port in use? DEMO_PORT and DEMO_PEER_PORT move them;" \
+        "now HTTP $http_port-$((http_port + 1)), peers" \
+        "$peer_port-$((peer_port + 1)))" >&2
+    exit 1
+}
 printf '== waiting for the nodes to sync '
 for _ in $(seq 120); do
     for p in "${pids[@]}"; do
-        if ! kill -0 "$p" 2>/dev/null; then
-            echo
-            echo "error: a node stopped; the end of its log:" >&2
-            tail -n 5 "$root/nl.log" "$root/vl.log" >&2
-            exit 1
-        fi
+        kill -0 "$p" 2>/dev/null || stopped
     done
-    converged && break
+    up && converged && break
     printf '.'
     sleep 0.5
 done
 echo
+for p in "${pids[@]}"; do
+    kill -0 "$p" 2>/dev/null || stopped
+done
+if ! up; then
+    echo "error: the nodes do not answer on 127.0.0.1:$http_port and" \
+        ":$((http_port + 1)) (another program there? DEMO_PORT moves them)" >&2
+    exit 1
+fi
 if converged; then
     echo "both nodes hold both catalogues:"
 else

@@ -3,7 +3,8 @@
 # demo nodes come up, each catalogue reaches the other, both search pages
 # answer, a search on the Dutch node finds the Flemish worksheet with its
 # level shown in the Dutch system, and Ctrl-C (SIGINT) stops both nodes.
-# A second run reuses the nodes and changes nothing.
+# A second run reuses the nodes and changes nothing; a third, with a port
+# taken by another program, fails saying so.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -92,4 +93,24 @@ run_demo "$work/run2"
 contains "$work/run2" "0 new, 0 updated, 6 unchanged"
 contains "$work/run2" "both nodes hold both catalogues"
 stop_demo "$work/run2"
+
+# A third run with the Dutch node's HTTP port taken by another program:
+# the demo says so and stops, though the stores are in sync already.
+read -r busy peer_c < <(free_ports)
+python3 -m http.server "$busy" --bind 127.0.0.1 >/dev/null 2>&1 &
+holder=$!
+trap 'kill $holder 2>/dev/null || true; pkill -f -- "--data $work/data/" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$busy/" && break
+    sleep 0.1
+done
+code=0
+DEMO_DATA=$work/data DEMO_PORT=$busy DEMO_PEER_PORT=$peer_c \
+    timeout 120 "$src/scripts/demo.sh" "$OERNODE" >"$work/run3" 2>&1 || code=$?
+kill "$holder"
+[ "$code" = 1 ] || { cat "$work/run3" >&2; fail "a taken port: exit $code, want 1"; }
+contains "$work/run3" "DEMO_PORT and DEMO_PEER_PORT move them"
+grep -q '^== serving' "$work/run3" && fail "the demo said it serves"
+pgrep -f -- "--data $work/data/" >/dev/null &&
+    fail "a demo node still runs after the failed start"
 echo "demo: ok"
