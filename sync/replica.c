@@ -1191,18 +1191,17 @@ static int is_object_debris(const char *name)
     return has_prefix(name, "tmp_object_git2_");
 }
 
-/* Remove the stale regular file name of the folder d (path dir). */
-static void sweep_one(struct sweep *w, DIR *d, const char *dir,
-                      const char *name)
+/* Remove the stale regular file name of the folder dir. */
+static void sweep_one(struct sweep *w, const char *dir, const char *name)
 {
     struct stat st;
     char path[4200], num[24];
 
-    if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-        !S_ISREG(st.st_mode) || st.st_mtime >= w->before)
-        return;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (unlinkat(dirfd(d), name, 0) < 0) {
+    if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_mtime >= w->before)
+        return;
+    if (unlink(path) < 0) {
         log_warn("sync", "cannot remove a temporary file", "path", path,
                  "errno", strerror(errno), "err", "io", NULL);
         return;
@@ -1213,12 +1212,16 @@ static void sweep_one(struct sweep *w, DIR *d, const char *dir,
              log_num(num, (long long)st.st_size), NULL);
 }
 
-/* Sweep the files of dir that debris() says are temporary. */
+/* Sweep the files of dir that debris() says are temporary: their names
+ * first, then each (removing entries while reading a folder may skip
+ * others on some file systems). */
 static void sweep_dir(struct sweep *w, const char *dir,
                       int (*debris)(const char *))
 {
     DIR *d = opendir(dir);
     struct dirent *e;
+    char **names = NULL, **grown;
+    size_t n = 0;
 
     if (d == NULL) {
         log_warn("sync", "cannot read a store folder", "path", dir, "errno",
@@ -1227,10 +1230,24 @@ static void sweep_dir(struct sweep *w, const char *dir,
         return;
     }
     while ((e = readdir(d)) != NULL) {
-        if (debris(e->d_name))
-            sweep_one(w, d, dir, e->d_name);
+        if (!debris(e->d_name))
+            continue;
+        grown = realloc(names, (n + 1) * sizeof(*names));
+        if (grown == NULL || (grown[n] = strdup(e->d_name)) == NULL) {
+            names = grown != NULL ? grown : names;
+            w->err = OER_ENOMEM;
+            break;
+        }
+        names = grown;
+        n++;
     }
     closedir(d);
+    for (size_t i = 0; i < n; i++) {
+        if (w->err == 0)
+            sweep_one(w, dir, names[i]);
+        free(names[i]);
+    }
+    free(names);
 }
 
 int replica_sweep(struct replica_sweep_info *out, struct store *s,
