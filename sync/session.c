@@ -82,6 +82,12 @@ struct speer {
     size_t nsent;
     /* the fetch this node asked for */
     int fetching, verifying, pack_last;
+    /* the fetches of an origin since one with no have (an empty local
+     * catalogue): every pack asked for its own documents' files, so the
+     * last need not look through the catalogue, unless an ask was
+     * dropped (files_dropped: WANT_FILES busy) */
+    int chain_fresh, files_dropped;
+    char chain_origin[NAME_CAP];
     char f_origin[NAME_CAP];
     char f_want[STORE_OID_HEX];
     unsigned char *pack;
@@ -91,6 +97,11 @@ struct speer {
     struct request queue[QUEUE_MAX];
     size_t nqueue;
     int packing;
+    /* the next pack of a cut fetch, made ahead while the peer verifies
+     * the last one (spec_ready once made; spec_taken when its FETCH came
+     * while it was being made) */
+    struct pack_job *spec;
+    int spec_ready, spec_taken;
     struct chunk *out;
     size_t nout, sent_out;
     char o_origin[NAME_CAP];
@@ -227,6 +238,8 @@ static void free_request(struct request *r)
 }
 
 /* Forget everything of the connection that ended. */
+static void drop_spec(struct speer *p);
+
 static void reset(struct speer *p)
 {
     p->gen++;
@@ -241,10 +254,12 @@ static void reset(struct speer *p)
     p->pack = NULL;
     p->pack_len = p->pack_cap = 0;
     p->fetching = p->verifying = p->pack_last = 0;
+    p->chain_fresh = p->files_dropped = 0;
     for (size_t i = 0; i < p->nqueue; i++)
         free_request(&p->queue[i]);
     p->nqueue = 0;
     p->packing = 0;
+    drop_spec(p);
     free_out(p);
     free(p->w_blobs);
     p->w_blobs = NULL;
@@ -565,6 +580,7 @@ struct verify_job {
     char origin[NAME_CAP];
     char want[STORE_OID_HEX];
     struct identity_pub key;
+    int walk;         /* the last pack looks through the whole catalogue */
     struct store *st; /* the worker's, while it runs */
     unsigned char *pack;
     size_t len;
@@ -664,6 +680,12 @@ static void send_fetch(struct speer *p, const char *origin, const char *want,
     }
     if (send_msg(p, &m) < 0)
         return;
+    if (have[0] == '\0') {
+        p->chain_fresh = 1;
+        copy(p->chain_origin, sizeof(p->chain_origin), origin);
+    } else if (strcmp(origin, p->chain_origin) != 0) {
+        p->chain_fresh = 0;
+    }
     p->fetching = 1;
     p->pack_last = 0;
     p->next_seq = 0;
@@ -809,8 +831,10 @@ static void verify_work(uv_work_t *req)
     if (j->err == 0)
         j->err = replica_rx_finish(&j->result, rx, &j->key);
     /* a pack the fetch goes on from asks for its own documents' files; the
-     * last looks through the catalogue for any still missing */
-    if (j->err == 0 && j->result.moved && strcmp(j->result.reaches, j->want))
+     * last looks through the catalogue for any still missing, unless no
+     * ask can have been missed (walk 0) */
+    if (j->err == 0 && j->result.moved &&
+        (strcmp(j->result.reaches, j->want) != 0 || !j->walk))
         replica_rx_named(rx, on_missing_files, j);
     else if (j->err == 0 && j->result.moved)
         store_foreach(st, j->origin, on_missing_files, j);
@@ -868,7 +892,12 @@ static void after_verify(uv_work_t *req, int status)
             o->settled[0] = '\0';
         else if (o != NULL && j->err == OER_ECONFLICT)
             o->settled[0] = '\0';
-        want_files(p, j->origin, j->missing, j->nmissing);
+        if (j->err == 0 && j->result.moved &&
+            strcmp(j->result.reaches, j->want) == 0)
+            p->chain_fresh = p->files_dropped = 0; /* the fetch is done */
+        if (j->nmissing > 0 &&
+            want_files(p, j->origin, j->missing, j->nmissing) != 0)
+            p->files_dropped = 1;
         pump_fetch(p);
     }
     free(j->missing);
@@ -893,6 +922,8 @@ static void start_verify(struct speer *p)
     copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
     copy(j->origin, sizeof(j->origin), p->f_origin);
     copy(j->want, sizeof(j->want), p->f_want);
+    j->walk = !p->chain_fresh || p->files_dropped ||
+              strcmp(p->chain_origin, p->f_origin) != 0;
     j->pack = p->pack;
     j->len = p->pack_len;
     p->pack = NULL;
@@ -933,6 +964,7 @@ struct pack_job {
     struct chunk *chunks;
     size_t nchunks;
     int err;
+    int orphan; /* a speculative pack no longer wanted: freed when made */
     struct replica_pack_info info;
 };
 
@@ -1045,19 +1077,15 @@ static enum message_result result_of(const struct pack_job *j)
     return j->info.commits == 0 ? MESSAGE_RESULT_UP_TO_DATE : MESSAGE_RESULT_OK;
 }
 
-static void after_pack(uv_work_t *req, int status)
+static void start_spec(struct speer *p, const struct pack_job *done);
+
+/* Send the pack j made (or its refusal), then make the next one ahead
+ * when the fetch goes on. */
+static void deliver(struct speer *p, struct pack_job *j)
 {
-    struct pack_job *j = req->data;
-    struct speer *p = j->p;
     struct session *s = p->s;
     char n[24];
 
-    s->jobs--;
-    if (s->stopping || j->gen != p->gen) {
-        free_pack_job(j);
-        maybe_free(s);
-        return;
-    }
     p->o_result = result_of(j);
     copy(p->o_reason, sizeof(p->o_reason), j->info.reason);
     copy(p->o_origin, sizeof(p->o_origin), j->rq.origin);
@@ -1072,10 +1100,104 @@ static void after_pack(uv_work_t *req, int status)
         j->nchunks = 0;
     }
     p->sent_out = 0;
+    if (p->o_result == MESSAGE_RESULT_OK && !j->info.complete)
+        start_spec(p, j);
     free_pack_job(j);
     send_out(p);
     if (p->packing && p->out != NULL)
         uv_timer_start(&s->drain, on_drain, DRAIN_MS, DRAIN_MS);
+}
+
+static void after_pack(uv_work_t *req, int status)
+{
+    struct pack_job *j = req->data;
+    struct speer *p = j->p;
+    struct session *s = p->s;
+
+    s->jobs--;
+    if (s->stopping || j->gen != p->gen) {
+        free_pack_job(j);
+        maybe_free(s);
+        return;
+    }
+    deliver(p, j);
+}
+
+/* ---- the next pack of a cut fetch, made ahead ---- */
+
+/* Forget the pack made ahead: freed when made, else when it is. */
+static void drop_spec(struct speer *p)
+{
+    if (p->spec != NULL && p->spec_ready)
+        free_pack_job(p->spec);
+    else if (p->spec != NULL)
+        p->spec->orphan = 1;
+    p->spec = NULL;
+    p->spec_ready = p->spec_taken = 0;
+}
+
+static void after_spec(uv_work_t *req, int status)
+{
+    struct pack_job *j = req->data;
+    struct speer *p = j->p;
+    struct session *s = p->s;
+
+    s->jobs--;
+    if (s->stopping || j->orphan || j->gen != p->gen || p->spec != j) {
+        free_pack_job(j);
+        maybe_free(s);
+        return;
+    }
+    p->spec_ready = 1;
+    if (p->spec_taken) { /* its FETCH came while it was made */
+        p->spec = NULL;
+        p->spec_ready = p->spec_taken = 0;
+        deliver(p, j);
+    }
+}
+
+/* The peer will ask for the rest of done's fetch with done's newest
+ * commit as its have (docs/SYNC.md): make that pack now, on a worker,
+ * while the peer verifies done's. */
+static void start_spec(struct speer *p, const struct pack_job *done)
+{
+    struct pack_job *j;
+
+    if (p->spec != NULL || done->info.reaches[0] == '\0' || p->s->stopping)
+        return;
+    j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return;
+    j->rq.haves = calloc(1, sizeof(*j->rq.haves));
+    if (j->rq.haves == NULL) {
+        free(j);
+        return;
+    }
+    copy(j->rq.origin, sizeof(j->rq.origin), done->rq.origin);
+    copy(j->rq.want, sizeof(j->rq.want), done->rq.want);
+    copy(j->rq.haves[0], STORE_OID_HEX, done->info.reaches);
+    j->rq.nhaves = 1;
+    j->req.data = j;
+    j->p = p;
+    j->gen = p->gen;
+    copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
+    if (uv_queue_work(p->s->loop, &j->req, pack_work, after_spec) != 0) {
+        free_pack_job(j);
+        return;
+    }
+    p->s->jobs++;
+    p->spec = j;
+}
+
+/* Whether rq asks for the pack made ahead: same origin and want, and its
+ * first have the commit that pack starts after. */
+static int spec_matches(const struct speer *p, const struct request *rq)
+{
+    const struct request *sp = &p->spec->rq;
+
+    return strcmp(rq->origin, sp->origin) == 0 &&
+           strcmp(rq->want, sp->want) == 0 && rq->nhaves > 0 &&
+           strcmp(rq->haves[0], sp->haves[0]) == 0;
 }
 
 static void pump_send(struct speer *p)
@@ -1084,6 +1206,21 @@ static void pump_send(struct speer *p)
 
     if (!p->up || p->packing || p->nqueue == 0 || p->s->stopping)
         return;
+    if (p->spec != NULL && spec_matches(p, &p->queue[0])) {
+        free_request(&p->queue[0]);
+        memmove(&p->queue[0], &p->queue[1], --p->nqueue * sizeof(p->queue[0]));
+        p->packing = 1;
+        if (!p->spec_ready) { /* after_spec delivers it */
+            p->spec_taken = 1;
+            return;
+        }
+        j = p->spec;
+        p->spec = NULL;
+        p->spec_ready = 0;
+        deliver(p, j);
+        return;
+    }
+    drop_spec(p);
     j = calloc(1, sizeof(*j));
     if (j == NULL)
         return;
