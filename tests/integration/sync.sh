@@ -4,7 +4,8 @@
 # git too); a later record and a withdrawal arrive live; C, peered with B
 # only, receives A's catalogue through B (relay, with A's key in
 # origin-keys/); files follow the licence gate (B declares commercial
-# use: an NC file is withheld); a restarted B that is up to date
+# use: an NC file is withheld); a record withdrawn and published again
+# ends published on every node; a restarted B that is up to date
 # exchanges only HEADS; `oernode sync` catches a stopped node up.
 set -euo pipefail
 
@@ -93,6 +94,24 @@ wait_for "cc never got the tombstone" has cc "$id	withdrawn	superseded"
 git -C "$work/cc/repo.git" -c gpg.ssh.allowedSignersFile="$work/signers" \
     verify-commit refs/catalog/aa 2>/dev/null ||
     fail "cc's catalogue of aa does not verify with stock git"
+
+# Withdrawn, then published again (the same source id): every node ends
+# with the record published (case B16).
+cat >"$work/back.json" <<'EOF2'
+{"schema":1,"title":{"en":"Back again"},"languages":["en"],
+ "licence":"CC-BY-4.0","source_id":"demo:back",
+ "source_url":"https://example.org/back"}
+EOF2
+back=$(node aa add --json "$work/back.json")
+wait_for "cc never got the record to withdraw" has cc "$back	CC-BY-4.0"
+node aa withdraw "$back" --reason "by mistake" >/dev/null
+wait_for "cc never got its withdrawal" has cc "$back	withdrawn	by mistake"
+again=$(node aa add --json "$work/back.json")
+[ "$again" = "$back" ] || fail "published again as $again, not $back"
+for n in bb cc; do
+    wait_for "$n never got the record published again" \
+        has "$n" "$back	CC-BY-4.0	Back again"
+done
 
 # Files: a CC BY file reaches B and C; an NC one is withheld from B.
 echo "free worksheet" >"$work/free.txt"
