@@ -6,6 +6,7 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/nodes.bash"
 command -v curl >/dev/null || { echo "skipped: no curl"; exit 77; }
 # Debian's python3-prometheus-client is for the system's python3, which
 # another python3 on PATH may hide.
@@ -15,35 +16,7 @@ for p in python3 /usr/bin/python3; do
 done
 [ -n "$py" ] || { echo "skipped: no python3-prometheus-client"; exit 77; }
 
-times=(--ping-interval 500 --silence-limit 5000 --handshake-timeout 2000
-    --retry-min 100 --retry-max 400)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
-node() { "$OERNODE" -q --data "$work/$1" "${@:2}"; }
-fingerprint() { node "$1" id | sed -n 's/^fingerprint: //p'; }
-start() { # start NODE: serve, ports to NODE.http and NODE.peer
-    "$OERNODE" --data "$work/$1" serve --http 127.0.0.1:0 \
-        --port-file "$work/$1.http" --peer 127.0.0.1:0 \
-        --peer-port-file "$work/$1.peer" "${times[@]}" \
-        </dev/null >"$work/$1.out" 2>>"$work/$1.log" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        [ -s "$work/$1.http" ] && return 0
-        sleep 0.1
-    done
-    cat "$work/$1.log" >&2
-    fail "$1 did not start"
-}
-wait_for() { # wait_for WHAT COMMAND...: until the command succeeds (30 s)
-    local what=$1; shift
-    for _ in $(seq 300); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    cat "$work"/*.log >&2
-    fail "$what"
-}
 count() { node "$1" list --origin aa 2>/dev/null | wc -l; }
 caught_up() { test "$(count bb)" = "$(count aa)"; }
 

@@ -11,44 +11,8 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/nodes.bash"
 
-times=(--ping-interval 500 --silence-limit 5000 --handshake-timeout 2000
-    --retry-min 100 --retry-max 400)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-
-node() { "$OERNODE" -q --data "$work/$1" "${@:2}"; }
-fingerprint() { node "$1" id | sed -n 's/^fingerprint: //p'; }
-start() { # start NODE [PEER ADDR]: serve -v, ports to NODE.http/.peer
-    rm -f "$work/$1.http" "$work/$1.peer"
-    "$OERNODE" --data "$work/$1" -v serve --http 127.0.0.1:0 \
-        --port-file "$work/$1.http" --peer "${2:-127.0.0.1:0}" \
-        --peer-port-file "$work/$1.peer" "${times[@]}" \
-        </dev/null >"$work/$1.out" 2>>"$work/$1.log" &
-    pids+=($!)
-    eval "pid_$1=$!"
-    for _ in $(seq 100); do
-        [ -s "$work/$1.http" ] && return 0
-        sleep 0.1
-    done
-    cat "$work/$1.log" >&2
-    fail "$1 did not start"
-}
-stop() { # stop NODE
-    local pid
-    eval "pid=\$pid_$1"
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
-}
-wait_for() { # wait_for WHAT COMMAND...: until the command succeeds (30 s)
-    local what=$1; shift
-    for _ in $(seq 300); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    cat "$work"/*.log >&2
-    fail "$what"
-}
 tip() { git -C "$work/$1/repo.git" rev-parse -q --verify refs/catalog/aa; }
 caught_up() { test "$(tip "$1")" = "$(tip aa)"; }
 
