@@ -21,6 +21,7 @@
 #include "federation/vocab.h"
 #include "node/error.h"
 #include "node/metadata.h"
+#include "node/wholefile.h"
 
 enum key_kind {
     KEY_ID,
@@ -886,21 +887,6 @@ static const char config_template[] =
     "# [origin \"de-nrw\"]\n"
     "#\tkey = ssh-ed25519 AAAA...\n";
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return OER_EIO;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int config_write_new(const char *path, const char *node_id)
 {
     char *tmp = NULL, text[sizeof(config_template) + 80];
@@ -916,7 +902,8 @@ int config_write_new(const char *path, const char *node_id)
 
     /* written beside, synced, then linked: link refuses to replace */
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0 || write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0)
+    if (fd < 0 || wholefile_write_fd(fd, text, (size_t)n) != 0 ||
+        fsync(fd) != 0)
         goto out;
     if (link(tmp, path) != 0) {
         rc = errno == EEXIST ? OER_EEXISTS : OER_EIO;

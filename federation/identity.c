@@ -23,6 +23,7 @@
 #include "node/error.h"
 #include "node/invariant.h"
 #include "node/log.h"
+#include "node/wholefile.h"
 
 #define KEY_TYPE "ssh-ed25519"
 #define KEY_TYPE_LEN 11
@@ -222,21 +223,6 @@ out:
 
 /* ---- the key file ---- */
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Make the new directory entry durable. */
 static void sync_parent(const char *path)
 {
@@ -278,7 +264,7 @@ static int write_key_file(const char *path, const char *pem, size_t len)
                  strerror(errno), NULL);
         goto out;
     }
-    if (fchmod(fd, 0600) != 0 || write_all(fd, pem, len) != 0 ||
+    if (fchmod(fd, 0600) != 0 || wholefile_write_fd(fd, pem, len) != 0 ||
         fsync(fd) != 0) {
         log_warn("identity", "cannot write key file", "path", tmp, "error",
                  strerror(errno), NULL);

@@ -29,6 +29,7 @@
 #include "node/log.h"
 #include "node/metadata.h"
 #include "node/store.h"
+#include "node/wholefile.h"
 
 #define REASON_MAX 2000
 
@@ -597,22 +598,6 @@ static int sha256_hex(char out[65], const void *data, size_t len)
     return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return OER_EIO;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Write the body, synced, into the folder dir under its SHA-256 (hex
  * into sha).  0 or OER_EIO, OER_ENOMEM, OER_ECRYPTO (logged). */
 static int write_upload(char sha[65], const char *dir, const char *body,
@@ -625,7 +610,7 @@ static int write_upload(char sha[65], const char *dir, const char *body,
         goto out;
     err = OER_EIO;
     fd = mkstemp(tmp);
-    if (fd < 0 || write_all(fd, body, len) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || wholefile_write_fd(fd, body, len) != 0 || fsync(fd) != 0) {
         log_error("moderation", "cannot write an upload", "path", tmp,
                   "err", strerror(errno), NULL);
         goto out;

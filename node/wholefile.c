@@ -1,11 +1,13 @@
 /*
- * wholefile: one bounded read of a whole input file.
+ * wholefile: one bounded read of a whole input file; one whole write.
  */
 #include "node/wholefile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "node/error.h"
 
@@ -41,4 +43,21 @@ out:
         *len = 0;
     }
     return err;
+}
+
+int wholefile_write_fd(int fd, const void *buf, size_t len)
+{
+    const char *at = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, at, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return OER_EIO;
+        at += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }

@@ -17,6 +17,7 @@
 #include "node/error.h"
 #include "node/log.h"
 #include "node/metadata.h"
+#include "node/wholefile.h"
 
 #define MOD "keyring"
 #define INTRO "# introduced-by "
@@ -70,21 +71,6 @@ int keyring_find(struct identity_pub *out, const struct config *c,
     return err;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return OER_EIO;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Write text to path whole, never replacing it: beside, synced, linked. */
 static int write_new(const char *path, const char *text)
 {
@@ -95,7 +81,7 @@ static int write_new(const char *path, const char *text)
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return OER_EIO;
-    if (write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0)
+    if (wholefile_write_fd(fd, text, strlen(text)) == 0 && fsync(fd) == 0)
         err = link(tmp, path) == 0 ? 0 : errno == EEXIST ? OER_EEXISTS
                                                          : OER_EIO;
     close(fd);
