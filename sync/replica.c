@@ -380,9 +380,15 @@ struct replica_rx {
     size_t received;
     int spent;
     int moved;
+    int own; /* this node's own catalogue: never frozen (replica_rx_own) */
     json_t *named; /* path -> the pack's newest document there that names
                     * files */
 };
+
+void replica_rx_own(struct replica_rx *rx)
+{
+    rx->own = 1;
+}
 
 int replica_rx_new(struct replica_rx **out, struct store *s, const char *origin)
 {
@@ -761,13 +767,21 @@ static int freeze(struct store *s, const char *origin, const char *local,
 /* The pack's head does not descend from the local one: older (nothing to
  * do), a fork signed by the origin (frozen), or a forgery. */
 static int not_forward(struct replica_result *out, struct store *s,
-                       const char *origin, const struct identity_pub *key)
+                       const char *origin, const struct identity_pub *key,
+                       int own)
 {
     struct replica_result scratch = {0};
     int err;
 
     if (store_descends(s, out->old_head, out->reaches) == 1)
         return 0;
+    /* a node never freezes its own catalogue: another history of it is
+     * refused, and the local one kept */
+    if (own)
+        return refuse(out->reason, OER_EINVAL, origin,
+                      "%.12s does not descend from this node's own head "
+                      "%.12s",
+                      out->reaches, out->old_head);
     err = check_commits(&scratch, s, origin, out->reaches, out->old_head, key,
                         NULL);
     /* Signed, even with bad documents, is still the origin's fork. */
@@ -807,7 +821,7 @@ static int finish_verified(struct replica_result *out, struct replica_rx *rx,
     if (old != NULL && strcmp(old, out->reaches) == 0)
         return 0;
     if (old != NULL && store_descends(rx->s, out->reaches, old) != 1)
-        return not_forward(out, rx->s, rx->origin, key);
+        return not_forward(out, rx->s, rx->origin, key, rx->own);
 
     rx->named = json_object();
     if (rx->named == NULL)

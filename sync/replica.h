@@ -98,6 +98,11 @@ struct replica_result {
 int replica_rx_new(struct replica_rx **out, struct store *s,
                    const char *origin);
 
+/* The pack is of this node's own catalogue (taken back from a peer after
+ * a restore): a history that does not descend from the local head is
+ * refused (OER_EINVAL), never recorded as a fork. */
+void replica_rx_own(struct replica_rx *rx);
+
 /*
  * Add the next piece of the packfile, as the sender cut it.  OER_EPROTO
  * when the bytes are not a packfile or the pack grows past

@@ -581,6 +581,7 @@ struct verify_job {
     char want[STORE_OID_HEX];
     struct identity_pub key;
     int walk;         /* the last pack looks through the whole catalogue */
+    int own;          /* this node's own catalogue (replica_rx_own) */
     struct store *st; /* the worker's, while it runs */
     unsigned char *pack;
     size_t len;
@@ -823,6 +824,8 @@ static void verify_work(uv_work_t *req)
     j->st = st;
     if (j->err == 0)
         j->err = replica_rx_new(&rx, st, j->origin);
+    if (j->err == 0 && j->own)
+        replica_rx_own(rx);
     for (size_t at = 0; j->err == 0 && at < j->len; at += LIMIT_CHUNK) {
         size_t n = j->len - at < LIMIT_CHUNK ? j->len - at : LIMIT_CHUNK;
 
@@ -922,6 +925,7 @@ static void start_verify(struct speer *p)
     copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
     copy(j->origin, sizeof(j->origin), p->f_origin);
     copy(j->want, sizeof(j->want), p->f_want);
+    j->own = strcmp(j->origin, p->s->opt.config->node_id) == 0;
     j->walk = !p->chain_fresh || p->files_dropped ||
               strcmp(p->chain_origin, p->f_origin) != 0;
     j->pack = p->pack;

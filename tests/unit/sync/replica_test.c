@@ -615,6 +615,42 @@ static void test_altered_local_no_fork(void **state)
     free(doc);
 }
 
+/* A node taking its own catalogue back (replica_rx_own) never freezes
+ * it: another history signed by its key is refused, the head kept. */
+static void test_own_never_frozen(void **state)
+{
+    struct fixture *fx = *state;
+    char h1[STORE_OID_HEX], h2[STORE_OID_HEX], f2[STORE_OID_HEX];
+    char head[STORE_OID_HEX];
+    struct frozen_seen fs = {0};
+    struct replica_pack_info i;
+    struct replica_result r;
+    struct wire w = {0};
+    char *other = canon("abc1", "Andere geschiedenis");
+
+    publish(h1, fx, "abc1", "Breuken");
+    assert_int_equal(sync_all(fx, &fx->a, &fx->m, NULL), 1);
+    assert_int_equal(sync_all(fx, &fx->a, &fx->b, NULL), 1);
+    publish(h2, fx, "abc1", "Breuken, herzien");
+    assert_int_equal(sync_all(fx, &fx->a, &fx->b, NULL), 1);
+    /* a second history from h1, signed by the same key, on m */
+    forge(f2, &fx->m, h1, "ab/abc1.json", other, fx->key);
+
+    /* b stands for the origin taking its catalogue back from m */
+    assert_int_equal(replica_rx_new(&w.rx, fx->b.s, ORIGIN), 0);
+    replica_rx_own(w.rx);
+    assert_int_equal(
+        replica_pack(&i, fx->m.s, ORIGIN, f2, h1, NULL, on_chunk, &w), 0);
+    assert_int_equal(replica_rx_finish(&r, w.rx, &fx->pub), OER_EINVAL);
+    replica_rx_free(w.rx);
+    assert_non_null(strstr(r.reason, "does not descend from this node's own"));
+    assert_int_equal(replica_frozen(fx->b.s, on_frozen, &fs), 0);
+    assert_int_equal(fs.n, 0);
+    assert_int_equal(store_head(head, fx->b.s, ORIGIN), 0);
+    assert_string_equal(head, h2);
+    free(other);
+}
+
 static int count_pack_files(struct node *n, const char *prefix)
 {
     char *out = NULL;
@@ -965,6 +1001,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fork_frozen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_altered_local_no_fork, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_own_never_frozen, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cut_pack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdraw_republish, setup,
