@@ -112,6 +112,12 @@ for _ in $(seq 100); do
 done
 curl -s "$base/api/peers" | grep -q '"state":"connected"' ||
     fail "pb never connected"
+# pb answers once its index is ready: ask through the API first
+for _ in $(seq 50); do
+    curl -s "$base/api/search?q=afstand&wait_ms=2000" | grep -q '"source":"pb"' &&
+        break
+    sleep 0.2
+done
 node "$here/page_test.mjs" "$base" "$work/peer.png" peer \
     >"$work/peer.log" 2>&1 || {
     cat "$work/peer.log" "$work/serve2.log" >&2
