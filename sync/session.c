@@ -25,6 +25,10 @@
 #define NAME_CAP (LIMIT_NAME + 1)
 #define DRAIN_MS 20
 #define QUEUE_MAX 64
+/* WANT_FILES a peer may have waiting while one is answered, and this
+ * node's own asks outstanding with one peer at most (pipelined). */
+#define WANT_QUEUE_MAX 8
+#define WANT_PIPELINE 4
 #define KEY_CAP 128 /* an "ssh-ed25519 AAAA..." line and its NUL */
 
 /* A head the peer offered, and how far this node got with it. */
@@ -112,14 +116,19 @@ struct speer {
     char w_origin[NAME_CAP];
     char (*w_blobs)[STORE_OID_HEX];
     size_t nw, nw_done;
+    int w_msgs;                       /* WANT_FILES sent for them */
     char w_first[NAME_CAP];           /* the peer asked first for them */
     char (*w_refused)[STORE_OID_HEX]; /* what it lacked or withheld */
     size_t nrefused;
     char fblob[STORE_OID_HEX]; /* the file coming in pieces */
     unsigned char *fbuf;
     size_t flen, fsize;
-    /* the files the peer asked for, being sent */
+    /* the files the peer asked for, being sent; its further WANT_FILES
+     * waiting, in order */
     int serving;
+    char (*wq[WANT_QUEUE_MAX])[STORE_OID_HEX];
+    size_t wq_n[WANT_QUEUE_MAX];
+    size_t nwq;
     struct file_out *fout;
     size_t nfout, sent_fout;
     /* heads whose packs failed verification: not fetched from this peer
@@ -264,7 +273,11 @@ static void reset(struct speer *p)
     free(p->w_blobs);
     p->w_blobs = NULL;
     p->nw = p->nw_done = 0;
+    p->w_msgs = 0;
     p->wanting = 0;
+    for (size_t i = 0; i < p->nwq; i++)
+        free(p->wq[i]);
+    p->nwq = 0;
     free(p->w_refused);
     p->w_refused = NULL;
     p->nrefused = 0;
@@ -593,8 +606,9 @@ struct verify_job {
 
 static void pump_fetch(struct speer *p);
 static int want_files(struct speer *p, const char *origin,
-                      char (*blobs)[STORE_OID_HEX], size_t n);
+                      char (*blobs)[STORE_OID_HEX], size_t n, int fresh);
 static void send_files_out(struct speer *p);
+static void serve_next_files(struct speer *p);
 
 static struct offer *offer_of(struct speer *p, const char *origin)
 {
@@ -899,7 +913,7 @@ static void after_verify(uv_work_t *req, int status)
             strcmp(j->result.reaches, j->want) == 0)
             p->chain_fresh = p->files_dropped = 0; /* the fetch is done */
         if (j->nmissing > 0 &&
-            want_files(p, j->origin, j->missing, j->nmissing) != 0)
+            want_files(p, j->origin, j->missing, j->nmissing, 1) != 0)
             p->files_dropped = 1;
         pump_fetch(p);
     }
@@ -1299,39 +1313,56 @@ struct store_job {
  * WANT_FILES at a time (the next pack asks for what is still missing). */
 /* Send one WANT_FILES for n blobs of origin; 0 when sent. */
 static int want_files(struct speer *p, const char *origin,
-                      char (*blobs)[STORE_OID_HEX], size_t n)
+                      char (*blobs)[STORE_OID_HEX], size_t n, int fresh)
 {
     struct message m = {.type = MESSAGE_WANT_FILES};
     struct message_oid *oids;
+    char (*grown)[STORE_OID_HEX];
+    /* pipelined: a fresh ask of the same origin joins the outstanding
+     * ones, up to WANT_PIPELINE WANT_FILES */
+    int join = p->wanting && fresh && strcmp(p->w_origin, origin) == 0 &&
+               strcmp(p->w_first, p->id) == 0 && p->w_msgs < WANT_PIPELINE;
+    size_t at = join ? p->nw : 0;
 
-    if (n == 0 || p->wanting)
+    if (n == 0 || (p->wanting && !join))
         return -1;
     oids = calloc(n, sizeof(*oids));
-    p->w_blobs = calloc(n, sizeof(*p->w_blobs));
-    if (oids == NULL || p->w_blobs == NULL) {
+    grown = realloc(join ? p->w_blobs : NULL, (at + n) * sizeof(*grown));
+    if (oids == NULL || grown == NULL) {
         free(oids);
-        free(p->w_blobs);
-        p->w_blobs = NULL;
+        if (!join)
+            free(grown);
         return -1;
     }
+    p->w_blobs = grown;
     for (size_t i = 0; i < n; i++) {
         oid_of(&oids[i], blobs[i]);
-        copy(p->w_blobs[i], STORE_OID_HEX, blobs[i]);
+        copy(p->w_blobs[at + i], STORE_OID_HEX, blobs[i]);
     }
     m.u.want_files.blobs = oids;
     m.u.want_files.nblobs = n;
     if (send_msg(p, &m) >= 0) {
-        p->wanting = 1;
-        p->nw = n;
-        p->nw_done = 0;
-        copy(p->w_origin, sizeof(p->w_origin), origin);
-        copy(p->w_first, sizeof(p->w_first), p->id);
-    } else {
+        if (!join) {
+            p->wanting = 1;
+            p->nw_done = 0;
+            p->w_msgs = 0;
+            copy(p->w_origin, sizeof(p->w_origin), origin);
+            copy(p->w_first, sizeof(p->w_first), p->id);
+        } else {
+            log_debug(MOD, "files asked, pipelined", "peer", p->id, "origin",
+                      origin, NULL);
+        }
+        p->nw = at + n;
+        p->w_msgs++;
+        free(oids);
+        return 0;
+    }
+    if (!join) {
         free(p->w_blobs);
         p->w_blobs = NULL;
     }
     free(oids);
-    return p->wanting ? 0 : -1;
+    return -1;
 }
 
 static void store_work(uv_work_t *req)
@@ -1462,7 +1493,7 @@ static void ask_elsewhere(struct speer *p)
     if (p->nrefused > 0)
         q = next_offering(p, p->w_origin);
     if (q != NULL &&
-        want_files(q, p->w_origin, p->w_refused, p->nrefused) == 0) {
+        want_files(q, p->w_origin, p->w_refused, p->nrefused, 0) == 0) {
         copy(q->w_first, sizeof(q->w_first), p->w_first);
         log_info(MOD, "files asked of another peer", "peer", q->id, "origin",
                  p->w_origin, "instead-of", p->id, "files",
@@ -1500,6 +1531,7 @@ static void on_files(struct speer *p, const struct message *m)
         free(p->w_blobs);
         p->w_blobs = NULL;
         p->nw = p->nw_done = 0;
+        p->w_msgs = 0;
         ask_elsewhere(p);
     }
 }
@@ -1530,11 +1562,23 @@ static int on_policy(const char *origin, const json_t *doc, void *arg)
            policy_record_passes(j->s->policy, j->id, origin, doc);
 }
 
+/* The pipelining test's hook: OERNODE_FAULT=files-slow makes each file
+ * answer take four seconds, as a slow link would. */
+static void fault_slow_files(void)
+{
+    const char *fault = getenv("OERNODE_FAULT");
+
+    if (fault != NULL && strcmp(fault, "files-slow") == 0)
+        uv_sleep(4000);
+}
+
 static void files_work(uv_work_t *req)
 {
     struct files_job *j = req->data;
     const char **ids = calloc(j->n, sizeof(*ids));
     struct store *st = NULL;
+
+    fault_slow_files();
 
     j->err = ids == NULL ? OER_ENOMEM : store_open(&st, j->repo);
     for (size_t i = 0; j->err == 0 && i < j->n; i++)
@@ -1624,6 +1668,7 @@ static void send_files_out(struct speer *p)
     p->fout = NULL;
     p->nfout = p->sent_fout = 0;
     p->serving = 0;
+    serve_next_files(p);
 }
 
 static void after_files(uv_work_t *req, int status)
@@ -1654,42 +1699,80 @@ static void after_files(uv_work_t *req, int status)
     maybe_free(s);
 }
 
-static void on_want_files(struct speer *p, const struct message *m)
+/* Answer one WANT_FILES: the n blobs (hex, taken) on a worker. */
+static void serve_files(struct speer *p, char (*blobs)[STORE_OID_HEX],
+                        size_t n)
 {
-    const struct message_want_files *w = &m->u.want_files;
-    struct files_job *j;
+    struct files_job *j = calloc(1, sizeof(*j));
 
-    if (p->serving) {
-        fail_peer(p, "proto", "WANT_FILES before the last one was answered");
+    if (j == NULL) {
+        free(blobs);
         return;
     }
-    if (w->nblobs == 0)
-        return;
-    j = calloc(1, sizeof(*j));
-    if (j == NULL)
-        return;
-    j->blobs = calloc(w->nblobs, sizeof(*j->blobs));
-    j->answers = calloc(w->nblobs, sizeof(*j->answers));
-    j->data = calloc(w->nblobs, sizeof(*j->data));
-    j->len = calloc(w->nblobs, sizeof(*j->len));
-    if (j->blobs == NULL || j->answers == NULL || j->data == NULL ||
-        j->len == NULL ||
+    j->blobs = blobs;
+    j->answers = calloc(n, sizeof(*j->answers));
+    j->data = calloc(n, sizeof(*j->data));
+    j->len = calloc(n, sizeof(*j->len));
+    if (j->answers == NULL || j->data == NULL || j->len == NULL ||
         peer_table_use(&j->commercial, &j->adapts, p->s->peers, p->id) != 0) {
         free_files_job(j);
         return;
     }
-    for (size_t i = 0; i < w->nblobs; i++)
-        hex_of(j->blobs[i], &w->blobs[i]);
-    j->n = w->nblobs;
+    j->n = n;
     j->req.data = j;
     j->p = p;
     j->gen = p->gen;
     j->s = p->s;
     copy(j->id, sizeof(j->id), p->id);
     copy(j->repo, sizeof(j->repo), p->s->opt.repo_path);
+    if (uv_queue_work(p->s->loop, &j->req, files_work, after_files) != 0) {
+        free_files_job(j);
+        return;
+    }
     p->serving = 1;
     p->s->jobs++;
-    uv_queue_work(p->s->loop, &j->req, files_work, after_files);
+}
+
+/* The next waiting WANT_FILES, once the last is answered. */
+static void serve_next_files(struct speer *p)
+{
+    char (*blobs)[STORE_OID_HEX];
+    size_t n;
+
+    if (p->serving || p->nwq == 0 || !p->up || p->s->stopping)
+        return;
+    blobs = p->wq[0];
+    n = p->wq_n[0];
+    p->nwq--;
+    memmove(&p->wq[0], &p->wq[1], p->nwq * sizeof(p->wq[0]));
+    memmove(&p->wq_n[0], &p->wq_n[1], p->nwq * sizeof(p->wq_n[0]));
+    serve_files(p, blobs, n);
+}
+
+/* WANT_FILES: answered at once, or after the ones before it (a peer may
+ * send up to WANT_QUEUE_MAX ahead: pipelined). */
+static void on_want_files(struct speer *p, const struct message *m)
+{
+    const struct message_want_files *w = &m->u.want_files;
+    char (*blobs)[STORE_OID_HEX];
+
+    if (w->nblobs == 0)
+        return;
+    if (p->nwq == WANT_QUEUE_MAX) {
+        fail_peer(p, "limit", "too many WANT_FILES waiting");
+        return;
+    }
+    blobs = calloc(w->nblobs, sizeof(*blobs));
+    if (blobs == NULL)
+        return;
+    for (size_t i = 0; i < w->nblobs; i++)
+        hex_of(blobs[i], &w->blobs[i]);
+    p->wq[p->nwq] = blobs;
+    p->wq_n[p->nwq++] = w->nblobs;
+    if (p->serving)
+        log_debug(MOD, "WANT_FILES waits for the last one", "peer", p->id,
+                  NULL);
+    serve_next_files(p);
 }
 
 /* ---- the peer table's hooks ---- */
