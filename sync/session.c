@@ -111,7 +111,7 @@ struct speer {
     char o_origin[NAME_CAP];
     enum message_result o_result;
     char o_reason[REPLICA_REASON];
-    /* the files this node asked for, one WANT_FILES at a time */
+    /* the files this node asked for: WANT_FILES outstanding (pipelined) */
     int wanting;
     char w_origin[NAME_CAP];
     char (*w_blobs)[STORE_OID_HEX];
@@ -1309,9 +1309,9 @@ struct store_job {
     char reason[REPLICA_REASON];
 };
 
-/* Ask for the files a verified pack names and this node lacks; one
- * WANT_FILES at a time (the next pack asks for what is still missing). */
-/* Send one WANT_FILES for n blobs of origin; 0 when sent. */
+/* Ask peer p for n file blobs of origin in one WANT_FILES; 0 when sent.
+ * fresh: asks of a verified pack (not another peer's leftovers), which
+ * may join the ones outstanding (pipelined); else only when none are. */
 static int want_files(struct speer *p, const char *origin,
                       char (*blobs)[STORE_OID_HEX], size_t n, int fresh)
 {
@@ -1326,15 +1326,18 @@ static int want_files(struct speer *p, const char *origin,
 
     if (n == 0 || (p->wanting && !join))
         return -1;
-    oids = calloc(n, sizeof(*oids));
     grown = realloc(join ? p->w_blobs : NULL, (at + n) * sizeof(*grown));
-    if (oids == NULL || grown == NULL) {
-        free(oids);
-        if (!join)
-            free(grown);
+    if (grown == NULL)
+        return -1;
+    p->w_blobs = grown;
+    oids = calloc(n, sizeof(*oids));
+    if (oids == NULL) {
+        if (!join) {
+            free(p->w_blobs);
+            p->w_blobs = NULL;
+        }
         return -1;
     }
-    p->w_blobs = grown;
     for (size_t i = 0; i < n; i++) {
         oid_of(&oids[i], blobs[i]);
         copy(p->w_blobs[at + i], STORE_OID_HEX, blobs[i]);
