@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1353,8 +1354,21 @@ static const char *lom_context(const json_t *levels)
     return NULL;
 }
 
-int vocab_record_age_levels(unsigned *out, const json_t *levels,
-                            const char *age_range)
+int vocab_record_age_keys(const json_t *doc, vocab_key_cb cb, void *arg)
 {
-    return vocab_age_levels(out, lom_context(levels), age_range);
+    const json_t *age = json_object_get(doc, "age_range");
+    unsigned bits = 0;
+    char key[16];
+    int err = 0;
+
+    if (vocab_age_levels(&bits, lom_context(json_object_get(doc, "levels")),
+                         json_string_value(age)) != 0)
+        return 0;
+    for (int n = 0; n <= 8 && err == 0; n++) {
+        if (bits & VOCAB_LEVEL_BIT(n)) {
+            snprintf(key, sizeof(key), "isced:%d", n);
+            err = cb(key, arg);
+        }
+    }
+    return err;
 }

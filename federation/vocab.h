@@ -235,14 +235,14 @@ const char *vocab_key_label(const struct vocab *v, const char *key,
 int vocab_age_levels(unsigned *out, const char *context, const char *age_range);
 
 /*
- * vocab_age_levels for a record: the context is that of its level terms
- * (levels, a document's "levels": a term of source LOMv1.0, or one with
- * a "lom" meaning), age_range its "age_range" (NULL when absent).  The
- * index and the OAI sets file a record none of whose level terms maps
- * to an ISCED level under these.  Returns as vocab_age_levels.
+ * The candidate ISCED levels of the record doc (vocab_age_levels of the
+ * context of its level terms, a term of source LOMv1.0 or one with a
+ * "lom" meaning, and of its "age_range") as keys "isced:N", the keys
+ * vocab_index_keys gives, each passed to cb.  The index and the OAI sets
+ * file a record none of whose level terms maps to an ISCED level under
+ * these.  Returns 0 (also when there are none) or cb's non-zero return.
  */
-int vocab_record_age_levels(unsigned *out, const json_t *levels,
-                            const char *age_range);
+int vocab_record_age_keys(const json_t *doc, vocab_key_cb cb, void *arg);
 
 /* Parse a typical age range: "a-b", "a-" (open, *hi gets -1) or "a",
  * ages 0 to 150, white space around the parts allowed.  Returns 0 or

@@ -691,27 +691,6 @@ static int term_sets(struct sets *st, const json_t *terms, const char *prefix)
     return 0;
 }
 
-/* No level term maps to ISCED: the candidate levels of the record's LOM
- * context and age range (vocab_record_age_levels), as the index has them. */
-static int age_sets(struct sets *st, const json_t *doc)
-{
-    unsigned bits = 0;
-    char key[16];
-    int err = 0;
-
-    if (vocab_record_age_levels(
-            &bits, json_object_get(doc, "levels"),
-            json_string_value(json_object_get(doc, "age_range"))) != 0)
-        return 0;
-    for (int n = 0; n <= 8 && err == 0; n++) {
-        if (bits & VOCAB_LEVEL_BIT(n)) {
-            snprintf(key, sizeof(key), "isced:%d", n);
-            err = on_pivot_key(key, st);
-        }
-    }
-    return err;
-}
-
 int crosswalk_sets(const json_t *doc, const struct vocab *v,
                    crosswalk_set_cb cb, void *arg)
 {
@@ -738,8 +717,10 @@ int crosswalk_sets(const json_t *doc, const struct vocab *v,
     if (st.seen == NULL)
         return OER_ENOMEM;
     err = term_sets(&st, json_object_get(doc, "levels"), "level");
+    /* no level term maps to ISCED: the candidate levels of the record's
+     * LOM context and age range, as the index has them */
     if (err == 0 && v != NULL && !st.isced)
-        err = age_sets(&st, doc);
+        err = vocab_record_age_keys(doc, on_pivot_key, &st);
     if (err == 0)
         err = term_sets(&st, json_object_get(doc, "subjects"), "subject");
     json_decref(st.seen);

@@ -517,32 +517,6 @@ static int put_term(sqlite3_stmt *st, struct index *ix, sqlite3_int64 row,
                             &kp);
 }
 
-/*
- * A record none of whose level terms maps to an ISCED level is filed
- * under the candidate levels of its LOM context and typical age range
- * (vocab_age_levels, docs/VOCABULARIES.md), when they give any.
- */
-static int put_age_levels(sqlite3_stmt *st, struct index *ix,
-                          sqlite3_int64 row, const json_t *doc)
-{
-    struct key_put kp = { st, ix, row, INDEX_LEVEL, NULL };
-    const json_t *age = json_object_get(doc, "age_range");
-    unsigned bits = 0;
-    char key[16];
-    int err = 0;
-
-    if (vocab_record_age_levels(&bits, json_object_get(doc, "levels"),
-                                json_string_value(age)) != 0)
-        return 0;
-    for (int n = 0; n <= 8 && err == 0; n++) {
-        if (bits & VOCAB_LEVEL_BIT(n)) {
-            snprintf(key, sizeof(key), "isced:%d", n);
-            err = on_index_key(key, &kp);
-        }
-    }
-    return err;
-}
-
 static int put_facets(struct index *ix, sqlite3_int64 row, const json_t *doc,
                       const char *origin)
 {
@@ -569,8 +543,13 @@ static int put_facets(struct index *ix, sqlite3_int64 row, const json_t *doc,
                                k == INDEX_LEVEL ? &isced : NULL);
         }
     }
-    if (err == 0 && ix->vocab != NULL && !isced)
-        err = put_age_levels(st, ix, row, doc);
+    /* no level term maps to ISCED: the candidate levels of the record's
+     * LOM context and typical age range (docs/VOCABULARIES.md) */
+    if (err == 0 && ix->vocab != NULL && !isced) {
+        struct key_put kp = { st, ix, row, INDEX_LEVEL, NULL };
+
+        err = vocab_record_age_keys(doc, on_index_key, &kp);
+    }
     sqlite3_finalize(st);
     json_decref(o);
     return err;
