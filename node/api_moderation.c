@@ -357,6 +357,16 @@ static int get_row(json_t **out, struct call *c)
     return *out != NULL ? 0 : OER_ENOTFOUND;
 }
 
+/* Answer 422 invalid_metadata with what e says is wrong. */
+static void answer_invalid(struct call *c, const struct metadata_error *e)
+{
+    http_response_json(c->res, 422,
+                       json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code",
+                                 "invalid_metadata", "message", e->detail,
+                                 "field", e->field, "problem",
+                                 metadata_problem_name(e->problem)));
+}
+
 /* The body as a valid submission, canonical, into *out (malloc'd); or an
  * error after answering 400 or 422. */
 static int read_metadata(char **out, struct call *c)
@@ -385,11 +395,7 @@ static int read_metadata(char **out, struct call *c)
         err = metadata_canonical(out, &len, doc);
     json_decref(doc);
     if (err == OER_EINVAL)
-        http_response_json(c->res, 422,
-                           json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code",
-                                     "invalid_metadata", "message", e.detail,
-                                     "field", e.field, "problem",
-                                     metadata_problem_name(e.problem)));
+        answer_invalid(c, &e);
     else if (err != 0)
         http_response_error(c->res, 500, "no_memory", "out of memory");
     return err;
@@ -882,11 +888,7 @@ static int check_record(struct call *c, json_t *doc)
     int err = metadata_validate(doc, METADATA_STRICT, &e);
 
     if (err == OER_EINVAL)
-        http_response_json(c->res, 422,
-                           json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code",
-                                     "invalid_metadata", "message", e.detail,
-                                     "field", e.field, "problem",
-                                     metadata_problem_name(e.problem)));
+        answer_invalid(c, &e);
     return err;
 }
 
