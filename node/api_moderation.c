@@ -102,28 +102,9 @@ int api_moderation_reason(char **out, const char *body, size_t len,
     return err;
 }
 
-/* DATA/rel for DATA/repo.git, malloc'd; NULL when out of memory. */
-static char *data_path(const char *repo_path, const char *rel)
-{
-    const char *slash = strrchr(repo_path, '/');
-    size_t dir = slash != NULL ? (size_t)(slash - repo_path) : 1;
-    size_t n = strlen(rel);
-    char *path = malloc(dir + n + 2);
-
-    if (path == NULL)
-        return NULL;
-    if (slash != NULL)
-        memcpy(path, repo_path, dir);
-    else
-        path[0] = '.';
-    path[dir] = '/';
-    memcpy(path + dir + 1, rel, n + 1);
-    return path;
-}
-
 char *api_moderation_db_path(const char *repo_path)
 {
-    return data_path(repo_path, "accounts.sqlite");
+    return store_sibling_path(repo_path, "accounts.sqlite");
 }
 
 char *api_moderation_queue_path(const char *repo_path, long long id)
@@ -131,7 +112,7 @@ char *api_moderation_queue_path(const char *repo_path, long long id)
     char rel[40];
 
     snprintf(rel, sizeof(rel), "queue/%lld", id);
-    return data_path(repo_path, rel);
+    return store_sibling_path(repo_path, rel);
 }
 
 /* dir/name, malloc'd; NULL when out of memory. */
@@ -644,7 +625,7 @@ out:
 /* The body into DATA/queue/ID/ (0), or an error after answering 503. */
 static int save_body(char sha[65], struct call *c)
 {
-    char *queue = data_path(c->m->repo_path, "queue");
+    char *queue = store_sibling_path(c->m->repo_path, "queue");
     char *dir = api_moderation_queue_path(c->m->repo_path, c->id);
     int err = queue != NULL && dir != NULL ? 0 : OER_ENOMEM;
 

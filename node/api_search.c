@@ -11,6 +11,7 @@
 #include "node/error.h"
 #include "node/licence.h"
 #include "node/log.h"
+#include "node/store.h"
 #include "sync/fedsearch.h"
 
 static const char *const facet_keys[INDEX_FACETS] = {
@@ -79,15 +80,7 @@ int api_search_arg(struct index_query *q, const char *key, const char *value,
 
 char *api_search_index_path(const char *repo_path)
 {
-    const char *slash = strrchr(repo_path, '/');
-    size_t dir = slash != NULL ? (size_t)(slash - repo_path) : 1;
-    char *path = malloc(dir + sizeof("/index.sqlite"));
-
-    if (path == NULL)
-        return NULL;
-    memcpy(path, slash != NULL ? repo_path : ".", dir);
-    memcpy(path + dir, "/index.sqlite", sizeof("/index.sqlite"));
-    return path;
+    return store_sibling_path(repo_path, "index.sqlite");
 }
 
 char *api_search_vocab_dir(const struct config *c)

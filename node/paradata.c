@@ -11,6 +11,7 @@
 
 #include "node/error.h"
 #include "node/log.h"
+#include "node/store.h"
 
 #define BUSY_MS 10000
 
@@ -29,15 +30,7 @@ static const char schema_fmt[] =
 
 char *paradata_path(const char *repo_or_index_path)
 {
-    const char *slash = strrchr(repo_or_index_path, '/');
-    size_t dir = slash != NULL ? (size_t)(slash - repo_or_index_path) : 1;
-    char *path = malloc(dir + sizeof("/paradata.sqlite"));
-
-    if (path == NULL)
-        return NULL;
-    memcpy(path, slash != NULL ? repo_or_index_path : ".", dir);
-    memcpy(path + dir, "/paradata.sqlite", sizeof("/paradata.sqlite"));
-    return path;
+    return store_sibling_path(repo_or_index_path, "paradata.sqlite");
 }
 
 static int create(sqlite3 *db, const char *schema)

@@ -199,6 +199,21 @@ static void fault_point(const char *name)
 
 /* ---- repository ------------------------------------------------------ */
 
+char *store_sibling_path(const char *repo_path, const char *name)
+{
+    const char *slash = strrchr(repo_path, '/');
+    size_t dir = slash != NULL ? (size_t)(slash - repo_path) : 1;
+    size_t n = strlen(name);
+    char *path = malloc(dir + n + 2);
+
+    if (path == NULL)
+        return NULL;
+    memcpy(path, slash != NULL ? repo_path : ".", dir);
+    path[dir] = '/';
+    memcpy(path + dir + 1, name, n + 1);
+    return path;
+}
+
 int store_init(const char *path)
 {
     git_repository *repo = NULL;

@@ -39,6 +39,12 @@ struct store_batch;
 /* Create a bare repository at path; OER_EEXISTS when one is there. */
 int store_init(const char *path);
 
+/* The path of name in the folder that holds the repository at
+ * repo_path (the node's data folder: "DATA/repo.git" gives
+ * "DATA/name"; "." when repo_path has no folder); malloc'd, NULL when
+ * out of memory. */
+char *store_sibling_path(const char *repo_path, const char *name);
+
 /* Open the repository at path; OER_ENOTFOUND when there is none. */
 int store_open(struct store **out, const char *path);
 
