@@ -8,9 +8,11 @@
 #include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -21,11 +23,16 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 4
+#define INDEX_SCHEMA 5
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 #define QUERY_WORDS 32
 #define FACET_VALUES 50
+/* doc_rowid: seconds from year 0 to 1970; the last second of 9999 */
+#define SECONDS_0000_TO_1970 62167219200LL
+#define SECONDS_MAX 315569519999LL
+#define ROWID_HASH_BITS 20
+#define ROWID_TRIES 1000
 #define TIME_MIN LLONG_MIN
 #define TIME_MAX LLONG_MAX
 #define POOL_MAX 16 /* idle connections index_pool_give keeps */
@@ -54,7 +61,6 @@ static const char schema_sql[] =
     " origin TEXT NOT NULL, licence TEXT NOT NULL, updated TEXT NOT NULL,"
     " titles TEXT NOT NULL, levels TEXT NOT NULL DEFAULT '[]');"
     "CREATE INDEX doc_origin ON doc(origin);"
-    "CREATE INDEX doc_updated ON doc(updated DESC, id);"
     "CREATE TABLE facet(kind INTEGER NOT NULL, value TEXT NOT NULL,"
     " doc INTEGER NOT NULL, PRIMARY KEY(kind, value, doc)) WITHOUT ROWID;"
     "CREATE INDEX facet_doc ON facet(doc);"
@@ -79,7 +85,7 @@ static const char schema_sql[] =
     " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
     " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
-    "PRAGMA user_version = 4;";
+    "PRAGMA user_version = 5;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
@@ -562,6 +568,38 @@ static const char *str(const json_t *doc, const char *key)
     return v != NULL ? v : "";
 }
 
+/*
+ * The rowid of the document id updated at updated: the seconds from
+ * 0000-01-01T00:00:00Z (timegm, proleptic Gregorian) above 20 bits of a
+ * hash of the id, plus one.  Descending rowid order is then newest first,
+ * which the searches without ranking follow without sorting; records of
+ * the same second come in the order of their ids' hashes.  A rowid
+ * another record holds moves on to the next free one (put_doc).
+ */
+static sqlite3_int64 doc_rowid(const char *updated, const char *id)
+{
+    struct tm tm = { 0 };
+    long long secs = 0;
+    uint32_t h = 2166136261u;
+    int y, mo, d, n = 0;
+
+    if (sscanf(updated, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10) {
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        if (sscanf(updated + 10, "T%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec) != 3)
+            tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        secs = (long long)timegm(&tm) + SECONDS_0000_TO_1970;
+    }
+    if (secs < 0 || secs > SECONDS_MAX)
+        secs = 0;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return ((sqlite3_int64)secs << ROWID_HASH_BITS) +
+           (h & ((1u << ROWID_HASH_BITS) - 1)) + 1;
+}
+
 /* Index doc (a record or a tombstone) of origin, replacing what the
  * index held for its id. */
 static int put_doc(struct index *ix, const json_t *doc, const char *origin)
@@ -582,21 +620,31 @@ static int put_doc(struct index *ix, const json_t *doc, const char *origin)
     err = titles != NULL && lv != NULL ? 0 : OER_ENOMEM;
     if (err == 0)
         err = prepare(&st, ix,
-                      "INSERT INTO doc(id, origin, licence, updated, titles,"
-                      " levels) VALUES (?, ?, ?, ?, ?, ?)");
-    if (err == 0) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, origin, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, str(doc, "licence"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, str(doc, "updated"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, titles, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, lv, -1, SQLITE_STATIC);
-        err = from_sqlite(ix, sqlite3_step(st), "cannot index a record");
+                      "INSERT INTO doc(rowid, id, origin, licence, updated,"
+                      " titles, levels) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    row = doc_rowid(str(doc, "updated"), id);
+    for (int tries = 0; err == 0; tries++) {
+        int rc;
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, row);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, origin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, str(doc, "licence"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, str(doc, "updated"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, titles, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, lv, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        /* the id was removed above: a conflict is another record's rowid */
+        if (rc != SQLITE_CONSTRAINT || tries >= ROWID_TRIES) {
+            err = from_sqlite(ix, rc, "cannot index a record");
+            break;
+        }
+        row++;
     }
     sqlite3_finalize(st);
     free(titles);
     free(lv);
-    row = sqlite3_last_insert_rowid(ix->db);
     if (err == 0)
         err = put_text(ix, row, doc);
     if (err == 0)
@@ -1019,13 +1067,24 @@ int index_query_fts(char **out, const char *text)
 
 /* ---- searching ---- */
 
-/* A search being answered: the FTS5 query and the filter conditions,
- * which every statement binds in the same order. */
+/*
+ * How a search runs.  Document rowids follow `updated` (doc_rowid), so
+ * newest first is descending rowid order, which FTS5 and the facet
+ * table's primary key both give without sorting.  A search reads its hits
+ * in that order from one stream (the FTS5 matches of its words, or the
+ * facet rows of its narrowest filter), each other filter tested on the
+ * candidate with EXISTS on the facet table.  It counts the facet values
+ * of the first hits (q->sample, INDEX_SAMPLE by default) in a hash table
+ * here and reads no further than it needs: when the stream ends within
+ * them the counts are exact; else the total is estimated from the share of
+ * all documents the hits read span, and the facet counts are scaled to it.
+ */
+
+/* A search being answered. */
 struct search {
     struct index *ix;
     const struct index_query *q;
-    char *match;   /* FTS5 query, or NULL for everything */
-    char *filters; /* " AND ..." conditions on d.rowid, or "" */
+    char *match; /* FTS5 query, or NULL for everything */
     json_t *keys[INDEX_FACETS]; /* the facet values each filter accepts */
 };
 
@@ -1077,45 +1136,60 @@ static int search_keys(struct search *sr)
     return err;
 }
 
-static char *filter_sql(struct search *sr)
+static int has_filters(const struct search *sr)
+{
+    for (int k = 0; k < INDEX_FACETS; k++) {
+        if (sr->q->nfilters[k] > 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The conditions of every filter but facet skip (-1 for none) on the
+ * document whose rowid is col, each " AND EXISTS (...)"; "" for none. */
+static char *filter_sql(const struct search *sr, const char *col, int skip)
 {
     sqlite3_str *s = sqlite3_str_new(sr->ix->db);
 
     for (int k = 0; k < INDEX_FACETS; k++) {
         size_t n = json_array_size(sr->keys[k]);
 
-        if (sr->q->nfilters[k] == 0)
+        if (sr->q->nfilters[k] == 0 || k == skip)
             continue;
-        sqlite3_str_appendf(s, " AND d.rowid IN (SELECT doc FROM facet"
-                            " WHERE kind = %d AND value IN (", k);
+        sqlite3_str_appendf(s, " AND EXISTS (SELECT 1 FROM facet f"
+                            " WHERE f.kind = %d AND f.value IN (", k);
         for (size_t i = 0; i < n; i++)
             sqlite3_str_appendall(s, i > 0 ? ", ?" : "?");
-        sqlite3_str_appendall(s, "))");
+        sqlite3_str_appendf(s, ") AND f.doc = %s)", col);
     }
     /* a string, even when empty (finish gives NULL then) */
     sqlite3_str_appendall(s, " ");
     return sqlite3_str_finish(s);
 }
 
-/* Prepare sql (a format with one %s for the text condition and one for
- * the filters) and bind the search's parameters; returns the index of the
- * next free parameter in *next. */
-static int search_prepare(sqlite3_stmt **out, int *next, struct search *sr,
-                          const char *fmt, const char *text_cond)
+/*
+ * Prepare fmt (one %s, where filter_sql's conditions on col go, every
+ * facet's but skip's) and bind: first (when not NULL) as parameter 1,
+ * then the filters' values.  *next is the next free parameter.
+ */
+static int search_stmt(sqlite3_stmt **out, int *next, struct search *sr,
+                       const char *fmt, const char *col, int skip,
+                       const char *first)
 {
-    char *sql = sqlite3_mprintf(fmt, sr->match != NULL ? text_cond : "",
-                                sr->filters);
-    int err, n = 1;
+    char *filters = filter_sql(sr, col, skip);
+    char *sql = filters != NULL ? sqlite3_mprintf(fmt, filters) : NULL;
+    int err = sql != NULL ? prepare(out, sr->ix, sql) : OER_ENOMEM;
+    int n = 1;
 
-    if (sql == NULL)
-        return OER_ENOMEM;
-    err = prepare(out, sr->ix, sql);
+    sqlite3_free(filters);
     sqlite3_free(sql);
     if (err != 0)
         return err;
-    if (sr->match != NULL)
-        sqlite3_bind_text(*out, n++, sr->match, -1, SQLITE_STATIC);
+    if (first != NULL)
+        sqlite3_bind_text(*out, n++, first, -1, SQLITE_STATIC);
     for (int k = 0; k < INDEX_FACETS; k++) {
+        if (sr->q->nfilters[k] == 0 || k == skip)
+            continue;
         for (size_t i = 0; i < json_array_size(sr->keys[k]); i++)
             sqlite3_bind_text(*out, n++,
                               json_string_value(
@@ -1127,66 +1201,373 @@ static int search_prepare(sqlite3_stmt **out, int *next, struct search *sr,
     return 0;
 }
 
-#define MATCH_COND " AND d.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
-
-static int has_filters(const struct search *sr)
+/* One number from sql with text parameters a and b (NULL: unbound). */
+static int count_of(sqlite3_int64 *out, struct index *ix, const char *sql,
+                    sqlite3_int64 a, const char *b)
 {
-    for (int k = 0; k < INDEX_FACETS; k++) {
-        if (sr->q->nfilters[k] > 0)
-            return 1;
+    sqlite3_stmt *st = NULL;
+    int err = prepare(&st, ix, sql), rc;
+
+    *out = 0;
+    if (err != 0)
+        return err;
+    sqlite3_bind_int64(st, 1, a);
+    if (b != NULL)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    err = from_sqlite(ix, rc, "cannot count");
+    sqlite3_finalize(st);
+    return err;
+}
+
+static const char value_count_sql[] =
+    "SELECT coalesce((SELECT n FROM facet_count"
+    " WHERE kind = ?1 AND value = ?2), 0)";
+static const char doc_count_sql[] =
+    "SELECT coalesce((SELECT n FROM facet_count WHERE kind = ?1), 0)";
+
+/* ---- the stream of hits, newest first ---- */
+
+struct stream {
+    sqlite3_stmt **st;
+    sqlite3_int64 *head; /* each statement's current rowid, 0 at its end */
+    size_t n;
+};
+
+static const char text_stream_sql[] =
+    "SELECT fts.rowid FROM fts WHERE fts MATCH ?%s ORDER BY fts.rowid DESC";
+
+static int stream_step(struct stream *s, size_t i, struct index *ix)
+{
+    int rc = sqlite3_step(s->st[i]);
+
+    s->head[i] = rc == SQLITE_ROW ? sqlite3_column_int64(s->st[i], 0) : 0;
+    return rc == SQLITE_ROW ? 0 : from_sqlite(ix, rc, "cannot read hits");
+}
+
+static int stream_alloc(struct stream *s, size_t n)
+{
+    s->st = calloc(n > 0 ? n : 1, sizeof(*s->st));
+    s->head = calloc(n > 0 ? n : 1, sizeof(*s->head));
+    s->n = n;
+    return s->st != NULL && s->head != NULL ? 0 : OER_ENOMEM;
+}
+
+static void stream_free(struct stream *s)
+{
+    for (size_t i = 0; i < s->n && s->st != NULL; i++)
+        sqlite3_finalize(s->st[i]);
+    free(s->st);
+    free(s->head);
+}
+
+/* The filter with the fewest documents (by the triggers' counts of its
+ * values): its facet rows drive a search without words. */
+static int narrowest_filter(int *out, struct search *sr)
+{
+    sqlite3_int64 best = -1;
+    int err = 0;
+
+    *out = -1;
+    for (int k = 0; k < INDEX_FACETS && err == 0; k++) {
+        sqlite3_int64 size = 0, n;
+
+        if (sr->q->nfilters[k] == 0)
+            continue;
+        for (size_t i = 0; i < json_array_size(sr->keys[k]) && err == 0;
+             i++) {
+            err = count_of(&n, sr->ix, value_count_sql, k,
+                           json_string_value(json_array_get(sr->keys[k], i)));
+            size += n;
+        }
+        if (err == 0 && (best < 0 || size < best)) {
+            best = size;
+            *out = k;
+        }
     }
+    return err;
+}
+
+/* Open the stream of sr's hits (words or filters, not neither) and read
+ * each statement's first row. */
+static int stream_open(struct stream *s, struct search *sr)
+{
+    int k = -1, err = 0;
+    char *fmt = NULL;
+
+    memset(s, 0, sizeof(*s));
+    if (sr->match != NULL) {
+        err = stream_alloc(s, 1);
+        if (err == 0)
+            err = search_stmt(&s->st[0], NULL, sr, text_stream_sql,
+                              "fts.rowid", -1, sr->match);
+    } else {
+        err = narrowest_filter(&k, sr);
+        if (err == 0)
+            err = stream_alloc(s, json_array_size(sr->keys[k]));
+        /* one statement a value: each in the primary key's order */
+        fmt = err == 0 ? sqlite3_mprintf(
+                             "SELECT f0.doc FROM facet f0 WHERE f0.kind = %d"
+                             " AND f0.value = ?%%s ORDER BY f0.doc DESC", k)
+                       : NULL;
+        if (err == 0 && fmt == NULL)
+            err = OER_ENOMEM;
+        for (size_t i = 0; i < s->n && err == 0; i++)
+            err = search_stmt(&s->st[i], NULL, sr, fmt, "f0.doc", k,
+                              json_string_value(
+                                  json_array_get(sr->keys[k], i)));
+        sqlite3_free(fmt);
+    }
+    for (size_t i = 0; i < s->n && err == 0; i++)
+        err = stream_step(s, i, sr->ix);
+    return err;
+}
+
+/* The next hit into *row, 0 after the last: the greatest head, and every
+ * statement at it steps on (a document holding two values of the driving
+ * filter comes once). */
+static int stream_next(sqlite3_int64 *row, struct stream *s,
+                       struct index *ix)
+{
+    int err = 0;
+
+    *row = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->head[i] > *row)
+            *row = s->head[i];
+    }
+    for (size_t i = 0; i < s->n && err == 0 && *row != 0; i++) {
+        if (s->head[i] == *row)
+            err = stream_step(s, i, ix);
+    }
+    return err;
+}
+
+/* ---- counting facet values ---- */
+
+struct tally_slot {
+    char *value; /* NULL: free */
+    int kind;
+    sqlite3_int64 n;
+};
+
+struct tally {
+    struct tally_slot *slot;
+    size_t cap; /* a power of two */
+    size_t used;
+    sqlite3_stmt *rows; /* a document's facet rows */
+};
+
+static size_t slot_hash(int kind, const char *value)
+{
+    uint64_t h = 14695981039346656037u ^ (unsigned)kind;
+
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return (size_t)h;
+}
+
+static struct tally_slot *tally_find(struct tally_slot *slot, size_t cap,
+                                     int kind, const char *value)
+{
+    size_t i = slot_hash(kind, value) & (cap - 1);
+
+    while (slot[i].value != NULL &&
+           (slot[i].kind != kind || strcmp(slot[i].value, value) != 0))
+        i = (i + 1) & (cap - 1);
+    return &slot[i];
+}
+
+static int tally_grow(struct tally *t)
+{
+    size_t cap = t->cap > 0 ? 2 * t->cap : 256;
+    struct tally_slot *slot = calloc(cap, sizeof(*slot));
+
+    if (slot == NULL)
+        return OER_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slot[i].value != NULL)
+            *tally_find(slot, cap, t->slot[i].kind, t->slot[i].value) =
+                t->slot[i];
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->cap = cap;
     return 0;
 }
 
-/* The hits counted: from the counts the triggers keep when there is
- * neither text nor filter, from FTS5 alone when there is no filter. */
-static int search_total(json_int_t *out, struct search *sr)
+static int tally_add(struct tally *t, int kind, const char *value)
 {
-    sqlite3_stmt *st = NULL;
-    int filtered = has_filters(sr), err, rc;
+    struct tally_slot *s;
 
-    if (sr->match == NULL && !filtered)
-        err = prepare(&st, sr->ix, "SELECT coalesce((SELECT n FROM"
-                      " facet_count WHERE kind = -1), 0)");
-    else if (!filtered)
-        err = search_prepare(&st, NULL, sr, "SELECT count(*) FROM fts"
-                             " WHERE 1%s%s", " AND fts MATCH ?");
-    else
-        err = search_prepare(&st, NULL, sr,
-                             "SELECT count(*) FROM doc d WHERE 1%s%s",
-                             MATCH_COND);
+    if (2 * (t->used + 1) > t->cap && tally_grow(t) != 0)
+        return OER_ENOMEM;
+    s = tally_find(t->slot, t->cap, kind, value);
+    if (s->value == NULL) {
+        s->value = strdup(value);
+        if (s->value == NULL)
+            return OER_ENOMEM;
+        s->kind = kind;
+        t->used++;
+    }
+    s->n++;
+    return 0;
+}
 
+/* Count the facet values of the document at row. */
+static int tally_doc(struct tally *t, struct index *ix, sqlite3_int64 row)
+{
+    int rc = SQLITE_DONE, err = 0;
+
+    if (t->rows == NULL)
+        err = prepare(&t->rows, ix,
+                      "SELECT kind, value FROM facet WHERE doc = ?");
     if (err != 0)
         return err;
-    rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    err = from_sqlite(sr->ix, rc, "cannot count hits");
-    sqlite3_finalize(st);
+    sqlite3_reset(t->rows);
+    sqlite3_bind_int64(t->rows, 1, row);
+    while (err == 0 && (rc = sqlite3_step(t->rows)) == SQLITE_ROW)
+        err = tally_add(t, sqlite3_column_int(t->rows, 0),
+                        (const char *)sqlite3_column_text(t->rows, 1));
+    return err != 0 ? err : from_sqlite(ix, rc, "cannot count facets");
+}
+
+static void tally_free(struct tally *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->slot[i].value);
+    free(t->slot);
+    sqlite3_finalize(t->rows);
+}
+
+/* Facet order: by facet, most frequent first, then by value (bytes). */
+static int slot_order(const void *a, const void *b)
+{
+    const struct tally_slot *x = a, *y = b;
+
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    return strcmp(x->value, y->value);
+}
+
+/* ---- reading the hits ---- */
+
+struct scan {
+    json_int_t hits;    /* hits read */
+    json_int_t sampled; /* of them, those whose facet values are counted */
+    sqlite3_int64 last; /* rowid of the last hit read */
+    int more;           /* the stream holds hits past those read */
+    sqlite3_int64 page[INDEX_LIMIT_MAX]; /* the page's hits, in order */
+    size_t npage;
+};
+
+/* Read hits until the sample is counted and the page is reached, and one
+ * more to know whether the stream ends there. */
+static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
+                       struct search *sr)
+{
+    long sample = sr->q->sample > 0 ? sr->q->sample : INDEX_SAMPLE;
+    long end = sr->q->offset + sr->q->limit;
+    sqlite3_int64 row;
+    int err;
+
+    for (;;) {
+        err = stream_next(&row, s, sr->ix);
+        if (err != 0 || row == 0)
+            return err;
+        if (sc->hits >= sample && sc->hits >= end) {
+            sc->more = 1;
+            return 0;
+        }
+        if (sc->hits < sample) {
+            err = tally_doc(t, sr->ix, row);
+            if (err != 0)
+                return err;
+            sc->sampled++;
+        }
+        if (sc->hits >= sr->q->offset && sc->hits < end)
+            sc->page[sc->npage++] = row;
+        sc->hits++;
+        sc->last = row;
+    }
+}
+
+/* The total when the stream was cut: the hits read over the share of all
+ * documents their rowids span, at least the hits seen. */
+static int estimate_total(json_int_t *out, const struct scan *sc,
+                          struct index *ix)
+{
+    sqlite3_int64 all = 0, spanned = 0;
+    int err = count_of(&all, ix, doc_count_sql, -1, NULL);
+
+    if (err == 0)
+        err = count_of(&spanned, ix,
+                       "SELECT count(*) FROM doc WHERE rowid >= ?",
+                       sc->last, NULL);
+    *out = sc->hits + 1;
+    if (err == 0 && spanned > 0 &&
+        (double)sc->hits * (double)all / (double)spanned > (double)*out)
+        *out = (json_int_t)((double)sc->hits * (double)all /
+                                (double)spanned + 0.5);
     return err;
 }
 
-/* Whether the text is selective enough to rank by bm25: it matches at
- * most INDEX_RANK_MAX documents, counted with a bounded probe. */
-static int search_ranked(int *out, struct search *sr)
+/* One facet value: a level or subject, with vocabularies, also has its
+ * label in the searcher's language. */
+static json_t *facet_json(const struct search *sr, int k, const char *value,
+                          json_int_t count)
 {
-    sqlite3_stmt *st = NULL;
-    int err, rc;
+    const char *label = NULL;
+    json_t *out = json_pack("{s:s,s:I}", "value", value, "count", count);
 
-    *out = 0;
-    if (sr->match == NULL)
-        return 0;
-    err = prepare(&st, sr->ix, "SELECT count(*) FROM (SELECT rowid FROM fts"
-                  " WHERE fts MATCH ? LIMIT ?)");
-    if (err != 0)
-        return err;
-    sqlite3_bind_text(st, 1, sr->match, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, INDEX_RANK_MAX + 1);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(st, 0) <= INDEX_RANK_MAX;
-    err = from_sqlite(sr->ix, rc, "cannot probe a query");
-    sqlite3_finalize(st);
-    return err;
+    if (sr->ix->vocab == NULL || (k != INDEX_LEVEL && k != INDEX_SUBJECT))
+        return out;
+    label = is_key(value) ? vocab_key_label(sr->ix->vocab, value, sr->q->lang)
+                          : NULL;
+    if (out != NULL)
+        json_object_set_new(out, "label",
+                            json_string(label != NULL ? label : value));
+    return out;
+}
+
+/* The facets of the answer from the tally: the counts of the hits read,
+ * scaled to total when the stream was cut. */
+static int tally_json(json_t *facets, struct tally *t, struct search *sr,
+                      const struct scan *sc, json_int_t total)
+{
+    struct tally_slot *all = malloc((t->used > 0 ? t->used : 1) *
+                                    sizeof(*all));
+    size_t n = 0;
+
+    if (all == NULL)
+        return OER_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slot[i].value != NULL)
+            all[n++] = t->slot[i];
+    }
+    qsort(all, n, sizeof(*all), slot_order);
+    for (size_t i = 0; i < n; i++) {
+        json_t *list = all[i].kind >= 0 && all[i].kind < INDEX_FACETS
+                           ? json_object_get(facets,
+                                             facet_names[all[i].kind])
+                           : NULL;
+        json_int_t count = all[i].n;
+
+        if (list == NULL || json_array_size(list) >= FACET_VALUES)
+            continue;
+        if (sc->more && sc->sampled > 0)
+            count = (json_int_t)((double)count * (double)total /
+                                     (double)sc->sampled + 0.5);
+        json_array_append_new(list, facet_json(sr, all[i].kind,
+                                               all[i].value,
+                                               count > 0 ? count : 1));
+    }
+    free(all);
+    return 0;
 }
 
 /* The title in lang, else the first. */
@@ -1292,119 +1673,148 @@ static json_t *hit_json(sqlite3_stmt *st, const struct search *sr)
  * for a rating away from 3 and up to 10% for 100 downloads or more. */
 static const char ranked_sql[] =
     "SELECT " HIT_COLUMNS " FROM fts"
-    " JOIN doc d ON d.rowid = fts.rowid WHERE fts MATCH ?%s%s"
+    " JOIN doc d ON d.rowid = fts.rowid WHERE fts MATCH ?%s"
     " ORDER BY bm25(fts, 10.0, 2.0, 5.0) * (1.0"
     " + CASE WHEN avg_rating > 0 THEN (avg_rating - 3.0) * 0.05 ELSE 0 END"
     " + min(downloads, 100) / 1000.0), d.id LIMIT ? OFFSET ?";
-static const char dated_sql[] =
-    "SELECT " HIT_COLUMNS " FROM doc d WHERE 1%s%s"
-    " ORDER BY d.updated DESC, d.id LIMIT ? OFFSET ?";
+static const char newest_sql[] =
+    "SELECT " HIT_COLUMNS " FROM doc d WHERE 1%s"
+    " ORDER BY d.rowid DESC LIMIT ? OFFSET ?";
+static const char row_sql[] =
+    "SELECT " HIT_COLUMNS " FROM doc d WHERE d.rowid = ?";
 
-static int search_hits(json_t *hits, struct search *sr, int ranked)
+/* Append the hits st gives (reset or fresh, bound) to hits. */
+static int read_hits(json_t *hits, sqlite3_stmt *st, struct search *sr)
+{
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (json_array_append_new(hits, hit_json(st, sr)) != 0)
+            return OER_ENOMEM;
+    }
+    return from_sqlite(sr->ix, rc, "cannot read hits");
+}
+
+/* The page: ranked by bm25 over every hit, or (sql newest_sql) the
+ * newest of all documents. */
+static int page_by(json_t *hits, struct search *sr, const char *sql)
 {
     sqlite3_stmt *st = NULL;
-    int next, rc, err;
+    int next, err;
 
-    /* ranked: the MATCH is in the statement itself, bound first */
-    err = search_prepare(&st, &next, sr, ranked ? ranked_sql : dated_sql,
-                         ranked ? "" : MATCH_COND);
+    err = search_stmt(&st, &next, sr, sql, "d.rowid", -1,
+                      sql == ranked_sql ? sr->match : NULL);
     if (err != 0)
         return err;
     sqlite3_bind_int64(st, next, sr->q->limit);
     sqlite3_bind_int64(st, next + 1, sr->q->offset);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (json_array_append_new(hits, hit_json(st, sr)) != 0) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-    }
-    err = from_sqlite(sr->ix, rc, "cannot read hits");
+    err = read_hits(hits, st, sr);
     sqlite3_finalize(st);
     return err;
 }
 
-/* One facet value: a level or subject, with vocabularies, also has its
- * label in the searcher's language. */
-static json_t *facet_json(const struct search *sr, int k, const char *value,
-                          json_int_t count)
+/* The page: the hits the scan kept, by rowid. */
+static int page_rows(json_t *hits, struct search *sr, const struct scan *sc)
 {
-    const char *label = NULL;
-    json_t *out = json_pack("{s:s,s:I}", "value", value, "count", count);
+    sqlite3_stmt *st = NULL;
+    int err = 0;
 
-    if (sr->ix->vocab == NULL || (k != INDEX_LEVEL && k != INDEX_SUBJECT))
-        return out;
-    label = is_key(value) ? vocab_key_label(sr->ix->vocab, value, sr->q->lang)
-                          : NULL;
-    if (out != NULL)
-        json_object_set_new(out, "label",
-                            json_string(label != NULL ? label : value));
-    return out;
+    if (sc->npage > 0)
+        err = prepare(&st, sr->ix, row_sql);
+    for (size_t i = 0; i < sc->npage && err == 0; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, sc->page[i]);
+        err = read_hits(hits, st, sr);
+    }
+    sqlite3_finalize(st);
+    return err;
 }
 
-/* The facet counts of the hits, each hit's rows of the facet table
- * found through facet_doc; of every document, the triggers' counts. */
-static const char facets_sql[] =
-    "SELECT f.kind, f.value, count(*) AS n"
-    " FROM (SELECT d.rowid AS r FROM doc d WHERE 1%s%s) m"
-    " JOIN facet f ON f.doc = m.r GROUP BY f.kind, f.value"
-    " ORDER BY f.kind, n DESC, f.value";
-static const char whole_facets_sql[] =
-    "SELECT kind, value, n FROM facet_count WHERE kind >= 0"
-    " ORDER BY kind, n DESC, value";
-
-/*
- * The facet counts of the hits: {"level": [{"value", "count"}], ...},
- * most frequent first, then by value; FACET_VALUES at most a facet.  The
- * one place that decides what a facet value is (a vocabulary key, or the
- * stored term's value).
- */
-static int search_facets(json_t **out, struct search *sr)
+static json_t *empty_facets(void)
 {
-    json_t *facets = json_object(), *list;
+    json_t *facets = json_object();
+
+    for (int k = 0; k < INDEX_FACETS && facets != NULL; k++) {
+        if (json_object_set_new(facets, facet_names[k], json_array()) != 0) {
+            json_decref(facets);
+            return NULL;
+        }
+    }
+    return facets;
+}
+
+/* The facet counts of every document, kept by the triggers. */
+static int whole_facets(json_t *facets, struct search *sr)
+{
     sqlite3_stmt *st = NULL;
     int err, rc = SQLITE_DONE;
 
-    *out = NULL;
-    for (int k = 0; k < INDEX_FACETS && facets != NULL; k++)
-        json_object_set_new(facets, facet_names[k], json_array());
-    if (facets == NULL)
-        err = OER_ENOMEM;
-    else if (sr->match == NULL && !has_filters(sr))
-        err = prepare(&st, sr->ix, whole_facets_sql);
-    else
-        err = search_prepare(&st, NULL, sr, facets_sql, MATCH_COND);
+    err = prepare(&st, sr->ix, "SELECT kind, value, n FROM facet_count"
+                  " WHERE kind >= 0 ORDER BY kind, n DESC, value");
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int k = sqlite3_column_int(st, 0);
+        json_t *list = k < INDEX_FACETS
+                           ? json_object_get(facets, facet_names[k])
+                           : NULL;
 
-        list = k >= 0 && k < INDEX_FACETS
-                   ? json_object_get(facets, facet_names[k])
-                   : NULL;
         if (list == NULL || json_array_size(list) >= FACET_VALUES)
             continue;
-        json_array_append_new(
-            list, facet_json(sr, k, (const char *)sqlite3_column_text(st, 1),
-                             (json_int_t)sqlite3_column_int64(st, 2)));
+        if (json_array_append_new(
+                list, facet_json(sr, k,
+                                 (const char *)sqlite3_column_text(st, 1),
+                                 (json_int_t)sqlite3_column_int64(st, 2))) !=
+            0)
+            err = OER_ENOMEM;
     }
     if (err == 0)
         err = from_sqlite(sr->ix, rc, "cannot count facets");
     sqlite3_finalize(st);
+    return err;
+}
+
+/* A search with words or filters: scan the stream, then the page. */
+static int search_scan(json_int_t *total, int *ranked, int *exact,
+                       json_t *hits, json_t *facets, struct search *sr)
+{
+    struct stream s;
+    struct tally t = { NULL, 0, 0, NULL };
+    struct scan *sc = calloc(1, sizeof(*sc));
+    int err = sc != NULL ? stream_open(&s, sr) : OER_ENOMEM;
+
     if (err == 0)
-        *out = facets;
-    else
-        json_decref(facets);
+        err = scan_stream(sc, &t, &s, sr);
+    if (sc != NULL)
+        stream_free(&s);
+    if (err == 0) {
+        *exact = !sc->more;
+        *total = sc->hits;
+        if (sc->more)
+            err = estimate_total(total, sc, sr->ix);
+    }
+    /* rank only a set counted whole and small enough to score */
+    *ranked = err == 0 && sr->match != NULL && !sc->more &&
+              sc->hits <= INDEX_RANK_MAX;
+    if (err == 0)
+        err = *ranked ? page_by(hits, sr, ranked_sql)
+                      : page_rows(hits, sr, sc);
+    if (err == 0)
+        err = tally_json(facets, &t, sr, sc, *total);
+    tally_free(&t);
+    free(sc);
     return err;
 }
 
 int index_search(json_t **out, struct index *ix, const struct index_query *q)
 {
-    struct search sr = { ix, q, NULL, NULL, { NULL } };
+    struct search sr = { ix, q, NULL, { NULL } };
     json_t *hits = NULL, *facets = NULL;
+    sqlite3_int64 all = 0;
     json_int_t total = 0;
-    int ranked = 0, err;
+    int ranked = 0, exact = 1, err;
 
     *out = NULL;
     if (q->limit < 0 || q->limit > INDEX_LIMIT_MAX || q->offset < 0 ||
-        q->offset > INDEX_OFFSET_MAX)
+        q->offset > INDEX_OFFSET_MAX || q->sample < 0)
         return OER_EINVAL;
     err = index_query_fts(&sr.match, q->text);
     if (err != 0)
@@ -1414,33 +1824,46 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         sr.match = NULL;
     }
     err = search_keys(&sr);
-    sr.filters = err == 0 ? filter_sql(&sr) : NULL;
     hits = json_array();
-    if (err == 0 && (sr.filters == NULL || hits == NULL))
+    facets = empty_facets();
+    if (err == 0 && (hits == NULL || facets == NULL))
         err = OER_ENOMEM;
     /* one read transaction: every count sees the same state */
     if (err == 0)
         err = exec(ix, "BEGIN", "cannot begin a read");
-    if (err == 0)
-        err = search_ranked(&ranked, &sr);
-    if (err == 0)
-        err = search_total(&total, &sr);
-    if (err == 0)
-        err = search_hits(hits, &sr, ranked);
-    if (err == 0)
-        err = search_facets(&facets, &sr);
+    if (err == 0 && (sr.match != NULL || has_filters(&sr))) {
+        err = search_scan(&total, &ranked, &exact, hits, facets, &sr);
+    } else if (err == 0) {
+        err = count_of(&all, ix, doc_count_sql, -1, NULL);
+        total = all;
+        if (err == 0)
+            err = page_by(hits, &sr, newest_sql);
+        if (err == 0)
+            err = whole_facets(facets, &sr);
+    }
     sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);
     if (err == 0)
-        *out = json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "total", total,
-                         "offset", (json_int_t)q->offset, "limit",
-                         (json_int_t)q->limit, "order",
+        *out = json_pack("{s:I,s:b,s:I,s:I,s:s,s:o,s:o}", "total", total,
+                         "exact", exact, "offset", (json_int_t)q->offset,
+                         "limit", (json_int_t)q->limit, "order",
                          ranked ? "rank" : "updated", "hits", hits, "facets",
                          facets);
-    else
+    else {
         json_decref(hits);
+        json_decref(facets);
+    }
     free(sr.match);
-    sqlite3_free(sr.filters);
     for (int k = 0; k < INDEX_FACETS; k++)
         json_decref(sr.keys[k]);
     return err != 0 ? err : *out != NULL ? 0 : OER_ENOMEM;
+}
+
+int index_count(long long *out, struct index *ix, enum index_facet f,
+                const char *value)
+{
+    sqlite3_int64 n = 0;
+    int err = count_of(&n, ix, value_count_sql, f, value);
+
+    *out = n;
+    return err;
 }

@@ -26,9 +26,13 @@
 #define INDEX_OFFSET_MAX 100000
 #define INDEX_QUERY_MAX 1000   /* bytes of a user's query */
 #define INDEX_FILTER_VALUES 8  /* values of one facet in one query */
-/* A text query matching more documents than this is ordered by date
- * rather than by bm25 (see index_search). */
-#define INDEX_RANK_MAX 5000
+/* A search counts the facet values of its first (newest) hits, this many
+ * unless the query says otherwise, and estimates past them (see
+ * index_search). */
+#define INDEX_SAMPLE 2000
+/* A text query with more hits than this is ordered by date rather than
+ * by bm25 (see index_search). */
+#define INDEX_RANK_MAX 2000
 
 /* The facets, in the order of the JSON answer. */
 enum index_facet {
@@ -136,6 +140,7 @@ struct index_query {
     const char *system;
     long limit;       /* 0 to INDEX_LIMIT_MAX */
     long offset;      /* 0 to INDEX_OFFSET_MAX */
+    long sample;      /* hits counted exactly; 0 for INDEX_SAMPLE */
 };
 
 /*
@@ -151,7 +156,8 @@ int index_query_fts(char **out, const char *text);
 
 /*
  * Run q and build the answer *out (the caller's):
- *   {"total": N, "offset": N, "limit": N, "order": "rank"|"updated",
+ *   {"total": N, "exact": B, "offset": N, "limit": N,
+ *    "order": "rank"|"updated",
  *    "hits": [{"id", "licence", "title", "titles", "updated",
  *              "levels": [{"source", "value", "label"[, "system"]
  *                          [, "equivalent": {"system", "id", "label",
@@ -166,12 +172,24 @@ int index_query_fts(char **out, const char *text);
  * subject facets count by key, with a "label" in q->lang.  A hit's level
  * "label" is the origin's own term in q->lang, and "equivalent" its
  * nearest term of q->system (vocab_equivalent).
- * Hits are ordered by bm25 (then id) when the text matches at most
- * INDEX_RANK_MAX documents, else (and with no text) by updated, newest
- * first, then id.  Facet counts are over every hit, at most 50 values a
- * facet, most frequent first.  OER_EINVAL for a query index_query_fts
- * refuses or limits out of range.
+ * Hits are read newest first (by updated); the facet values of the first
+ * q->sample (default INDEX_SAMPLE) are counted.  When there are no more
+ * hits than that, "total" and the facet counts are exact and "exact" is
+ * true; else "exact" is false, "total" is estimated from the share of
+ * all documents (in updated order) the hits read span, and the facet
+ * counts are those of the hits read scaled to it.  With neither words
+ * nor filters the counts are exact.  Hits are ordered by bm25 (then id)
+ * when the text's hits are counted exactly and number at most
+ * INDEX_RANK_MAX, else newest first (records of the same second in a
+ * fixed order).  At most 50 values a facet, most frequent first.
+ * OER_EINVAL for a query index_query_fts refuses or limits out of range.
  */
 int index_search(json_t **out, struct index *ix, const struct index_query *q);
+
+/* The documents holding value in facet f (origin, licence, a level key),
+ * exactly, from the counts the index keeps: what a search filtered by it
+ * alone would total. */
+int index_count(long long *out, struct index *ix, enum index_facet f,
+                const char *value);
 
 #endif

@@ -375,22 +375,6 @@ static void cache_put(const char *origin, const char *head, long long n)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-/* The records the index holds for origin: a search filtered by it. */
-static int index_count(long long *out, struct index *ix, const char *origin)
-{
-    struct index_query q = {.limit = 0};
-    json_t *answer = NULL;
-    int err;
-
-    q.filters[INDEX_ORIGIN][0] = origin;
-    q.nfilters[INDEX_ORIGIN] = 1;
-    err = index_search(&answer, ix, &q);
-    if (err == 0)
-        *out = (long long)json_integer_value(json_object_get(answer, "total"));
-    json_decref(answer);
-    return err;
-}
-
 /* The index of repo_path, caught up with s. */
 static int open_index(struct index **out, struct store *s,
                       const char *repo_path, const char *vocab_dir)
@@ -419,7 +403,7 @@ static void count_resources(struct tally *t, struct store *s,
         if (ix == NULL)
             err = open_index(&ix, s, repo_path, vocab_dir);
         if (err == 0)
-            err = index_count(&c->resources, ix, c->origin);
+            err = index_count(&c->resources, ix, INDEX_ORIGIN, c->origin);
         if (err == 0)
             cache_put(c->origin, t->heads[i], c->resources);
     }

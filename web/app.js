@@ -25,6 +25,7 @@ const TEXT = {
     origin: 'Origin', source: 'Open the resource', noSource: 'no link',
     via: 'Found through', remote: 'held by a peer, not by this node',
     hits: n => n === 1 ? '1 result' : n + ' results',
+    about: n => 'about ' + n + ' results',
     fromPeers: n => (n === 1 ? '1 result' : n + ' results') + ' from peers',
     page: (p, n) => 'page ' + p + ' of ' + n,
     loading: 'Searching…', none: 'Nothing found.',
@@ -49,6 +50,7 @@ const TEXT = {
     origin: 'Herkomst', source: 'Open het leermiddel', noSource: 'geen link',
     via: 'Gevonden via', remote: 'bewaard door een peer, niet door deze node',
     hits: n => n === 1 ? '1 resultaat' : n + ' resultaten',
+    about: n => 'ongeveer ' + n + ' resultaten',
     fromPeers: n => (n === 1 ? '1 resultaat' : n + ' resultaten') +
                     ' van peers',
     page: (p, n) => 'pagina ' + p + ' van ' + n,
@@ -177,7 +179,9 @@ function drawFacets(answer, s) {
     const seen = new Set();
     for (const v of values) {
       seen.add(v.value);
-      set.append(facetBox(f, v.value, v.label || v.value, v.count,
+      set.append(facetBox(f, v.value, v.label || v.value,
+                          answer.exact === false ? '~' + roughly(v.count)
+                            : v.count,
                           chosen.includes(v.value)));
     }
     for (const v of chosen)
@@ -284,13 +288,22 @@ async function search(s) {
   return getJson('/api/search?' + p.toString());
 }
 
+/* An estimate to two significant digits: 183,140 as 180000. */
+function roughly(n) {
+  const unit = Math.pow(10, Math.max(0, String(Math.round(n)).length - 2));
+  return Math.round(n / unit) * unit;
+}
+
 function drawResults(answer, s) {
   /* total counts this node's hits; peers' come on the first page */
   const remote = answer.hits.filter(h => h.source && h.source !== 'local')
     .length;
   const parts = [];
   if (answer.total || !remote) {
-    parts.push(answer.total ? t('hits', answer.total) : t('none'));
+    /* past the hits the node counts, total and facets are estimates */
+    parts.push(!answer.total ? t('none')
+      : answer.exact === false ? t('about', roughly(answer.total))
+        : t('hits', answer.total));
   }
   if (remote) parts.push(t('fromPeers', remote));
   $('status').textContent = parts.join('; ');

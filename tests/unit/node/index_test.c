@@ -204,6 +204,179 @@ static void test_facets(void **state)
     json_decref(a);
 }
 
+static const char *hit_id(const json_t *answer, size_t i)
+{
+    return json_string_value(json_object_get(
+        json_array_get(json_object_get(answer, "hits"), i), "id"));
+}
+
+static int exact(const json_t *answer)
+{
+    return json_is_true(json_object_get(answer, "exact"));
+}
+
+/*
+ * Past the sample the counts are estimates: the hits read (newest first)
+ * over the share of the index they span.  language=nl holds the even
+ * records 0-10; its two newest, 10 and 8, span records 8-11, a third of
+ * the index, so the total is estimated at 2 * 12 / 4 = 6, and each facet
+ * count of those two is scaled by 6 / 2.
+ */
+static void test_estimate(void **state)
+{
+    struct fixture *fx = *state;
+    struct index_query q = { .limit = 2, .sample = 2 };
+    long long n;
+    json_t *a;
+
+    publish_range(fx, 0, NREC);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    q.filters[INDEX_LANGUAGE][0] = "nl";
+    q.nfilters[INDEX_LANGUAGE] = 1;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_false(exact(a));
+    assert_int_equal(total(a), 6);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/rec10");
+    assert_string_equal(hit_id(a, 1), ORIGIN "/rec08");
+    assert_int_equal(facet(a, "language", "nl"), 6);
+    assert_int_equal(facet(a, "language", "en"), 3); /* record 8 */
+    assert_int_equal(facet(a, "level", "secondary"), 6);
+    assert_int_equal(facet(a, "level", "primary"), 0); /* not read */
+    json_decref(a);
+
+    /* a sample as large as the hits: exact, even for a short page */
+    q.sample = 6;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_true(exact(a));
+    assert_int_equal(total(a), 6);
+    assert_int_equal(facet(a, "level", "secondary"), 3);
+    assert_int_equal(facet(a, "level", "primary"), 3);
+    assert_int_equal(json_array_size(json_object_get(a, "hits")), 2);
+    json_decref(a);
+
+    /* a page past the sample is read on, without counting */
+    q.sample = 2;
+    q.offset = 4;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_true(exact(a)); /* the stream ended within the page */
+    assert_int_equal(total(a), 6);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/rec02");
+    assert_string_equal(hit_id(a, 1), ORIGIN "/rec00");
+    json_decref(a);
+
+    /* words: "geography" (records 4-11) past a sample of 3 */
+    q = (struct index_query){ .text = "geography", .limit = 1, .sample = 3 };
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_false(exact(a));
+    assert_string_equal(json_string_value(json_object_get(a, "order")),
+                        "updated");
+    assert_string_equal(hit_id(a, 0), ORIGIN "/rec11");
+    assert_true(total(a) >= 4);
+    json_decref(a);
+    /* within the sample they are ranked */
+    q.sample = 0;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_true(exact(a));
+    assert_int_equal(total(a), 8);
+    assert_string_equal(json_string_value(json_object_get(a, "order")),
+                        "rank");
+    json_decref(a);
+
+    /* two values of the driving filter: a record holding both (nl and
+     * en: 0, 4, 8) comes once */
+    q = (struct index_query){ .limit = 20 };
+    q.filters[INDEX_LANGUAGE][0] = "en";
+    q.filters[INDEX_LANGUAGE][1] = "nl";
+    q.nfilters[INDEX_LANGUAGE] = 2;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_true(exact(a));
+    assert_int_equal(total(a), 6);
+    assert_int_equal(json_array_size(json_object_get(a, "hits")), 6);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/rec10");
+    assert_string_equal(hit_id(a, 5), ORIGIN "/rec00");
+    json_decref(a);
+    /* the narrowest filter drives, the others are tested: en (3) with
+     * secondary (7) is record 8 alone */
+    q.nfilters[INDEX_LANGUAGE] = 1;
+    q.filters[INDEX_LEVEL][0] = "secondary";
+    q.nfilters[INDEX_LEVEL] = 1;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_int_equal(total(a), 1);
+    assert_string_equal(hit_id(a, 0), ORIGIN "/rec08");
+    json_decref(a);
+
+    /* a negative sample is refused */
+    q.sample = -1;
+    assert_int_equal(index_search(&a, fx->ix, &q), OER_EINVAL);
+
+    /* the kept counts, for /metrics */
+    assert_int_equal(index_count(&n, fx->ix, INDEX_LICENCE, "CC0-1.0"), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(index_count(&n, fx->ix, INDEX_ORIGIN, ORIGIN), 0);
+    assert_int_equal(n, NREC);
+    assert_int_equal(index_count(&n, fx->ix, INDEX_ORIGIN, "nowhere"), 0);
+    assert_int_equal(n, 0);
+}
+
+/*
+ * Records of the same second whose ids' hashes agree in the 20 bits a
+ * rowid keeps (found by trying ids) both get a rowid, both are found,
+ * and withdrawing one leaves the other.
+ */
+static unsigned id_hash(const char *id)
+{
+    unsigned h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & 0xfffff;
+}
+
+static void test_same_rowid(void **state)
+{
+    struct fixture *fx = *state;
+    static unsigned char seen[1 << 20];
+    static int first[1 << 20];
+    char a[64] = "", b[64] = "";
+    json_t *doc, *ans;
+
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; a[0] == '\0' && i < 1 << 22; i++) {
+        char id[64];
+        unsigned h;
+
+        snprintf(id, sizeof(id), ORIGIN "/c%d", i);
+        h = id_hash(id);
+        if (seen[h]) {
+            snprintf(a, sizeof(a), ORIGIN "/c%d", first[h]);
+            snprintf(b, sizeof(b), "%s", id);
+        }
+        seen[h] = 1;
+        first[h] = i;
+    }
+    assert_true(a[0] != '\0');
+    for (int i = 0; i < 2; i++) {
+        doc = record(i, "Twin volcanoes");
+        json_object_set_new(doc, "id", json_string(i == 0 ? a : b));
+        json_object_set_new(doc, "updated",
+                            json_string("2026-05-05T05:05:05Z"));
+        publish(fx, doc);
+    }
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    ans = search(fx->ix, "twin", 20, 0);
+    assert_int_equal(total(ans), 2);
+    json_decref(ans);
+    doc = json_pack("{s:i,s:s,s:s,s:b,s:s}", "schema", 1, "id", a,
+                    "updated", "2026-06-01T00:00:00Z", "deleted", 1,
+                    "reason", "withdrawn");
+    publish(fx, doc);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    ans = search(fx->ix, "twin", 20, 0);
+    assert_int_equal(total(ans), 1);
+    assert_string_equal(hit_id(ans, 0), b);
+    json_decref(ans);
+}
+
 /* The answers of a set of queries, to compare two indexes. */
 static json_t *answers(struct index *ix)
 {
@@ -516,12 +689,6 @@ static json_t *search_level(struct index *ix, const char *system,
     return answer;
 }
 
-static const char *hit_id(const json_t *answer, size_t i)
-{
-    return json_string_value(json_object_get(
-        json_array_get(json_object_get(answer, "hits"), i), "id"));
-}
-
 static void test_vocab_filters(void **state)
 {
     struct fixture *fx = *state;
@@ -743,6 +910,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_estimate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_rowid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewritten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_counts, setup, teardown),
