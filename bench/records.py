@@ -131,5 +131,8 @@ with open(work + "/queries", "w") as q:
     q.write("two words\tq=%s+%s\n" % (en[200], en[1000]))
     q.write("phrase\tq=%22basic+video%22\n")
     q.write("filtered\tq=%s&level=isced:3&language=en\n" % en[300])
+    # the worst case: every match of a common English word is read and
+    # tested, none is in German
+    q.write("common, no hit\tq=video&language=de\n")
     q.write("no words, facets\t\n")
     q.write("filters only\tlanguage=nl&licence=CC-BY-4.0\n")

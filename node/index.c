@@ -23,7 +23,7 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 5
+#define INDEX_SCHEMA 6
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 #define QUERY_WORDS 32
@@ -80,17 +80,28 @@ static const char schema_sql[] =
     " WHERE kind = old.kind AND value = old.value;"
     " DELETE FROM facet_count"
     " WHERE kind = old.kind AND value = old.value AND n <= 0; END;"
+    /* the documents of each span of 2^20 seconds (12 days) of `updated`
+     * (rowid >> 40, doc_rowid) and the least and greatest rowid put in
+     * it: how many documents are newer than a rowid (estimate_total) */
+    "CREATE TABLE doc_span(span INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
+    " lo INTEGER NOT NULL, hi INTEGER NOT NULL);"
     "CREATE TRIGGER doc_add AFTER INSERT ON doc BEGIN"
     " INSERT INTO facet_count VALUES (-1, '', 1)"
-    " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
+    " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1;"
+    " INSERT INTO doc_span VALUES (new.rowid >> 40, 1, new.rowid, new.rowid)"
+    " ON CONFLICT(span) DO UPDATE SET n = n + 1,"
+    " lo = min(lo, excluded.lo), hi = max(hi, excluded.hi); END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
-    " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
-    "PRAGMA user_version = 5;";
+    " UPDATE facet_count SET n = n - 1 WHERE kind = -1;"
+    " UPDATE doc_span SET n = n - 1 WHERE span = old.rowid >> 40;"
+    " DELETE FROM doc_span WHERE span = old.rowid >> 40 AND n <= 0; END;"
+    "PRAGMA user_version = 6;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
     "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS indexed;"
-    "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS facet_count;";
+    "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS facet_count;"
+    "DROP TABLE IF EXISTS doc_span;";
 
 const char *index_facet_name(enum index_facet f)
 {
@@ -379,12 +390,14 @@ static int remove_doc(struct index *ix, const char *id)
 {
     static const char sql[] =
         "DELETE FROM fts WHERE rowid IN (SELECT rowid FROM doc WHERE id = ?1);"
+        "DELETE FROM temp.pending_text"
+        " WHERE rowid IN (SELECT rowid FROM doc WHERE id = ?1);"
         "DELETE FROM facet WHERE doc IN (SELECT rowid FROM doc WHERE id = ?1);"
         "DELETE FROM doc WHERE id = ?1;";
     const char *tail = sql;
     int err = 0;
 
-    /* three statements sharing one parameter */
+    /* four statements sharing one parameter (put_text: pending texts) */
     while (err == 0 && *tail != '\0') {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(ix->db, tail, -1, &st, &tail);
@@ -434,8 +447,8 @@ static int put_text(struct index *ix, sqlite3_int64 row, const json_t *doc)
         err = join_texts(&text[i], ix, json_object_get(doc, fields[i]));
     if (err == 0)
         err = prepare(&st, ix,
-                      "INSERT INTO fts(rowid, title, description, keywords)"
-                      " VALUES (?, ?, ?, ?)");
+                      "INSERT INTO temp.pending_text(rowid, title,"
+                      " description, keywords) VALUES (?, ?, ?, ?)");
     if (err == 0) {
         sqlite3_bind_int64(st, 1, row);
         for (int i = 0; i < 3; i++)
@@ -800,13 +813,30 @@ static int origin_catch_up(struct walk *w, struct index_stats *st)
     return err;
 }
 
+/*
+ * A writing transaction.  Texts wait in a temporary table until it ends
+ * and go into FTS5 in rowid order: FTS5 writes its pending terms out as
+ * a new segment whenever a rowid comes below the last one, and rowids
+ * follow `updated` (doc_rowid), not the order a catalogue's tree is read
+ * in, so putting them in as read made a segment of almost every record.
+ */
 static int begin(struct index *ix)
 {
-    return exec(ix, "BEGIN IMMEDIATE", "cannot begin a transaction");
+    int err = exec(ix, "CREATE TEMP TABLE IF NOT EXISTS pending_text("
+                   "rowid INTEGER PRIMARY KEY, title, description,"
+                   " keywords)", "cannot create a temporary table");
+
+    return err != 0 ? err
+                    : exec(ix, "BEGIN IMMEDIATE", "cannot begin a transaction");
 }
 
 static int end(struct index *ix, int err)
 {
+    if (err == 0)
+        err = exec(ix, "INSERT INTO fts(rowid, title, description, keywords)"
+                   " SELECT rowid, title, description, keywords"
+                   " FROM temp.pending_text ORDER BY rowid;"
+                   " DELETE FROM temp.pending_text", "cannot index texts");
     if (err == 0)
         return exec(ix, "COMMIT", "cannot commit the index");
     sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
@@ -815,7 +845,7 @@ static int end(struct index *ix, int err)
 
 static const char empty_sql[] =
     "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
-    " DELETE FROM indexed; DELETE FROM facet_count;";
+    " DELETE FROM indexed; DELETE FROM facet_count; DELETE FROM doc_span;";
 
 static int record_vocab(struct index *ix)
 {
@@ -1496,23 +1526,63 @@ static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
     }
 }
 
+/*
+ * The documents at row and newer (its rowid and above), from doc_span:
+ * the spans above row's whole, and of row's own span its document and,
+ * of the others, the share of its rowids from row to the greatest, as if
+ * spread evenly.  An estimate that reads
+ * some hundreds of rows at most, where counting the documents themselves
+ * would read up to all of them.
+ */
+static int newer_docs(double *out, struct index *ix, sqlite3_int64 row)
+{
+    sqlite3_stmt *st = NULL;
+    int err = prepare(&st, ix, "SELECT coalesce(sum(n), 0), (SELECT n FROM"
+                      " doc_span WHERE span = ?1 >> 40), (SELECT lo FROM"
+                      " doc_span WHERE span = ?1 >> 40), (SELECT hi FROM"
+                      " doc_span WHERE span = ?1 >> 40) FROM doc_span"
+                      " WHERE span > ?1 >> 40"), rc;
+
+    *out = 0;
+    if (err != 0)
+        return err;
+    sqlite3_bind_int64(st, 1, row);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 lo = sqlite3_column_int64(st, 2);
+        sqlite3_int64 hi = sqlite3_column_int64(st, 3);
+        sqlite3_int64 n = sqlite3_column_int64(st, 1);
+        double share = hi > lo ? (double)(hi - row) / (double)(hi - lo) : 0;
+
+        share = share < 0 ? 0 : share > 1 ? 1 : share;
+        /* row's document, and a share of the others of its span */
+        *out = (double)sqlite3_column_int64(st, 0) +
+               (n > 0 ? 1 + share * (double)(n - 1) : 0);
+    }
+    err = from_sqlite(ix, rc, "cannot count documents");
+    sqlite3_finalize(st);
+    return err;
+}
+
 /* The total when the stream was cut: the hits read over the share of all
  * documents their rowids span, at least the hits seen. */
 static int estimate_total(json_int_t *out, const struct scan *sc,
                           struct index *ix)
 {
-    sqlite3_int64 all = 0, spanned = 0;
+    sqlite3_int64 all = 0;
+    double newer = 0, est;
     int err = count_of(&all, ix, doc_count_sql, -1, NULL);
 
     if (err == 0)
-        err = count_of(&spanned, ix,
-                       "SELECT count(*) FROM doc WHERE rowid >= ?",
-                       sc->last, NULL);
+        err = newer_docs(&newer, ix, sc->last);
     *out = sc->hits + 1;
-    if (err == 0 && spanned > 0 &&
-        (double)sc->hits * (double)all / (double)spanned > (double)*out)
-        *out = (json_int_t)((double)sc->hits * (double)all /
-                                (double)spanned + 0.5);
+    if (err == 0 && newer > 0) {
+        est = (double)sc->hits * (double)all / newer;
+        if (est > (double)all)
+            est = (double)all;
+        if (est > (double)*out)
+            *out = (json_int_t)(est + 0.5);
+    }
     return err;
 }
 
