@@ -23,9 +23,14 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 6
+#define INDEX_SCHEMA 7
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
+/* SQLite's page cache while writing, and after (its default): rowids
+ * follow `updated`, so a catalogue's records land all over the tables'
+ * b-trees, and a small cache writes a page out for nearly every row */
+#define WRITE_CACHE "-1048576" /* KiB */
+#define READ_CACHE "-2000"
 #define QUERY_WORDS 32
 #define FACET_VALUES 50
 /* doc_rowid: seconds from year 0 to 1970; the last second of 9999 */
@@ -80,22 +85,26 @@ static const char schema_sql[] =
     " WHERE kind = old.kind AND value = old.value;"
     " DELETE FROM facet_count"
     " WHERE kind = old.kind AND value = old.value AND n <= 0; END;"
-    /* the documents of each span of 2^20 seconds (12 days) of `updated`
-     * (rowid >> 40, doc_rowid) and the least and greatest rowid put in
-     * it: how many documents are newer than a rowid (estimate_total) */
-    "CREATE TABLE doc_span(span INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
-    " lo INTEGER NOT NULL, hi INTEGER NOT NULL);"
+    /* the documents of each span of `updated` ((rowid - 1) >> 40: 2^20
+     * seconds, 12 days; >> 30: 17 minutes; >> 20: a second, doc_rowid):
+     * how many documents are newer than a rowid (newer_docs) */
+    "CREATE TABLE doc_span(shift INTEGER NOT NULL, span INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(shift, span)) WITHOUT ROWID;"
     "CREATE TRIGGER doc_add AFTER INSERT ON doc BEGIN"
     " INSERT INTO facet_count VALUES (-1, '', 1)"
     " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1;"
-    " INSERT INTO doc_span VALUES (new.rowid >> 40, 1, new.rowid, new.rowid)"
-    " ON CONFLICT(span) DO UPDATE SET n = n + 1,"
-    " lo = min(lo, excluded.lo), hi = max(hi, excluded.hi); END;"
+    " INSERT INTO doc_span VALUES (40, (new.rowid - 1) >> 40, 1), (30,"
+    " (new.rowid - 1) >> 30, 1), (20, (new.rowid - 1) >> 20, 1)"
+    " ON CONFLICT(shift, span) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
     " UPDATE facet_count SET n = n - 1 WHERE kind = -1;"
-    " UPDATE doc_span SET n = n - 1 WHERE span = old.rowid >> 40;"
-    " DELETE FROM doc_span WHERE span = old.rowid >> 40 AND n <= 0; END;"
-    "PRAGMA user_version = 6;";
+    " UPDATE doc_span SET n = n - 1 WHERE (shift, span) IN (VALUES"
+    " (40, (old.rowid - 1) >> 40), (30, (old.rowid - 1) >> 30),"
+    " (20, (old.rowid - 1) >> 20));"
+    " DELETE FROM doc_span WHERE n <= 0 AND (shift, span) IN (VALUES"
+    " (40, (old.rowid - 1) >> 40), (30, (old.rowid - 1) >> 30),"
+    " (20, (old.rowid - 1) >> 20)); END;"
+    "PRAGMA user_version = 7;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
@@ -824,7 +833,9 @@ static int begin(struct index *ix)
 {
     int err = exec(ix, "CREATE TEMP TABLE IF NOT EXISTS pending_text("
                    "rowid INTEGER PRIMARY KEY, title, description,"
-                   " keywords)", "cannot create a temporary table");
+                   " keywords);"
+                   " PRAGMA cache_size = " WRITE_CACHE,
+                   "cannot create a temporary table");
 
     return err != 0 ? err
                     : exec(ix, "BEGIN IMMEDIATE", "cannot begin a transaction");
@@ -838,8 +849,10 @@ static int end(struct index *ix, int err)
                    " FROM temp.pending_text ORDER BY rowid;"
                    " DELETE FROM temp.pending_text", "cannot index texts");
     if (err == 0)
-        return exec(ix, "COMMIT", "cannot commit the index");
-    sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        err = exec(ix, "COMMIT", "cannot commit the index");
+    else
+        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(ix->db, "PRAGMA cache_size = " READ_CACHE, NULL, NULL, NULL);
     return err;
 }
 
@@ -1527,37 +1540,41 @@ static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
 }
 
 /*
- * The documents at row and newer (its rowid and above), from doc_span:
- * the spans above row's whole, and of row's own span its document and,
- * of the others, the share of its rowids from row to the greatest, as if
- * spread evenly.  An estimate that reads
- * some hundreds of rows at most, where counting the documents themselves
- * would read up to all of them.
+ * The documents at row and newer (rowid row and above), from doc_span:
+ * those of the 12-day spans after row's, of the 17-minute spans after
+ * row's within its 12 days, and of the seconds after row's within its 17
+ * minutes; of row's own second, its document and a share of the others
+ * (the rest of the second's rowids after row: the ids' hashes spread
+ * them evenly).  Reads some thousands of counts at most, where counting
+ * the documents would read up to all of them.
  */
 static int newer_docs(double *out, struct index *ix, sqlite3_int64 row)
 {
+    static const char sql[] =
+        "SELECT coalesce(sum(n), 0) FROM doc_span WHERE shift = 40"
+        " AND span > ?1 >> 40 UNION ALL"
+        " SELECT coalesce(sum(n), 0) FROM doc_span WHERE shift = 30"
+        " AND span > ?1 >> 30 AND span < ((?1 >> 40) + 1) << 10 UNION ALL"
+        " SELECT coalesce(sum(n), 0) FROM doc_span WHERE shift = 20"
+        " AND span > ?1 >> 20 AND span < ((?1 >> 30) + 1) << 10 UNION ALL"
+        " SELECT coalesce((SELECT n FROM doc_span WHERE shift = 20"
+        " AND span = ?1 >> 20), 0)";
+    sqlite3_int64 in_second = (sqlite3_int64)1 << ROWID_HASH_BITS;
     sqlite3_stmt *st = NULL;
-    int err = prepare(&st, ix, "SELECT coalesce(sum(n), 0), (SELECT n FROM"
-                      " doc_span WHERE span = ?1 >> 40), (SELECT lo FROM"
-                      " doc_span WHERE span = ?1 >> 40), (SELECT hi FROM"
-                      " doc_span WHERE span = ?1 >> 40) FROM doc_span"
-                      " WHERE span > ?1 >> 40"), rc;
+    int err = prepare(&st, ix, sql), rc, i = 0;
 
     *out = 0;
     if (err != 0)
         return err;
-    sqlite3_bind_int64(st, 1, row);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        sqlite3_int64 lo = sqlite3_column_int64(st, 2);
-        sqlite3_int64 hi = sqlite3_column_int64(st, 3);
-        sqlite3_int64 n = sqlite3_column_int64(st, 1);
-        double share = hi > lo ? (double)(hi - row) / (double)(hi - lo) : 0;
+    /* doc_rowid's hash part: the second's rowids are (second << 20) + 1
+     * to (second << 20) + 2^20 */
+    sqlite3_bind_int64(st, 1, row - 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double n = (double)sqlite3_column_int64(st, 0);
+        double share = (double)(in_second - ((row - 1) & (in_second - 1))) /
+                       (double)in_second;
 
-        share = share < 0 ? 0 : share > 1 ? 1 : share;
-        /* row's document, and a share of the others of its span */
-        *out = (double)sqlite3_column_int64(st, 0) +
-               (n > 0 ? 1 + share * (double)(n - 1) : 0);
+        *out += i++ < 3 ? n : n > 0 ? 1 + share * (n - 1) : 0;
     }
     err = from_sqlite(ix, rc, "cannot count documents");
     sqlite3_finalize(st);

@@ -511,6 +511,31 @@ static char *facets_text(const json_t *answer)
  * keep; with a filter every record passes, or a word every record holds
  * (too broad to rank), they are counted over the hits: the same counts,
  * by hand too, after edits and withdrawals. */
+/* The documents counted by span of `updated` (the estimates' counts) at
+ * each of the three sizes of span: n each, and no span left at zero. */
+static void span_counts(const char *path, int n)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rows = 0;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT shift, sum(n), min(n) FROM"
+                                        " doc_span GROUP BY shift",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        assert_int_equal(sqlite3_column_int(st, 1), n);
+        assert_true(sqlite3_column_int(st, 2) > 0);
+        rows++;
+    }
+    assert_int_equal(rows, 3);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 static void test_whole_counts(void **state)
 {
     struct fixture *fx = *state;
@@ -551,6 +576,7 @@ static void test_whole_counts(void **state)
     json_decref(whole);
     json_decref(filtered);
     json_decref(broad);
+    span_counts(fx->path, 10);
 }
 
 static void test_hostile(void **state)
