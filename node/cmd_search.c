@@ -69,12 +69,16 @@ static void print_text(const json_t *answer)
 {
     const json_t *hits = json_object_get(answer, "hits"), *hit, *values, *v;
     const char *facet;
-    /* past the counted sample, totals and counts are estimates */
+    /* past the hits counted, there may be more */
     int exact = !json_is_false(json_object_get(answer, "exact"));
     size_t i, j;
 
-    printf("%s%lld hits\n", exact ? "" : "about ",
+    printf("%s%lld hits\n", exact ? "" : "at least ",
            (long long)json_integer_value(json_object_get(answer, "total")));
+    if (!exact)
+        printf("facets count the newest %lld\n",
+               (long long)json_integer_value(
+                   json_object_get(answer, "counted")));
     json_array_foreach(hits, i, hit) {
         printf("%s\t%s\t%s\n",
                json_string_value(json_object_get(hit, "id")),
@@ -87,9 +91,8 @@ static void print_text(const json_t *answer)
             continue;
         printf("%s:", facet);
         json_array_foreach(values, j, v) {
-            printf("%s %s (%s%lld)", j > 0 ? "," : "",
+            printf("%s %s (%lld)", j > 0 ? "," : "",
                    json_string_value(json_object_get(v, "value")),
-                   exact ? "" : "~",
                    (long long)json_integer_value(json_object_get(v, "count")));
         }
         putchar('\n');

@@ -23,7 +23,7 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 7
+#define INDEX_SCHEMA 8
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 /* SQLite's page cache while writing, and after (its default): rowids
@@ -31,6 +31,10 @@
  * b-trees, and a small cache writes a page out for nearly every row */
 #define WRITE_CACHE "-1048576" /* KiB */
 #define READ_CACHE "-2000"
+/* Reads map the file (up to SQLite's own limit, 2 GB as Debian builds
+ * it) rather than copy each page into every connection's cache: a
+ * search touches thousands of pages, and the workers share one map. */
+#define MMAP_SIZE "17179869184"
 #define QUERY_WORDS 32
 #define FACET_VALUES 50
 /* doc_rowid: seconds from year 0 to 1970; the last second of 9999 */
@@ -85,32 +89,18 @@ static const char schema_sql[] =
     " WHERE kind = old.kind AND value = old.value;"
     " DELETE FROM facet_count"
     " WHERE kind = old.kind AND value = old.value AND n <= 0; END;"
-    /* the documents of each span of `updated` ((rowid - 1) >> 40: 2^20
-     * seconds, 12 days; >> 30: 17 minutes; >> 20: a second, doc_rowid):
-     * how many documents are newer than a rowid (newer_docs) */
-    "CREATE TABLE doc_span(shift INTEGER NOT NULL, span INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, PRIMARY KEY(shift, span)) WITHOUT ROWID;"
     "CREATE TRIGGER doc_add AFTER INSERT ON doc BEGIN"
     " INSERT INTO facet_count VALUES (-1, '', 1)"
-    " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1;"
-    " INSERT INTO doc_span VALUES (40, (new.rowid - 1) >> 40, 1), (30,"
-    " (new.rowid - 1) >> 30, 1), (20, (new.rowid - 1) >> 20, 1)"
-    " ON CONFLICT(shift, span) DO UPDATE SET n = n + 1; END;"
+    " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
-    " UPDATE facet_count SET n = n - 1 WHERE kind = -1;"
-    " UPDATE doc_span SET n = n - 1 WHERE (shift, span) IN (VALUES"
-    " (40, (old.rowid - 1) >> 40), (30, (old.rowid - 1) >> 30),"
-    " (20, (old.rowid - 1) >> 20));"
-    " DELETE FROM doc_span WHERE n <= 0 AND (shift, span) IN (VALUES"
-    " (40, (old.rowid - 1) >> 40), (30, (old.rowid - 1) >> 30),"
-    " (20, (old.rowid - 1) >> 20)); END;"
-    "PRAGMA user_version = 7;";
+    " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
+    "PRAGMA user_version = 8;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
     "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS indexed;"
     "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS facet_count;"
-    "DROP TABLE IF EXISTS doc_span;";
+    "DROP TABLE IF EXISTS doc_span;"; /* of versions 6 and 7 */
 
 const char *index_facet_name(enum index_facet f)
 {
@@ -194,6 +184,13 @@ static int attach_paradata(struct index *ix)
     return err;
 }
 
+void index_sqlite_setup(void)
+{
+    /* SQLite's memory statistics take a global lock around every
+     * allocation, which the workers' searches contend for */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int index_open(struct index **out, const char *path)
 {
     struct index *ix = calloc(1, sizeof(*ix));
@@ -206,14 +203,17 @@ int index_open(struct index **out, const char *path)
         free(ix);
         return OER_ENOMEM;
     }
+    /* a connection is used by one thread at a time (index.h) */
     rc = sqlite3_open_v2(path, &ix->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX,
+                         NULL);
     err = from_sqlite(ix, rc, "cannot open the index");
     if (err == 0)
         sqlite3_busy_timeout(ix->db, BUSY_MS);
     if (err == 0)
-        err = exec(ix, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
-                   "cannot set WAL mode");
+        err = exec(ix, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                   " PRAGMA mmap_size = " MMAP_SIZE, "cannot set WAL mode");
     if (err == 0)
         err = schema(ix);
     if (err == 0)
@@ -858,7 +858,7 @@ static int end(struct index *ix, int err)
 
 static const char empty_sql[] =
     "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
-    " DELETE FROM indexed; DELETE FROM facet_count; DELETE FROM doc_span;";
+    " DELETE FROM indexed; DELETE FROM facet_count;;";
 
 static int record_vocab(struct index *ix)
 {
@@ -1118,11 +1118,10 @@ int index_query_fts(char **out, const char *text)
  * facet rows of its narrowest filter), each other filter tested on the
  * candidate with EXISTS on the facet table.  It counts the facet values
  * of the first hits (q->sample, INDEX_SAMPLE by default) in a hash table
- * here and reads no further than it needs: when the stream ends within
- * them the counts are exact; else the total is estimated from the share of
- * all documents the hits read span, and the facet counts are scaled to it.
+ * here, and reads no further than those, the page and one more hit: when
+ * the stream ends within the sample the counts are exact, else the total
+ * is the hits read (at least) and the facets count the newest of them.
  */
-
 /* A search being answered. */
 struct search {
     struct index *ix;
@@ -1501,7 +1500,6 @@ static int slot_order(const void *a, const void *b)
 
 struct scan {
     json_int_t hits;    /* hits read */
-    json_int_t sampled; /* of them, those whose facet values are counted */
     sqlite3_int64 last; /* rowid of the last hit read */
     int more;           /* the stream holds hits past those read */
     sqlite3_int64 page[INDEX_LIMIT_MAX]; /* the page's hits, in order */
@@ -1530,77 +1528,12 @@ static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
             err = tally_doc(t, sr->ix, row);
             if (err != 0)
                 return err;
-            sc->sampled++;
         }
         if (sc->hits >= sr->q->offset && sc->hits < end)
             sc->page[sc->npage++] = row;
         sc->hits++;
         sc->last = row;
     }
-}
-
-/*
- * The documents at row and newer (rowid row and above), from doc_span:
- * those of the 12-day spans after row's, of the 17-minute spans after
- * row's within its 12 days, and of the seconds after row's within its 17
- * minutes; of row's own second, its document and a share of the others
- * (the rest of the second's rowids after row: the ids' hashes spread
- * them evenly).  Reads some thousands of counts at most, where counting
- * the documents would read up to all of them.
- */
-static int newer_docs(double *out, struct index *ix, sqlite3_int64 row)
-{
-    static const char sql[] =
-        "SELECT coalesce(sum(n), 0) FROM doc_span WHERE shift = 40"
-        " AND span > ?1 >> 40 UNION ALL"
-        " SELECT coalesce(sum(n), 0) FROM doc_span WHERE shift = 30"
-        " AND span > ?1 >> 30 AND span < ((?1 >> 40) + 1) << 10 UNION ALL"
-        " SELECT coalesce(sum(n), 0) FROM doc_span WHERE shift = 20"
-        " AND span > ?1 >> 20 AND span < ((?1 >> 30) + 1) << 10 UNION ALL"
-        " SELECT coalesce((SELECT n FROM doc_span WHERE shift = 20"
-        " AND span = ?1 >> 20), 0)";
-    sqlite3_int64 in_second = (sqlite3_int64)1 << ROWID_HASH_BITS;
-    sqlite3_stmt *st = NULL;
-    int err = prepare(&st, ix, sql), rc, i = 0;
-
-    *out = 0;
-    if (err != 0)
-        return err;
-    /* doc_rowid's hash part: the second's rowids are (second << 20) + 1
-     * to (second << 20) + 2^20 */
-    sqlite3_bind_int64(st, 1, row - 1);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        double n = (double)sqlite3_column_int64(st, 0);
-        double share = (double)(in_second - ((row - 1) & (in_second - 1))) /
-                       (double)in_second;
-
-        *out += i++ < 3 ? n : n > 0 ? 1 + share * (n - 1) : 0;
-    }
-    err = from_sqlite(ix, rc, "cannot count documents");
-    sqlite3_finalize(st);
-    return err;
-}
-
-/* The total when the stream was cut: the hits read over the share of all
- * documents their rowids span, at least the hits seen. */
-static int estimate_total(json_int_t *out, const struct scan *sc,
-                          struct index *ix)
-{
-    sqlite3_int64 all = 0;
-    double newer = 0, est;
-    int err = count_of(&all, ix, doc_count_sql, -1, NULL);
-
-    if (err == 0)
-        err = newer_docs(&newer, ix, sc->last);
-    *out = sc->hits + 1;
-    if (err == 0 && newer > 0) {
-        est = (double)sc->hits * (double)all / newer;
-        if (est > (double)all)
-            est = (double)all;
-        if (est > (double)*out)
-            *out = (json_int_t)(est + 0.5);
-    }
-    return err;
 }
 
 /* One facet value: a level or subject, with vocabularies, also has its
@@ -1621,10 +1554,8 @@ static json_t *facet_json(const struct search *sr, int k, const char *value,
     return out;
 }
 
-/* The facets of the answer from the tally: the counts of the hits read,
- * scaled to total when the stream was cut. */
-static int tally_json(json_t *facets, struct tally *t, struct search *sr,
-                      const struct scan *sc, json_int_t total)
+/* The facets of the answer from the tally. */
+static int tally_json(json_t *facets, struct tally *t, struct search *sr)
 {
     struct tally_slot *all = malloc((t->used > 0 ? t->used : 1) *
                                     sizeof(*all));
@@ -1642,16 +1573,12 @@ static int tally_json(json_t *facets, struct tally *t, struct search *sr,
                            ? json_object_get(facets,
                                              facet_names[all[i].kind])
                            : NULL;
-        json_int_t count = all[i].n;
 
         if (list == NULL || json_array_size(list) >= FACET_VALUES)
             continue;
-        if (sc->more && sc->sampled > 0)
-            count = (json_int_t)((double)count * (double)total /
-                                     (double)sc->sampled + 0.5);
         json_array_append_new(list, facet_json(sr, all[i].kind,
                                                all[i].value,
-                                               count > 0 ? count : 1));
+                                               (json_int_t)all[i].n));
     }
     free(all);
     return 0;
@@ -1859,10 +1786,19 @@ static int whole_facets(json_t *facets, struct search *sr)
     return err;
 }
 
+/* What a search found, besides its hits and facets. */
+struct found {
+    json_int_t total;   /* hits, or (not exact) hits read */
+    json_int_t counted; /* the hits the facets count */
+    int exact;
+    int ranked;
+};
+
 /* A search with words or filters: scan the stream, then the page. */
-static int search_scan(json_int_t *total, int *ranked, int *exact,
-                       json_t *hits, json_t *facets, struct search *sr)
+static int search_scan(struct found *f, json_t *hits, json_t *facets,
+                       struct search *sr)
 {
+    long sample = sr->q->sample > 0 ? sr->q->sample : INDEX_SAMPLE;
     struct stream s;
     struct tally t = { NULL, 0, 0, NULL };
     struct scan *sc = calloc(1, sizeof(*sc));
@@ -1873,19 +1809,18 @@ static int search_scan(json_int_t *total, int *ranked, int *exact,
     if (sc != NULL)
         stream_free(&s);
     if (err == 0) {
-        *exact = !sc->more;
-        *total = sc->hits;
-        if (sc->more)
-            err = estimate_total(total, sc, sr->ix);
+        f->total = sc->hits;
+        f->counted = sc->hits < sample ? sc->hits : sample;
+        /* exact: every hit read, and every hit read counted */
+        f->exact = !sc->more && sc->hits <= sample;
+        /* rank only a set read whole and small enough to score */
+        f->ranked = sr->match != NULL && !sc->more &&
+                    sc->hits <= INDEX_RANK_MAX;
+        err = f->ranked ? page_by(hits, sr, ranked_sql)
+                        : page_rows(hits, sr, sc);
     }
-    /* rank only a set counted whole and small enough to score */
-    *ranked = err == 0 && sr->match != NULL && !sc->more &&
-              sc->hits <= INDEX_RANK_MAX;
     if (err == 0)
-        err = *ranked ? page_by(hits, sr, ranked_sql)
-                      : page_rows(hits, sr, sc);
-    if (err == 0)
-        err = tally_json(facets, &t, sr, sc, *total);
+        err = tally_json(facets, &t, sr);
     tally_free(&t);
     free(sc);
     return err;
@@ -1894,10 +1829,10 @@ static int search_scan(json_int_t *total, int *ranked, int *exact,
 int index_search(json_t **out, struct index *ix, const struct index_query *q)
 {
     struct search sr = { ix, q, NULL, { NULL } };
+    struct found f = { 0, 0, 1, 0 };
     json_t *hits = NULL, *facets = NULL;
     sqlite3_int64 all = 0;
-    json_int_t total = 0;
-    int ranked = 0, exact = 1, err;
+    int err;
 
     *out = NULL;
     if (q->limit < 0 || q->limit > INDEX_LIMIT_MAX || q->offset < 0 ||
@@ -1919,10 +1854,10 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
     if (err == 0)
         err = exec(ix, "BEGIN", "cannot begin a read");
     if (err == 0 && (sr.match != NULL || has_filters(&sr))) {
-        err = search_scan(&total, &ranked, &exact, hits, facets, &sr);
+        err = search_scan(&f, hits, facets, &sr);
     } else if (err == 0) {
         err = count_of(&all, ix, doc_count_sql, -1, NULL);
-        total = all;
+        f.total = f.counted = all;
         if (err == 0)
             err = page_by(hits, &sr, newest_sql);
         if (err == 0)
@@ -1930,11 +1865,12 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
     }
     sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);
     if (err == 0)
-        *out = json_pack("{s:I,s:b,s:I,s:I,s:s,s:o,s:o}", "total", total,
-                         "exact", exact, "offset", (json_int_t)q->offset,
-                         "limit", (json_int_t)q->limit, "order",
-                         ranked ? "rank" : "updated", "hits", hits, "facets",
-                         facets);
+        *out = json_pack("{s:I,s:b,s:I,s:I,s:I,s:s,s:o,s:o}", "total",
+                         f.total, "exact", f.exact, "counted", f.counted,
+                         "offset", (json_int_t)q->offset, "limit",
+                         (json_int_t)q->limit, "order",
+                         f.ranked ? "rank" : "updated", "hits", hits,
+                         "facets", facets);
     else {
         json_decref(hits);
         json_decref(facets);

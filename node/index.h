@@ -26,9 +26,8 @@
 #define INDEX_OFFSET_MAX 100000
 #define INDEX_QUERY_MAX 1000   /* bytes of a user's query */
 #define INDEX_FILTER_VALUES 8  /* values of one facet in one query */
-/* A search counts the facet values of its first (newest) hits, this many
- * unless the query says otherwise, and estimates past them (see
- * index_search). */
+/* A search counts its hits and their facet values up to this many (the
+ * newest), unless the query says otherwise (see index_search). */
 #define INDEX_SAMPLE 2000
 /* A text query with more hits than this is ordered by date rather than
  * by bm25 (see index_search). */
@@ -51,6 +50,11 @@ struct index;
 /* Name of a facet as the API and the JSON answer spell it ("level",
  * "type"); a static string. */
 const char *index_facet_name(enum index_facet f);
+
+/* Process-wide SQLite settings for many connections on worker threads;
+ * call first thing in main, before any SQLite use (later it does
+ * nothing). */
+void index_sqlite_setup(void);
 
 /*
  * Open (and create, or upgrade by rebuilding the tables) the index at
@@ -156,7 +160,7 @@ int index_query_fts(char **out, const char *text);
 
 /*
  * Run q and build the answer *out (the caller's):
- *   {"total": N, "exact": B, "offset": N, "limit": N,
+ *   {"total": N, "exact": B, "counted": N, "offset": N, "limit": N,
  *    "order": "rank"|"updated",
  *    "hits": [{"id", "licence", "title", "titles", "updated",
  *              "levels": [{"source", "value", "label"[, "system"]
@@ -172,16 +176,16 @@ int index_query_fts(char **out, const char *text);
  * subject facets count by key, with a "label" in q->lang.  A hit's level
  * "label" is the origin's own term in q->lang, and "equivalent" its
  * nearest term of q->system (vocab_equivalent).
- * Hits are read newest first (by updated); the facet values of the first
- * q->sample (default INDEX_SAMPLE) are counted.  When there are no more
- * hits than that, "total" and the facet counts are exact and "exact" is
- * true; else "exact" is false, "total" is estimated from the share of
- * all documents (in updated order) the hits read span, and the facet
- * counts are those of the hits read scaled to it.  With neither words
- * nor filters the counts are exact.  Hits are ordered by bm25 (then id)
- * when the text's hits are counted exactly and number at most
- * INDEX_RANK_MAX, else newest first (records of the same second in a
- * fixed order).  At most 50 values a facet, most frequent first.
+ * Hits are read newest first (by updated), and the facet values of the
+ * first q->sample (default INDEX_SAMPLE) are counted.  When there are no
+ * more hits than those, "total" and the facet counts are exact and
+ * "exact" is true; else "exact" is false, "total" is the hits read (to
+ * the sample or the page; there may be more) and the facets count the
+ * newest "counted" (q->sample).  With
+ * neither words nor filters the counts are exact.  Hits are ordered by
+ * bm25 (then id) when the text's hits are counted exactly and number at
+ * most INDEX_RANK_MAX, else newest first (records of the same second in
+ * a fixed order).  At most 50 values a facet, most frequent first.
  * OER_EINVAL for a query index_query_fts refuses or limits out of range.
  */
 int index_search(json_t **out, struct index *ix, const struct index_query *q);

@@ -25,7 +25,8 @@ const TEXT = {
     origin: 'Origin', source: 'Open the resource', noSource: 'no link',
     via: 'Found through', remote: 'held by a peer, not by this node',
     hits: n => n === 1 ? '1 result' : n + ' results',
-    about: n => 'about ' + n + ' results',
+    atLeast: n => 'at least ' + n + ' results',
+    counted: n => 'Counts of the newest ' + n + ' results',
     fromPeers: n => (n === 1 ? '1 result' : n + ' results') + ' from peers',
     page: (p, n) => 'page ' + p + ' of ' + n,
     loading: 'Searching…', none: 'Nothing found.',
@@ -50,7 +51,8 @@ const TEXT = {
     origin: 'Herkomst', source: 'Open het leermiddel', noSource: 'geen link',
     via: 'Gevonden via', remote: 'bewaard door een peer, niet door deze node',
     hits: n => n === 1 ? '1 resultaat' : n + ' resultaten',
-    about: n => 'ongeveer ' + n + ' resultaten',
+    atLeast: n => 'minstens ' + n + ' resultaten',
+    counted: n => 'Aantallen van de nieuwste ' + n + ' resultaten',
     fromPeers: n => (n === 1 ? '1 resultaat' : n + ' resultaten') +
                     ' van peers',
     page: (p, n) => 'pagina ' + p + ' van ' + n,
@@ -169,6 +171,9 @@ function licenceNode(id, url) {
 function drawFacets(answer, s) {
   const box = $('facet-list');
   box.replaceChildren();
+  if (answer.exact === false && answer.counted) {
+    box.append(el('p', 'facet-note', t('counted', answer.counted)));
+  }
   for (const f of FACETS) {
     const values = (answer.facets && answer.facets[f]) || [];
     const chosen = s.filters[f];
@@ -179,9 +184,7 @@ function drawFacets(answer, s) {
     const seen = new Set();
     for (const v of values) {
       seen.add(v.value);
-      set.append(facetBox(f, v.value, v.label || v.value,
-                          answer.exact === false ? '~' + roughly(v.count)
-                            : v.count,
+      set.append(facetBox(f, v.value, v.label || v.value, v.count,
                           chosen.includes(v.value)));
     }
     for (const v of chosen)
@@ -288,21 +291,15 @@ async function search(s) {
   return getJson('/api/search?' + p.toString());
 }
 
-/* An estimate to two significant digits: 183,140 as 180000. */
-function roughly(n) {
-  const unit = Math.pow(10, Math.max(0, String(Math.round(n)).length - 2));
-  return Math.round(n / unit) * unit;
-}
-
 function drawResults(answer, s) {
   /* total counts this node's hits; peers' come on the first page */
   const remote = answer.hits.filter(h => h.source && h.source !== 'local')
     .length;
   const parts = [];
   if (answer.total || !remote) {
-    /* past the hits the node counts, total and facets are estimates */
+    /* past the hits the node counts, there may be more */
     parts.push(!answer.total ? t('none')
-      : answer.exact === false ? t('about', roughly(answer.total))
+      : answer.exact === false ? t('atLeast', answer.total)
         : t('hits', answer.total));
   }
   if (remote) parts.push(t('fromPeers', remote));
