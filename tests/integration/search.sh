@@ -32,7 +32,7 @@ contains "$work/err" "limit: a whole number from 0 to 100"
 "$OERNODE" -q withdraw "$ecole" --reason duplicate >/dev/null
 expect_exit 0 "$OERNODE" search --json
 cp "$work/out" "$work/caught-up.json"
-contains "$work/out" '"total":2'
+contains "$work/out" '"total":2,"exact":true,"counted":2'
 expect_exit 0 "$OERNODE" reindex
 contains "$work/out" "index rebuilt: 3 documents read from 1 catalogues"
 expect_exit 0 "$OERNODE" search --json
