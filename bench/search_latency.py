@@ -46,7 +46,7 @@ WHOLE_TOTAL = ("SELECT coalesce((SELECT n FROM facet_count"
                " WHERE kind = -1), 0)")
 FACETS_ORDER = ["level", "subject", "language", "licence", "type",
                 "audience", "origin"]
-SAMPLE, RANK_MAX, LIMIT = 2000, 2000, 20
+SAMPLE, RANK_MAX, LIMIT = 1000, 1000, 20
 BUDGET = 60  # seconds a search at most (but ten requests at least)
 
 

@@ -28,10 +28,10 @@
 #define INDEX_FILTER_VALUES 8  /* values of one facet in one query */
 /* A search counts its hits and their facet values up to this many (the
  * newest), unless the query says otherwise (see index_search). */
-#define INDEX_SAMPLE 2000
+#define INDEX_SAMPLE 1000
 /* A text query with more hits than this is ordered by date rather than
  * by bm25 (see index_search). */
-#define INDEX_RANK_MAX 2000
+#define INDEX_RANK_MAX 1000
 
 /* The facets, in the order of the JSON answer. */
 enum index_facet {
