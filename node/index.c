@@ -858,7 +858,7 @@ static int end(struct index *ix, int err)
 
 static const char empty_sql[] =
     "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
-    " DELETE FROM indexed; DELETE FROM facet_count;;";
+    " DELETE FROM indexed; DELETE FROM facet_count;";
 
 static int record_vocab(struct index *ix)
 {
@@ -1122,6 +1122,7 @@ int index_query_fts(char **out, const char *text)
  * the stream ends within the sample the counts are exact, else the total
  * is the hits read (at least) and the facets count the newest of them.
  */
+
 /* A search being answered. */
 struct search {
     struct index *ix;
@@ -1243,7 +1244,8 @@ static int search_stmt(sqlite3_stmt **out, int *next, struct search *sr,
     return 0;
 }
 
-/* One number from sql with text parameters a and b (NULL: unbound). */
+/* One number from sql, a bound as parameter 1 and b (text; NULL: left
+ * unbound) as 2. */
 static int count_of(sqlite3_int64 *out, struct index *ix, const char *sql,
                     sqlite3_int64 a, const char *b)
 {
@@ -1500,7 +1502,6 @@ static int slot_order(const void *a, const void *b)
 
 struct scan {
     json_int_t hits;    /* hits read */
-    sqlite3_int64 last; /* rowid of the last hit read */
     int more;           /* the stream holds hits past those read */
     sqlite3_int64 page[INDEX_LIMIT_MAX]; /* the page's hits, in order */
     size_t npage;
@@ -1532,7 +1533,6 @@ static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
         if (sc->hits >= sr->q->offset && sc->hits < end)
             sc->page[sc->npage++] = row;
         sc->hits++;
-        sc->last = row;
     }
 }
 
