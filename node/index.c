@@ -1282,6 +1282,36 @@ struct stream {
 
 static const char text_stream_sql[] =
     "SELECT fts.rowid FROM fts WHERE fts MATCH ?%s ORDER BY fts.rowid DESC";
+/* with each hit's bm25 (SQLite computes it for the hits only), when the
+ * hits may be few enough to rank (scored_stream) */
+static const char scored_stream_sql[] =
+    "SELECT fts.rowid, bm25(fts, 10.0, 2.0, 5.0) FROM fts"
+    " WHERE fts MATCH ?%s ORDER BY fts.rowid DESC";
+
+/* Whether the words' hits may be ranked, so that the stream scores
+ * them: with filters, which may leave few of many matches; without, when
+ * a probe that stops counting past INDEX_RANK_MAX finds no more. */
+static int scored_stream(int *out, struct search *sr)
+{
+    sqlite3_stmt *st = NULL;
+    int err, rc;
+
+    *out = has_filters(sr);
+    if (*out)
+        return 0;
+    err = prepare(&st, sr->ix, "SELECT count(*) FROM (SELECT rowid FROM fts"
+                  " WHERE fts MATCH ? LIMIT ?)");
+    if (err != 0)
+        return err;
+    sqlite3_bind_text(st, 1, sr->match, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, INDEX_RANK_MAX + 1);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0) <= INDEX_RANK_MAX;
+    err = from_sqlite(sr->ix, rc, "cannot probe a query");
+    sqlite3_finalize(st);
+    return err;
+}
 
 static int stream_step(struct stream *s, size_t i, struct index *ix)
 {
@@ -1343,9 +1373,14 @@ static int stream_open(struct stream *s, struct search *sr)
 
     memset(s, 0, sizeof(*s));
     if (sr->match != NULL) {
+        int scored = 0;
+
         err = stream_alloc(s, 1);
         if (err == 0)
-            err = search_stmt(&s->st[0], NULL, sr, text_stream_sql,
+            err = scored_stream(&scored, sr);
+        if (err == 0)
+            err = search_stmt(&s->st[0], NULL, sr,
+                              scored ? scored_stream_sql : text_stream_sql,
                               "fts.rowid", -1, sr->match);
     } else {
         err = narrowest_filter(&k, sr);
@@ -1372,16 +1407,20 @@ static int stream_open(struct stream *s, struct search *sr)
 /* The next hit into *row, 0 after the last: the greatest head, and every
  * statement at it steps on (a document holding two values of the driving
  * filter comes once). */
-static int stream_next(sqlite3_int64 *row, struct stream *s,
+static int stream_next(sqlite3_int64 *row, double *score, struct stream *s,
                        struct index *ix)
 {
     int err = 0;
 
     *row = 0;
+    *score = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (s->head[i] > *row)
             *row = s->head[i];
     }
+    /* the text stream's second column, before it steps on */
+    if (s->n == 1 && *row != 0 && sqlite3_column_count(s->st[0]) > 1)
+        *score = sqlite3_column_double(s->st[0], 1);
     for (size_t i = 0; i < s->n && err == 0 && *row != 0; i++) {
         if (s->head[i] == *row)
             err = stream_step(s, i, ix);
@@ -1500,11 +1539,20 @@ static int slot_order(const void *a, const void *b)
 
 /* ---- reading the hits ---- */
 
+/* A hit to rank: its bm25, then scaled by its paradata (page_ranked). */
+struct scored {
+    sqlite3_int64 row;
+    double score;
+    char *id;
+};
+
 struct scan {
     json_int_t hits;    /* hits read */
     int more;           /* the stream holds hits past those read */
     sqlite3_int64 page[INDEX_LIMIT_MAX]; /* the page's hits, in order */
     size_t npage;
+    struct scored scored[INDEX_RANK_MAX]; /* the first hits of words */
+    size_t nscored;
 };
 
 /* Read hits until the sample is counted and the page is reached, and one
@@ -1515,10 +1563,11 @@ static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
     long sample = sr->q->sample > 0 ? sr->q->sample : INDEX_SAMPLE;
     long end = sr->q->offset + sr->q->limit;
     sqlite3_int64 row;
+    double score;
     int err;
 
     for (;;) {
-        err = stream_next(&row, s, sr->ix);
+        err = stream_next(&row, &score, s, sr->ix);
         if (err != 0 || row == 0)
             return err;
         if (sc->hits >= sample && sc->hits >= end) {
@@ -1532,6 +1581,8 @@ static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
         }
         if (sc->hits >= sr->q->offset && sc->hits < end)
             sc->page[sc->npage++] = row;
+        if (sr->match != NULL && sc->nscored < INDEX_RANK_MAX)
+            sc->scored[sc->nscored++] = (struct scored){ row, score, NULL };
         sc->hits++;
     }
 }
@@ -1683,14 +1734,6 @@ static json_t *hit_json(sqlite3_stmt *st, const struct search *sr)
     " coalesce((SELECT n FROM para.download w WHERE w.id = d.id), 0)"      \
     " AS downloads"
 
-/* bm25 is negative, lower is better: a mild boost scales it by up to 10%
- * for a rating away from 3 and up to 10% for 100 downloads or more. */
-static const char ranked_sql[] =
-    "SELECT " HIT_COLUMNS " FROM fts"
-    " JOIN doc d ON d.rowid = fts.rowid WHERE fts MATCH ?%s"
-    " ORDER BY bm25(fts, 10.0, 2.0, 5.0) * (1.0"
-    " + CASE WHEN avg_rating > 0 THEN (avg_rating - 3.0) * 0.05 ELSE 0 END"
-    " + min(downloads, 100) / 1000.0), d.id LIMIT ? OFFSET ?";
 static const char newest_sql[] =
     "SELECT " HIT_COLUMNS " FROM doc d WHERE 1%s"
     " ORDER BY d.rowid DESC LIMIT ? OFFSET ?";
@@ -1709,15 +1752,14 @@ static int read_hits(json_t *hits, sqlite3_stmt *st, struct search *sr)
     return from_sqlite(sr->ix, rc, "cannot read hits");
 }
 
-/* The page: ranked by bm25 over every hit, or (sql newest_sql) the
- * newest of all documents. */
-static int page_by(json_t *hits, struct search *sr, const char *sql)
+/* The page of a search without words or filters: the newest of all
+ * documents. */
+static int page_newest(json_t *hits, struct search *sr)
 {
     sqlite3_stmt *st = NULL;
     int next, err;
 
-    err = search_stmt(&st, &next, sr, sql, "d.rowid", -1,
-                      sql == ranked_sql ? sr->match : NULL);
+    err = search_stmt(&st, &next, sr, newest_sql, "d.rowid", -1, NULL);
     if (err != 0)
         return err;
     sqlite3_bind_int64(st, next, sr->q->limit);
@@ -1741,6 +1783,66 @@ static int page_rows(json_t *hits, struct search *sr, const struct scan *sc)
         err = read_hits(hits, st, sr);
     }
     sqlite3_finalize(st);
+    return err;
+}
+
+static int scored_order(const void *a, const void *b)
+{
+    const struct scored *x = a, *y = b;
+
+    if (x->score != y->score)
+        return x->score < y->score ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/*
+ * The page of a ranked search, from the hits the scan scored (all of
+ * them: ranking needs the set read whole): bm25 is negative, lower is
+ * better, and a mild boost scales it by up to 10% for a rating away from
+ * 3 and up to 10% for 100 downloads or more; then by id.
+ */
+static int page_ranked(json_t *hits, struct search *sr, struct scan *sc)
+{
+    sqlite3_stmt *st = NULL;
+    int err = prepare(&st, sr->ix,
+                      "SELECT d.id, coalesce((SELECT avg(rating) FROM"
+                      " para.rating r WHERE r.id = d.id), 0.0),"
+                      " coalesce((SELECT n FROM para.download w"
+                      " WHERE w.id = d.id), 0) FROM doc d WHERE d.rowid = ?");
+    size_t i;
+
+    for (i = 0; i < sc->nscored && err == 0; i++) {
+        struct scored *h = &sc->scored[i];
+        double rating, downloads;
+        int rc;
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, h->row);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            err = from_sqlite(sr->ix, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+                              "cannot read a hit");
+            break;
+        }
+        rating = sqlite3_column_double(st, 1);
+        downloads = sqlite3_column_double(st, 2);
+        h->score *= 1.0 + (rating > 0 ? (rating - 3.0) * 0.05 : 0) +
+                    (downloads < 100 ? downloads : 100) / 1000.0;
+        h->id = strdup((const char *)sqlite3_column_text(st, 0));
+        if (h->id == NULL)
+            err = OER_ENOMEM;
+    }
+    sqlite3_finalize(st);
+    if (err == 0) {
+        qsort(sc->scored, sc->nscored, sizeof(*sc->scored), scored_order);
+        sc->npage = 0;
+        for (i = (size_t)sr->q->offset;
+             i < sc->nscored && sc->npage < (size_t)sr->q->limit; i++)
+            sc->page[sc->npage++] = sc->scored[i].row;
+        err = page_rows(hits, sr, sc);
+    }
+    for (i = 0; i < sc->nscored; i++)
+        free(sc->scored[i].id);
     return err;
 }
 
@@ -1816,7 +1918,7 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
         /* rank only a set read whole and small enough to score */
         f->ranked = sr->match != NULL && !sc->more &&
                     sc->hits <= INDEX_RANK_MAX;
-        err = f->ranked ? page_by(hits, sr, ranked_sql)
+        err = f->ranked ? page_ranked(hits, sr, sc)
                         : page_rows(hits, sr, sc);
     }
     if (err == 0)
@@ -1859,7 +1961,7 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         err = count_of(&all, ix, doc_count_sql, -1, NULL);
         f.total = f.counted = all;
         if (err == 0)
-            err = page_by(hits, &sr, newest_sql);
+            err = page_newest(hits, &sr);
         if (err == 0)
             err = whole_facets(facets, &sr);
     }
