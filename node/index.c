@@ -1213,9 +1213,9 @@ static char *filter_sql(const struct search *sr, const char *col, int skip)
 /*
  * Prepare fmt (one %s, where filter_sql's conditions on col go, every
  * facet's but skip's) and bind: first (when not NULL) as parameter 1,
- * then the filters' values.  *next is the next free parameter.
+ * then the filters' values.
  */
-static int search_stmt(sqlite3_stmt **out, int *next, struct search *sr,
+static int search_stmt(sqlite3_stmt **out, struct search *sr,
                        const char *fmt, const char *col, int skip,
                        const char *first)
 {
@@ -1239,8 +1239,6 @@ static int search_stmt(sqlite3_stmt **out, int *next, struct search *sr,
                                   json_array_get(sr->keys[k], i)),
                               -1, SQLITE_STATIC);
     }
-    if (next != NULL)
-        *next = n;
     return 0;
 }
 
@@ -1293,23 +1291,16 @@ static const char scored_stream_sql[] =
  * a probe that stops counting past INDEX_RANK_MAX finds no more. */
 static int scored_stream(int *out, struct search *sr)
 {
-    sqlite3_stmt *st = NULL;
-    int err, rc;
+    sqlite3_int64 n = 0;
+    int err;
 
     *out = has_filters(sr);
     if (*out)
         return 0;
-    err = prepare(&st, sr->ix, "SELECT count(*) FROM (SELECT rowid FROM fts"
-                  " WHERE fts MATCH ? LIMIT ?)");
-    if (err != 0)
-        return err;
-    sqlite3_bind_text(st, 1, sr->match, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, INDEX_RANK_MAX + 1);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(st, 0) <= INDEX_RANK_MAX;
-    err = from_sqlite(sr->ix, rc, "cannot probe a query");
-    sqlite3_finalize(st);
+    err = count_of(&n, sr->ix, "SELECT count(*) FROM (SELECT rowid FROM fts"
+                   " WHERE fts MATCH ?2 LIMIT ?1)", INDEX_RANK_MAX + 1,
+                   sr->match);
+    *out = err == 0 && n <= INDEX_RANK_MAX;
     return err;
 }
 
@@ -1379,7 +1370,7 @@ static int stream_open(struct stream *s, struct search *sr)
         if (err == 0)
             err = scored_stream(&scored, sr);
         if (err == 0)
-            err = search_stmt(&s->st[0], NULL, sr,
+            err = search_stmt(&s->st[0], sr,
                               scored ? scored_stream_sql : text_stream_sql,
                               "fts.rowid", -1, sr->match);
     } else {
@@ -1394,7 +1385,7 @@ static int stream_open(struct stream *s, struct search *sr)
         if (err == 0 && fmt == NULL)
             err = OER_ENOMEM;
         for (size_t i = 0; i < s->n && err == 0; i++)
-            err = search_stmt(&s->st[i], NULL, sr, fmt, "f0.doc", k,
+            err = search_stmt(&s->st[i], sr, fmt, "f0.doc", k,
                               json_string_value(
                                   json_array_get(sr->keys[k], i)));
         sqlite3_free(fmt);
@@ -1558,9 +1549,8 @@ struct scan {
 /* Read hits until the sample is counted and the page is reached, and one
  * more to know whether the stream ends there. */
 static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
-                       struct search *sr)
+                       struct search *sr, long sample)
 {
-    long sample = sr->q->sample > 0 ? sr->q->sample : INDEX_SAMPLE;
     long end = sr->q->offset + sr->q->limit;
     sqlite3_int64 row;
     double score;
@@ -1726,17 +1716,18 @@ static json_t *hit_json(sqlite3_stmt *st, const struct search *sr)
 }
 
 /* The columns of a hit: the document's, then its paradata. */
+#define AVG_RATING                                                         \
+    "coalesce((SELECT avg(rating) FROM para.rating r WHERE r.id = d.id),"  \
+    " 0.0)"
+#define DOWNLOADS                                                          \
+    "coalesce((SELECT n FROM para.download w WHERE w.id = d.id), 0)"
 #define HIT_COLUMNS                                                        \
-    "d.id, d.licence, d.titles, d.updated, d.levels, d.origin,"            \
-    " coalesce((SELECT avg(rating) FROM para.rating r WHERE r.id = d.id),"  \
-    " 0.0) AS avg_rating,"                                                 \
-    " (SELECT count(*) FROM para.rating r WHERE r.id = d.id),"             \
-    " coalesce((SELECT n FROM para.download w WHERE w.id = d.id), 0)"      \
-    " AS downloads"
+    "d.id, d.licence, d.titles, d.updated, d.levels, d.origin, "           \
+    AVG_RATING ", (SELECT count(*) FROM para.rating r WHERE r.id = d.id), " \
+    DOWNLOADS
 
 static const char newest_sql[] =
-    "SELECT " HIT_COLUMNS " FROM doc d WHERE 1%s"
-    " ORDER BY d.rowid DESC LIMIT ? OFFSET ?";
+    "SELECT " HIT_COLUMNS " FROM doc d ORDER BY d.rowid DESC LIMIT ? OFFSET ?";
 static const char row_sql[] =
     "SELECT " HIT_COLUMNS " FROM doc d WHERE d.rowid = ?";
 
@@ -1757,13 +1748,12 @@ static int read_hits(json_t *hits, sqlite3_stmt *st, struct search *sr)
 static int page_newest(json_t *hits, struct search *sr)
 {
     sqlite3_stmt *st = NULL;
-    int next, err;
+    int err = prepare(&st, sr->ix, newest_sql);
 
-    err = search_stmt(&st, &next, sr, newest_sql, "d.rowid", -1, NULL);
     if (err != 0)
         return err;
-    sqlite3_bind_int64(st, next, sr->q->limit);
-    sqlite3_bind_int64(st, next + 1, sr->q->offset);
+    sqlite3_bind_int64(st, 1, sr->q->limit);
+    sqlite3_bind_int64(st, 2, sr->q->offset);
     err = read_hits(hits, st, sr);
     sqlite3_finalize(st);
     return err;
@@ -1805,10 +1795,8 @@ static int page_ranked(json_t *hits, struct search *sr, struct scan *sc)
 {
     sqlite3_stmt *st = NULL;
     int err = prepare(&st, sr->ix,
-                      "SELECT d.id, coalesce((SELECT avg(rating) FROM"
-                      " para.rating r WHERE r.id = d.id), 0.0),"
-                      " coalesce((SELECT n FROM para.download w"
-                      " WHERE w.id = d.id), 0) FROM doc d WHERE d.rowid = ?");
+                      "SELECT d.id, " AVG_RATING ", " DOWNLOADS
+                      " FROM doc d WHERE d.rowid = ?");
     size_t i;
 
     for (i = 0; i < sc->nscored && err == 0; i++) {
@@ -1907,7 +1895,7 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
     int err = sc != NULL ? stream_open(&s, sr) : OER_ENOMEM;
 
     if (err == 0)
-        err = scan_stream(sc, &t, &s, sr);
+        err = scan_stream(sc, &t, &s, sr, sample);
     if (sc != NULL)
         stream_free(&s);
     if (err == 0) {
