@@ -22,17 +22,17 @@ HIT_COLUMNS = (
     " (SELECT count(*) FROM para.rating r WHERE r.id = d.id),"
     " coalesce((SELECT n FROM para.download w WHERE w.id = d.id), 0)"
     " AS downloads")
-RANKED = (
-    "SELECT " + HIT_COLUMNS + " FROM fts"
-    " JOIN doc d ON d.rowid = fts.rowid WHERE fts MATCH ?%s"
-    " ORDER BY bm25(fts, 10.0, 2.0, 5.0) * (1.0"
-    " + CASE WHEN avg_rating > 0 THEN (avg_rating - 3.0) * 0.05 ELSE 0 END"
-    " + min(downloads, 100) / 1000.0), d.id LIMIT ? OFFSET ?")
+PARA = ("SELECT d.id, coalesce((SELECT avg(rating) FROM para.rating r"
+        " WHERE r.id = d.id), 0.0), coalesce((SELECT n FROM para.download w"
+        " WHERE w.id = d.id), 0) FROM doc d WHERE d.rowid = ?")
+PROBE = "SELECT count(*) FROM (SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?)"
 NEWEST = ("SELECT " + HIT_COLUMNS + " FROM doc d"
           " ORDER BY d.rowid DESC LIMIT ? OFFSET ?")
 ROWS = "SELECT " + HIT_COLUMNS + " FROM doc d WHERE d.rowid IN (%s)"
 TEXT_STREAM = ("SELECT fts.rowid FROM fts WHERE fts MATCH ?%s"
                " ORDER BY fts.rowid DESC")
+SCORED_STREAM = ("SELECT fts.rowid, bm25(fts, 10.0, 2.0, 5.0) FROM fts"
+                 " WHERE fts MATCH ?%s ORDER BY fts.rowid DESC")
 FACET_STREAM = ("SELECT f0.doc FROM facet f0 WHERE f0.kind = %d"
                 " AND f0.value IN (%s)%s ORDER BY f0.doc DESC")
 VALUE_COUNT = ("SELECT coalesce((SELECT n FROM facet_count"
@@ -79,9 +79,12 @@ def direct(db, qs):
         db.execute(WHOLE_FACETS).fetchall()
         db.execute("COMMIT")
         return
+    scored = False
     if match:
         stream = TEXT_STREAM % exists(keys, "fts.rowid")
         binds = [match] + [x for _, v in keys for x in v]
+        scored = bool(keys) or db.execute(
+            PROBE, (match, RANK_MAX + 1)).fetchone()[0] <= RANK_MAX
     else:
         sizes = [(sum(db.execute(VALUE_COUNT, (k, x)).fetchone()[0]
                       for x in v), k, v) for k, v in keys]
@@ -90,15 +93,22 @@ def direct(db, qs):
         stream = FACET_STREAM % (k0, ", ".join("?" * len(v0)),
                                  exists(rest, "f0.doc"))
         binds = list(v0) + [x for _, v in rest for x in v]
-    rows = [r[0] for r in db.execute(stream + " LIMIT ?",
-                                     binds + [SAMPLE + 1])]
+    first = (SCORED_STREAM % exists(keys, "fts.rowid")) if scored else stream
+    rows = db.execute(first + " LIMIT ?", binds + [SAMPLE + 1]).fetchall()
     db.execute(SAMPLE_FACETS % stream, binds + [SAMPLE]).fetchall()
     more = len(rows) > SAMPLE
     if match and not more and len(rows) <= RANK_MAX:
-        db.execute(RANKED % exists(keys, "d.rowid"),
-                   binds + [LIMIT, 0]).fetchall()
-    elif rows:
-        page = rows[:LIMIT]
+        # the node's ranking: bm25 scaled by paradata, then id
+        ranked = []
+        for row, score in rows:
+            rid, rating, downloads = db.execute(PARA, (row,)).fetchone()
+            ranked.append((score * (1.0 + ((rating - 3.0) * 0.05 if rating > 0
+                                           else 0) + min(downloads, 100)
+                                    / 1000.0), rid, row))
+        page = [r for _, _, r in sorted(ranked)[:LIMIT]]
+    else:
+        page = [r[0] for r in rows[:LIMIT]]
+    if page:
         db.execute(ROWS % ", ".join("?" * len(page)), page).fetchall()
     db.execute("COMMIT")
 
