@@ -25,21 +25,14 @@ HIT_COLUMNS = (
 PARA = ("SELECT d.id, coalesce((SELECT avg(rating) FROM para.rating r"
         " WHERE r.id = d.id), 0.0), coalesce((SELECT n FROM para.download w"
         " WHERE w.id = d.id), 0) FROM doc d WHERE d.rowid = ?")
-PROBE = "SELECT count(*) FROM (SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?)"
 NEWEST = ("SELECT " + HIT_COLUMNS + " FROM doc d"
           " ORDER BY d.rowid DESC LIMIT ? OFFSET ?")
 ROWS = "SELECT " + HIT_COLUMNS + " FROM doc d WHERE d.rowid IN (%s)"
-TEXT_STREAM = ("SELECT fts.rowid FROM fts WHERE fts MATCH ?%s"
-               " ORDER BY fts.rowid DESC")
-SCORED_STREAM = ("SELECT fts.rowid, bm25(fts, 10.0, 2.0, 5.0) FROM fts"
-                 " WHERE fts MATCH ?%s ORDER BY fts.rowid DESC")
-FACET_STREAM = ("SELECT f0.doc FROM facet f0 WHERE f0.kind = %d"
-                " AND f0.value IN (%s)%s ORDER BY f0.doc DESC")
-VALUE_COUNT = ("SELECT coalesce((SELECT n FROM facet_count"
-               " WHERE kind = ? AND value = ?), 0)")
+STREAM = "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+SCORED = "SELECT rowid, bm25(fts, 10.0, 2.0, 5.0, 0.0) FROM fts WHERE fts MATCH ?"
 SAMPLE_FACETS = ("SELECT kind, value, count(*) AS n FROM facet"
-                 " WHERE doc IN (%s LIMIT ?) GROUP BY kind, value"
-                 " ORDER BY kind, n DESC, value")
+                 " WHERE doc IN (SELECT value FROM json_each(?))"
+                 " GROUP BY kind, value ORDER BY kind, n DESC, value")
 WHOLE_FACETS = ("SELECT kind, value, n FROM facet_count WHERE kind >= 0"
                 " ORDER BY kind, n DESC, value")
 WHOLE_TOTAL = ("SELECT coalesce((SELECT n FROM facet_count"
@@ -57,57 +50,50 @@ def fts_query(text):
                     if any(c.isalnum() for c in w))
 
 
-def exists(keys, col):
-    return "".join(
-        " AND EXISTS (SELECT 1 FROM facet f WHERE f.kind = %d"
-        " AND f.value IN (%s) AND f.doc = %s)"
-        % (k, ", ".join("?" * len(v)), col) for k, v in keys) + " "
+def tag(kind, value):
+    """tag_token: a facet value as one token of the tags column."""
+    return "f%dx%s" % (kind, value.encode().hex())
+
+
+def match_of(words, keys):
+    """search_match: the words in the text columns, a filter's values in
+    the tags column."""
+    parts = ["{title description keywords} : (%s)" % words] if words else []
+    parts += ["tags : (%s)" % " OR ".join(tag(k, x) for x in v)
+              for k, v in keys]
+    return " AND ".join(parts)
 
 
 def direct(db, qs):
     """The statements index_search runs for the query string qs: the
-    stream of hits newest first (to the sample and one more), the facet
-    counts of the sample (grouped in SQL here, in a hash table there), and
-    the page."""
+    FTS5 query's hits newest first (to the sample and one more), the facet
+    counts of the sample (grouped in SQL here, in a hash table there),
+    for a set small enough the hits' bm25 and paradata (sorted here as
+    there), and the page."""
     args = urllib.parse.parse_qs(qs)
-    match = fts_query(args.get("q", [""])[0]) or None
+    words = fts_query(args.get("q", [""])[0])
     keys = [(k, args[f]) for k, f in enumerate(FACETS_ORDER) if f in args]
     db.execute("BEGIN")
-    if not match and not keys:
+    if not words and not keys:
         db.execute(WHOLE_TOTAL).fetchone()
         db.execute(NEWEST, (LIMIT, 0)).fetchall()
         db.execute(WHOLE_FACETS).fetchall()
         db.execute("COMMIT")
         return
-    scored = False
-    if match:
-        stream = TEXT_STREAM % exists(keys, "fts.rowid")
-        binds = [match] + [x for _, v in keys for x in v]
-        scored = bool(keys) or db.execute(
-            PROBE, (match, RANK_MAX + 1)).fetchone()[0] <= RANK_MAX
-    else:
-        sizes = [(sum(db.execute(VALUE_COUNT, (k, x)).fetchone()[0]
-                      for x in v), k, v) for k, v in keys]
-        _, k0, v0 = min(sizes)
-        rest = [(k, v) for k, v in keys if k != k0]
-        stream = FACET_STREAM % (k0, ", ".join("?" * len(v0)),
-                                 exists(rest, "f0.doc"))
-        binds = list(v0) + [x for _, v in rest for x in v]
-    first = (SCORED_STREAM % exists(keys, "fts.rowid")) if scored else stream
-    rows = db.execute(first + " LIMIT ?", binds + [SAMPLE + 1]).fetchall()
-    db.execute(SAMPLE_FACETS % stream, binds + [SAMPLE]).fetchall()
-    more = len(rows) > SAMPLE
-    if match and not more and len(rows) <= RANK_MAX:
+    match = match_of(words, keys)
+    rows = [r[0] for r in db.execute(STREAM, (match, SAMPLE + 1))]
+    db.execute(SAMPLE_FACETS, (json.dumps(rows[:SAMPLE]),)).fetchall()
+    if words and len(rows) <= min(SAMPLE, RANK_MAX):
         # the node's ranking: bm25 scaled by paradata, then id
         ranked = []
-        for row, score in rows:
+        for row, score in db.execute(SCORED, (match,)).fetchall():
             rid, rating, downloads = db.execute(PARA, (row,)).fetchone()
             ranked.append((score * (1.0 + ((rating - 3.0) * 0.05 if rating > 0
                                            else 0) + min(downloads, 100)
                                     / 1000.0), rid, row))
         page = [r for _, _, r in sorted(ranked)[:LIMIT]]
     else:
-        page = [r[0] for r in rows[:LIMIT]]
+        page = rows[:LIMIT]
     if page:
         db.execute(ROWS % ", ".join("?" * len(page)), page).fetchall()
     db.execute("COMMIT")

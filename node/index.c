@@ -23,7 +23,7 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 8
+#define INDEX_SCHEMA 9
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 /* SQLite's page cache while writing, and after (its default): rowids
@@ -73,8 +73,10 @@ static const char schema_sql[] =
     "CREATE TABLE facet(kind INTEGER NOT NULL, value TEXT NOT NULL,"
     " doc INTEGER NOT NULL, PRIMARY KEY(kind, value, doc)) WITHOUT ROWID;"
     "CREATE INDEX facet_doc ON facet(doc);"
+    /* tags: the document's facet values as tokens (tag_token), so that
+     * FTS5 itself joins the words' matches and the filters */
     "CREATE VIRTUAL TABLE fts USING fts5(title, description, keywords,"
-    " tokenize = 'unicode61 remove_diacritics 2');"
+    " tags, tokenize = 'unicode61 remove_diacritics 2');"
     "CREATE TABLE indexed(origin TEXT PRIMARY KEY, head TEXT NOT NULL);"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     /* the facet counts of the whole index, and (kind -1) its documents,
@@ -94,7 +96,7 @@ static const char schema_sql[] =
     " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
     " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
-    "PRAGMA user_version = 8;";
+    "PRAGMA user_version = 9;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
@@ -445,27 +447,72 @@ static int join_texts(char **out, struct index *ix, const json_t *obj)
     return err;
 }
 
+/*
+ * Append to s the token of value of facet kind: "f", the kind, "x" and
+ * the value's bytes in hex, one word to FTS5's tokenizer and a column of
+ * its own (tags), so that a filter is a term FTS5 joins with the words.
+ * Users' words cannot reach it: they match only the text columns.
+ */
+static void tag_token(sqlite3_str *s, int kind, const char *value)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    sqlite3_str_appendf(s, "f%dx", kind);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        sqlite3_str_appendchar(s, 1, hex[*p >> 4]);
+        sqlite3_str_appendchar(s, 1, hex[*p & 15]);
+    }
+}
+
+/* The tokens of the facet rows of the document at row (put_facets has
+ * written them), into *out (sqlite3_free). */
+static int doc_tags(char **out, struct index *ix, sqlite3_int64 row)
+{
+    sqlite3_str *s = sqlite3_str_new(ix->db);
+    sqlite3_stmt *st = NULL;
+    int err = prepare(&st, ix, "SELECT kind, value FROM facet WHERE doc = ?");
+    int rc = SQLITE_DONE;
+
+    if (err == 0) {
+        sqlite3_bind_int64(st, 1, row);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            tag_token(s, sqlite3_column_int(st, 0),
+                      (const char *)sqlite3_column_text(st, 1));
+            sqlite3_str_appendchar(s, 1, ' ');
+        }
+        err = from_sqlite(ix, rc, "cannot read facets");
+    }
+    sqlite3_finalize(st);
+    if (err == 0 && sqlite3_str_errcode(s) != SQLITE_OK)
+        err = OER_ENOMEM;
+    *out = sqlite3_str_finish(s);
+    return err;
+}
+
+/* The texts and tags of the document at row, staged until end(). */
 static int put_text(struct index *ix, sqlite3_int64 row, const json_t *doc)
 {
     static const char *const fields[] = { "title", "description", "keywords" };
-    char *text[3] = { NULL, NULL, NULL };
+    char *text[4] = { NULL, NULL, NULL, NULL };
     sqlite3_stmt *st = NULL;
     int err = 0;
 
     for (int i = 0; i < 3 && err == 0; i++)
         err = join_texts(&text[i], ix, json_object_get(doc, fields[i]));
     if (err == 0)
+        err = doc_tags(&text[3], ix, row);
+    if (err == 0)
         err = prepare(&st, ix,
                       "INSERT INTO temp.pending_text(rowid, title,"
-                      " description, keywords) VALUES (?, ?, ?, ?)");
+                      " description, keywords, tags) VALUES (?, ?, ?, ?, ?)");
     if (err == 0) {
         sqlite3_bind_int64(st, 1, row);
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             sqlite3_bind_text(st, i + 2, text[i], -1, SQLITE_STATIC);
         err = from_sqlite(ix, sqlite3_step(st), "cannot index a text");
     }
     sqlite3_finalize(st);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         sqlite3_free(text[i]);
     return err;
 }
@@ -668,9 +715,9 @@ static int put_doc(struct index *ix, const json_t *doc, const char *origin)
     free(titles);
     free(lv);
     if (err == 0)
-        err = put_text(ix, row, doc);
-    if (err == 0)
         err = put_facets(ix, row, doc, origin);
+    if (err == 0)
+        err = put_text(ix, row, doc);
     return err;
 }
 
@@ -833,7 +880,7 @@ static int begin(struct index *ix)
 {
     int err = exec(ix, "CREATE TEMP TABLE IF NOT EXISTS pending_text("
                    "rowid INTEGER PRIMARY KEY, title, description,"
-                   " keywords);"
+                   " keywords, tags);"
                    " PRAGMA cache_size = " WRITE_CACHE,
                    "cannot create a temporary table");
 
@@ -844,8 +891,8 @@ static int begin(struct index *ix)
 static int end(struct index *ix, int err)
 {
     if (err == 0)
-        err = exec(ix, "INSERT INTO fts(rowid, title, description, keywords)"
-                   " SELECT rowid, title, description, keywords"
+        err = exec(ix, "INSERT INTO fts(rowid, title, description, keywords,"
+                   " tags) SELECT rowid, title, description, keywords, tags"
                    " FROM temp.pending_text ORDER BY rowid;"
                    " DELETE FROM temp.pending_text", "cannot index texts");
     if (err == 0)
@@ -1112,22 +1159,24 @@ int index_query_fts(char **out, const char *text)
 
 /*
  * How a search runs.  Document rowids follow `updated` (doc_rowid), so
- * newest first is descending rowid order, which FTS5 and the facet
- * table's primary key both give without sorting.  A search reads its hits
- * in that order from one stream (the FTS5 matches of its words, or the
- * facet rows of its narrowest filter), each other filter tested on the
- * candidate with EXISTS on the facet table.  It counts the facet values
- * of the first hits (q->sample, INDEX_SAMPLE by default) in a hash table
- * here, and reads no further than those, the page and one more hit: when
- * the stream ends within the sample the counts are exact, else the total
- * is the hits read (at least) and the facets count the newest of them.
+ * newest first is descending rowid order, which FTS5 gives without
+ * sorting.  A search is one FTS5 query: its words in the text columns,
+ * and each filter as its values' tokens in the tags column (tag_token),
+ * so that FTS5 joins them by merging its lists of documents rather than
+ * testing every candidate here.  It counts the facet values of the first
+ * hits (q->sample, INDEX_SAMPLE by default) in a hash table, and reads no
+ * further than those, the page and one more hit: when the hits end
+ * within the sample the counts are exact, else the total is the hits read
+ * (at least) and the facets count the newest of them.
  */
 
 /* A search being answered. */
 struct search {
     struct index *ix;
     const struct index_query *q;
-    char *match; /* FTS5 query, or NULL for everything */
+    char *words; /* the user's words as FTS5 phrases, or NULL for none */
+    char *match; /* words and filters (sqlite3_free); NULL for neither */
+    int none;    /* a filter none of whose values is indexed: no hits */
     json_t *keys[INDEX_FACETS]; /* the facet values each filter accepts */
 };
 
@@ -1188,57 +1237,41 @@ static int has_filters(const struct search *sr)
     return 0;
 }
 
-/* The conditions of every filter but facet skip (-1 for none) on the
- * document whose rowid is col, each " AND EXISTS (...)"; "" for none. */
-static char *filter_sql(const struct search *sr, const char *col, int skip)
+/* sr->match: the words in the text columns, and for each filter one of
+ * its values' tokens in the tags column. */
+static int search_match(struct search *sr)
 {
     sqlite3_str *s = sqlite3_str_new(sr->ix->db);
+    const char *and = "";
 
+    if (sr->words != NULL) {
+        sqlite3_str_appendf(s, "{title description keywords} : (%s)",
+                            sr->words);
+        and = " AND ";
+    }
     for (int k = 0; k < INDEX_FACETS; k++) {
         size_t n = json_array_size(sr->keys[k]);
 
-        if (sr->q->nfilters[k] == 0 || k == skip)
+        if (sr->q->nfilters[k] == 0)
             continue;
-        sqlite3_str_appendf(s, " AND EXISTS (SELECT 1 FROM facet f"
-                            " WHERE f.kind = %d AND f.value IN (", k);
-        for (size_t i = 0; i < n; i++)
-            sqlite3_str_appendall(s, i > 0 ? ", ?" : "?");
-        sqlite3_str_appendf(s, ") AND f.doc = %s)", col);
-    }
-    /* a string, even when empty (finish gives NULL then) */
-    sqlite3_str_appendall(s, " ");
-    return sqlite3_str_finish(s);
-}
-
-/*
- * Prepare fmt (one %s, where filter_sql's conditions on col go, every
- * facet's but skip's) and bind: first (when not NULL) as parameter 1,
- * then the filters' values.
- */
-static int search_stmt(sqlite3_stmt **out, struct search *sr,
-                       const char *fmt, const char *col, int skip,
-                       const char *first)
-{
-    char *filters = filter_sql(sr, col, skip);
-    char *sql = filters != NULL ? sqlite3_mprintf(fmt, filters) : NULL;
-    int err = sql != NULL ? prepare(out, sr->ix, sql) : OER_ENOMEM;
-    int n = 1;
-
-    sqlite3_free(filters);
-    sqlite3_free(sql);
-    if (err != 0)
-        return err;
-    if (first != NULL)
-        sqlite3_bind_text(*out, n++, first, -1, SQLITE_STATIC);
-    for (int k = 0; k < INDEX_FACETS; k++) {
-        if (sr->q->nfilters[k] == 0 || k == skip)
+        if (n == 0)
+            sr->none = 1;
+        if (n == 0)
             continue;
-        for (size_t i = 0; i < json_array_size(sr->keys[k]); i++)
-            sqlite3_bind_text(*out, n++,
-                              json_string_value(
-                                  json_array_get(sr->keys[k], i)),
-                              -1, SQLITE_STATIC);
+        sqlite3_str_appendf(s, "%stags : (", and);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0)
+                sqlite3_str_appendall(s, " OR ");
+            tag_token(s, k, json_string_value(json_array_get(sr->keys[k], i)));
+        }
+        sqlite3_str_appendall(s, ")");
+        and = " AND ";
     }
+    if (sqlite3_str_errcode(s) != SQLITE_OK) {
+        sqlite3_free(sqlite3_str_finish(s));
+        return OER_ENOMEM;
+    }
+    sr->match = sqlite3_str_finish(s); /* NULL when empty */
     return 0;
 }
 
@@ -1270,154 +1303,13 @@ static const char value_count_sql[] =
 static const char doc_count_sql[] =
     "SELECT coalesce((SELECT n FROM facet_count WHERE kind = ?1), 0)";
 
-/* ---- the stream of hits, newest first ---- */
-
-struct stream {
-    sqlite3_stmt **st;
-    sqlite3_int64 *head; /* each statement's current rowid, 0 at its end */
-    size_t n;
-};
-
-static const char text_stream_sql[] =
-    "SELECT fts.rowid FROM fts WHERE fts MATCH ?%s ORDER BY fts.rowid DESC";
-/* with each hit's bm25 (SQLite computes it for the hits only), when the
- * hits may be few enough to rank (scored_stream) */
-static const char scored_stream_sql[] =
-    "SELECT fts.rowid, bm25(fts, 10.0, 2.0, 5.0) FROM fts"
-    " WHERE fts MATCH ?%s ORDER BY fts.rowid DESC";
-
-/* Whether the words' hits may be ranked, so that the stream scores
- * them: with filters, which may leave few of many matches; without, when
- * a probe that stops counting past INDEX_RANK_MAX finds no more. */
-static int scored_stream(int *out, struct search *sr)
-{
-    sqlite3_int64 n = 0;
-    int err;
-
-    *out = has_filters(sr);
-    if (*out)
-        return 0;
-    err = count_of(&n, sr->ix, "SELECT count(*) FROM (SELECT rowid FROM fts"
-                   " WHERE fts MATCH ?2 LIMIT ?1)", INDEX_RANK_MAX + 1,
-                   sr->match);
-    *out = err == 0 && n <= INDEX_RANK_MAX;
-    return err;
-}
-
-static int stream_step(struct stream *s, size_t i, struct index *ix)
-{
-    int rc = sqlite3_step(s->st[i]);
-
-    s->head[i] = rc == SQLITE_ROW ? sqlite3_column_int64(s->st[i], 0) : 0;
-    return rc == SQLITE_ROW ? 0 : from_sqlite(ix, rc, "cannot read hits");
-}
-
-static int stream_alloc(struct stream *s, size_t n)
-{
-    s->st = calloc(n > 0 ? n : 1, sizeof(*s->st));
-    s->head = calloc(n > 0 ? n : 1, sizeof(*s->head));
-    s->n = n;
-    return s->st != NULL && s->head != NULL ? 0 : OER_ENOMEM;
-}
-
-static void stream_free(struct stream *s)
-{
-    for (size_t i = 0; i < s->n && s->st != NULL; i++)
-        sqlite3_finalize(s->st[i]);
-    free(s->st);
-    free(s->head);
-}
-
-/* The filter with the fewest documents (by the triggers' counts of its
- * values): its facet rows drive a search without words. */
-static int narrowest_filter(int *out, struct search *sr)
-{
-    sqlite3_int64 best = -1;
-    int err = 0;
-
-    *out = -1;
-    for (int k = 0; k < INDEX_FACETS && err == 0; k++) {
-        sqlite3_int64 size = 0, n;
-
-        if (sr->q->nfilters[k] == 0)
-            continue;
-        for (size_t i = 0; i < json_array_size(sr->keys[k]) && err == 0;
-             i++) {
-            err = count_of(&n, sr->ix, value_count_sql, k,
-                           json_string_value(json_array_get(sr->keys[k], i)));
-            size += n;
-        }
-        if (err == 0 && (best < 0 || size < best)) {
-            best = size;
-            *out = k;
-        }
-    }
-    return err;
-}
-
-/* Open the stream of sr's hits (words or filters, not neither) and read
- * each statement's first row. */
-static int stream_open(struct stream *s, struct search *sr)
-{
-    int k = -1, err = 0;
-    char *fmt = NULL;
-
-    memset(s, 0, sizeof(*s));
-    if (sr->match != NULL) {
-        int scored = 0;
-
-        err = stream_alloc(s, 1);
-        if (err == 0)
-            err = scored_stream(&scored, sr);
-        if (err == 0)
-            err = search_stmt(&s->st[0], sr,
-                              scored ? scored_stream_sql : text_stream_sql,
-                              "fts.rowid", -1, sr->match);
-    } else {
-        err = narrowest_filter(&k, sr);
-        if (err == 0)
-            err = stream_alloc(s, json_array_size(sr->keys[k]));
-        /* one statement a value: each in the primary key's order */
-        fmt = err == 0 ? sqlite3_mprintf(
-                             "SELECT f0.doc FROM facet f0 WHERE f0.kind = %d"
-                             " AND f0.value = ?%%s ORDER BY f0.doc DESC", k)
-                       : NULL;
-        if (err == 0 && fmt == NULL)
-            err = OER_ENOMEM;
-        for (size_t i = 0; i < s->n && err == 0; i++)
-            err = search_stmt(&s->st[i], sr, fmt, "f0.doc", k,
-                              json_string_value(
-                                  json_array_get(sr->keys[k], i)));
-        sqlite3_free(fmt);
-    }
-    for (size_t i = 0; i < s->n && err == 0; i++)
-        err = stream_step(s, i, sr->ix);
-    return err;
-}
-
-/* The next hit into *row, 0 after the last: the greatest head, and every
- * statement at it steps on (a document holding two values of the driving
- * filter comes once). */
-static int stream_next(sqlite3_int64 *row, double *score, struct stream *s,
-                       struct index *ix)
-{
-    int err = 0;
-
-    *row = 0;
-    *score = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (s->head[i] > *row)
-            *row = s->head[i];
-    }
-    /* the text stream's second column, before it steps on */
-    if (s->n == 1 && *row != 0 && sqlite3_column_count(s->st[0]) > 1)
-        *score = sqlite3_column_double(s->st[0], 1);
-    for (size_t i = 0; i < s->n && err == 0 && *row != 0; i++) {
-        if (s->head[i] == *row)
-            err = stream_step(s, i, ix);
-    }
-    return err;
-}
+/* The hits, newest first. */
+static const char stream_sql[] =
+    "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC";
+/* The hits with their bm25 (weights of title, description, keywords;
+ * the tags count for nothing), for a set small enough to rank. */
+static const char scored_sql[] =
+    "SELECT rowid, bm25(fts, 10.0, 2.0, 5.0, 0.0) FROM fts WHERE fts MATCH ?";
 
 /* ---- counting facet values ---- */
 
@@ -1539,42 +1431,64 @@ struct scored {
 
 struct scan {
     json_int_t hits;    /* hits read */
-    int more;           /* the stream holds hits past those read */
+    int more;           /* there are hits past those read */
     sqlite3_int64 page[INDEX_LIMIT_MAX]; /* the page's hits, in order */
     size_t npage;
-    struct scored scored[INDEX_RANK_MAX]; /* the first hits of words */
+    struct scored scored[INDEX_RANK_MAX]; /* a ranked search's hits */
     size_t nscored;
 };
 
-/* Read hits until the sample is counted and the page is reached, and one
- * more to know whether the stream ends there. */
-static int scan_stream(struct scan *sc, struct tally *t, struct stream *s,
-                       struct search *sr, long sample)
+/* Read hits newest first until the sample is counted and the page is
+ * reached, and one more to know whether there are more. */
+static int scan_hits(struct scan *sc, struct tally *t, struct search *sr,
+                     long sample)
 {
     long end = sr->q->offset + sr->q->limit;
-    sqlite3_int64 row;
-    double score;
-    int err;
+    sqlite3_stmt *st = NULL;
+    int err = sr->none ? 0 : prepare(&st, sr->ix, stream_sql);
+    int rc = SQLITE_DONE;
 
-    for (;;) {
-        err = stream_next(&row, &score, s, sr->ix);
-        if (err != 0 || row == 0)
-            return err;
+    if (st == NULL)
+        return err;
+    sqlite3_bind_text(st, 1, sr->match, -1, SQLITE_STATIC);
+    while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 row = sqlite3_column_int64(st, 0);
+
         if (sc->hits >= sample && sc->hits >= end) {
             sc->more = 1;
-            return 0;
+            break;
         }
-        if (sc->hits < sample) {
+        if (sc->hits < sample)
             err = tally_doc(t, sr->ix, row);
-            if (err != 0)
-                return err;
-        }
         if (sc->hits >= sr->q->offset && sc->hits < end)
             sc->page[sc->npage++] = row;
-        if (sr->match != NULL && sc->nscored < INDEX_RANK_MAX)
-            sc->scored[sc->nscored++] = (struct scored){ row, score, NULL };
         sc->hits++;
     }
+    if (err == 0)
+        err = from_sqlite(sr->ix, rc, "cannot read hits");
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* The bm25 of each hit of a set scan_hits read whole, at most
+ * INDEX_RANK_MAX: the match again, scored (bm25 costs a read of each
+ * hit's column sizes, which the scan of a larger set does without). */
+static int score_hits(struct scan *sc, struct search *sr)
+{
+    sqlite3_stmt *st = NULL;
+    int err = prepare(&st, sr->ix, scored_sql), rc = SQLITE_DONE;
+
+    if (err != 0)
+        return err;
+    sqlite3_bind_text(st, 1, sr->match, -1, SQLITE_STATIC);
+    while (sc->nscored < INDEX_RANK_MAX &&
+           (rc = sqlite3_step(st)) == SQLITE_ROW)
+        sc->scored[sc->nscored++] = (struct scored){
+            sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1), NULL
+        };
+    err = from_sqlite(sr->ix, rc, "cannot rank hits");
+    sqlite3_finalize(st);
+    return err;
 }
 
 /* One facet value: a level or subject, with vocabularies, also has its
@@ -1884,31 +1798,28 @@ struct found {
     int ranked;
 };
 
-/* A search with words or filters: scan the stream, then the page. */
+/* A search with words or filters: scan the hits, then the page. */
 static int search_scan(struct found *f, json_t *hits, json_t *facets,
                        struct search *sr)
 {
     long sample = sr->q->sample > 0 ? sr->q->sample : INDEX_SAMPLE;
-    struct stream s;
     struct tally t = { NULL, 0, 0, NULL };
     struct scan *sc = calloc(1, sizeof(*sc));
-    int err = sc != NULL ? stream_open(&s, sr) : OER_ENOMEM;
+    int err = sc != NULL ? scan_hits(sc, &t, sr, sample) : OER_ENOMEM;
 
-    if (err == 0)
-        err = scan_stream(sc, &t, &s, sr, sample);
-    if (sc != NULL)
-        stream_free(&s);
     if (err == 0) {
         f->total = sc->hits;
         f->counted = sc->hits < sample ? sc->hits : sample;
         /* exact: every hit read, and every hit read counted */
         f->exact = !sc->more && sc->hits <= sample;
-        /* rank only a set read whole and small enough to score */
-        f->ranked = sr->match != NULL && !sc->more &&
+        /* rank only words' hits, a set read whole and small enough */
+        f->ranked = sr->words != NULL && !sc->more &&
                     sc->hits <= INDEX_RANK_MAX;
-        err = f->ranked ? page_ranked(hits, sr, sc)
-                        : page_rows(hits, sr, sc);
     }
+    if (err == 0 && f->ranked && sc->hits > 0)
+        err = score_hits(sc, sr);
+    if (err == 0)
+        err = f->ranked ? page_ranked(hits, sr, sc) : page_rows(hits, sr, sc);
     if (err == 0)
         err = tally_json(facets, &t, sr);
     tally_free(&t);
@@ -1918,7 +1829,7 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
 
 int index_search(json_t **out, struct index *ix, const struct index_query *q)
 {
-    struct search sr = { ix, q, NULL, { NULL } };
+    struct search sr = { ix, q, NULL, NULL, 0, { NULL } };
     struct found f = { 0, 0, 1, 0 };
     json_t *hits = NULL, *facets = NULL;
     sqlite3_int64 all = 0;
@@ -1928,14 +1839,16 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
     if (q->limit < 0 || q->limit > INDEX_LIMIT_MAX || q->offset < 0 ||
         q->offset > INDEX_OFFSET_MAX || q->sample < 0)
         return OER_EINVAL;
-    err = index_query_fts(&sr.match, q->text);
+    err = index_query_fts(&sr.words, q->text);
     if (err != 0)
         return err;
-    if (sr.match[0] == '\0') {
-        free(sr.match);
-        sr.match = NULL;
+    if (sr.words[0] == '\0') {
+        free(sr.words);
+        sr.words = NULL;
     }
     err = search_keys(&sr);
+    if (err == 0)
+        err = search_match(&sr);
     hits = json_array();
     facets = empty_facets();
     if (err == 0 && (hits == NULL || facets == NULL))
@@ -1943,7 +1856,7 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
     /* one read transaction: every count sees the same state */
     if (err == 0)
         err = exec(ix, "BEGIN", "cannot begin a read");
-    if (err == 0 && (sr.match != NULL || has_filters(&sr))) {
+    if (err == 0 && (sr.words != NULL || has_filters(&sr))) {
         err = search_scan(&f, hits, facets, &sr);
     } else if (err == 0) {
         err = count_of(&all, ix, doc_count_sql, -1, NULL);
@@ -1965,7 +1878,8 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         json_decref(hits);
         json_decref(facets);
     }
-    free(sr.match);
+    free(sr.words);
+    sqlite3_free(sr.match);
     for (int k = 0; k < INDEX_FACETS; k++)
         json_decref(sr.keys[k]);
     return err != 0 ? err : *out != NULL ? 0 : OER_ENOMEM;

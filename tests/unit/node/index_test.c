@@ -570,6 +570,24 @@ static void test_hostile(void **state)
         json_decref(search(fx->ix, hostile[i], 10, 0));
     assert_int_equal(count_text(fx->ix, "school* *"), 11);
     assert_int_equal(count_text(fx->ix, "*"), 12);
+    /* the tokens filters are matched by ("nl" of the language facet) are
+     * not words a user can find */
+    assert_int_equal(count_text(fx->ix, "f2x6e6c"), 0);
+    assert_int_equal(count_text(fx->ix, "f2x*"), 0);
+    assert_int_equal(count_text(fx->ix, "f*"), 3);
+    /* nor can a filter's value say more than its value */
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        struct index_query q = { .limit = 10 };
+        json_t *a = NULL;
+
+        q.filters[INDEX_LICENCE][0] = hostile[i];
+        q.filters[INDEX_LICENCE][1] = "CC0-1.0";
+        q.nfilters[INDEX_LICENCE] = 2;
+        q.text = hostile[i];
+        assert_int_equal(index_search(&a, fx->ix, &q), 0);
+        assert_true(total(a) <= 3);
+        json_decref(a);
+    }
 
     assert_int_equal(index_query_fts(&out, "AND ("), 0);
     assert_string_equal(out, "\"AND\"");
