@@ -111,24 +111,29 @@ int api_search_open(struct index **out, const char *path,
     return err;
 }
 
-/* Open the store and take an index of repo_path from the pool; catch
- * up. */
+/* Take an index of repo_path from the pool and catch it up, opening the
+ * store only when the catalogue heads (store_heads, kept in memory while
+ * the refs do not change) are not the ones the index holds. */
 static int open_caught_up(struct index **out, const char *repo_path,
                           const char *vocab_dir)
 {
     char *path = api_search_index_path(repo_path);
     struct store *s = NULL;
-    struct index_stats st;
+    struct index_stats st = { 0 };
+    json_t *heads = NULL;
     int err;
 
     *out = NULL;
     if (path == NULL)
         return OER_ENOMEM;
-    err = store_open(&s, repo_path);
+    err = store_heads(&heads, repo_path);
     if (err == 0)
         err = index_pool_take(out, path, vocab_dir);
-    if (err == 0)
-        err = index_catch_up(*out, s, &st);
+    if (err == 0 && !index_holds(*out, heads)) {
+        err = store_open(&s, repo_path);
+        if (err == 0)
+            err = index_catch_up(*out, s, &st);
+    }
     if (err == 0 && st.documents > 0) {
         char n[24];
 
@@ -139,6 +144,7 @@ static int open_caught_up(struct index **out, const char *repo_path,
         index_free(*out);
         *out = NULL;
     }
+    json_decref(heads);
     store_free(s);
     free(path);
     return err;

@@ -45,9 +45,17 @@
 #define TIME_MIN LLONG_MIN
 #define TIME_MAX LLONG_MAX
 #define POOL_MAX 16 /* idle connections index_pool_give keeps */
+#define KEPT_MAX 16 /* statements a connection keeps prepared */
+
+/* A statement a connection keeps prepared between searches (take). */
+struct kept {
+    sqlite3_stmt *st; /* NULL: a free slot */
+    int busy;
+};
 
 struct index {
     sqlite3 *db;
+    struct kept kept[KEPT_MAX];
     char *path;
     char *pool_vocab; /* the vocabulary folder index_pool_take asked */
     struct vocab *vocab; /* NULL: terms as plain values */
@@ -130,6 +138,64 @@ static int prepare(sqlite3_stmt **out, struct index *ix, const char *sql)
     int rc = sqlite3_prepare_v2(ix->db, sql, -1, out, NULL);
 
     return from_sqlite(ix, rc, "cannot prepare a statement");
+}
+
+/*
+ * A statement of sql, prepared on an earlier call and kept on ix when
+ * there is one free, else prepared now (and kept when a slot is free):
+ * parsing the SQL of a search's statements was a tenth of a cheap one.
+ * sql is the key, compared by text.  Return it with give().
+ */
+static int take(sqlite3_stmt **out, struct index *ix, const char *sql)
+{
+    struct kept *free_slot = NULL;
+    int rc;
+
+    for (size_t i = 0; i < KEPT_MAX; i++) {
+        struct kept *k = &ix->kept[i];
+
+        if (k->st == NULL && free_slot == NULL)
+            free_slot = k;
+        if (k->st != NULL && !k->busy && strcmp(sqlite3_sql(k->st), sql) == 0) {
+            k->busy = 1;
+            *out = k->st;
+            return 0;
+        }
+    }
+    rc = sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
+                            NULL);
+    if (rc == SQLITE_OK && free_slot != NULL)
+        *free_slot = (struct kept){ *out, 1 };
+    return from_sqlite(ix, rc, "cannot prepare a statement");
+}
+
+/* Reset st (from take) and keep it for the next take, or finalize it
+ * when it was not kept. */
+static void give(struct index *ix, sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    for (size_t i = 0; i < KEPT_MAX; i++) {
+        if (ix->kept[i].st == st) {
+            ix->kept[i].busy = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+/* Run sql, one statement without rows, kept prepared (take). */
+static int kept_exec(struct index *ix, const char *sql, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    int err = take(&st, ix, sql);
+
+    if (err == 0)
+        err = from_sqlite(ix, sqlite3_step(st), what);
+    give(ix, st);
+    return err;
 }
 
 /* Run a statement of up to three text parameters and no rows. */
@@ -232,6 +298,8 @@ void index_free(struct index *ix)
 {
     if (ix == NULL)
         return;
+    for (size_t i = 0; i < KEPT_MAX; i++)
+        sqlite3_finalize(ix->kept[i].st);
     sqlite3_close(ix->db);
     vocab_free(ix->vocab);
     free(ix->path);
@@ -983,7 +1051,7 @@ static int up_to_date(struct index *ix, const json_t *heads)
     size_t same = 0;
     int ok = 1;
 
-    if (prepare(&st, ix, "SELECT origin, head FROM indexed UNION ALL"
+    if (take(&st, ix, "SELECT origin, head FROM indexed UNION ALL"
                 " SELECT NULL, value FROM meta WHERE key = 'vocab'") != 0)
         return 0;
     while (ok && sqlite3_step(st) == SQLITE_ROW) {
@@ -996,8 +1064,13 @@ static int up_to_date(struct index *ix, const json_t *heads)
         ok = want != NULL && h != NULL && strcmp(want, h) == 0;
         same++;
     }
-    sqlite3_finalize(st);
+    give(ix, st);
     return ok && same == json_object_size(heads) + 1;
+}
+
+int index_holds(struct index *ix, const json_t *heads)
+{
+    return up_to_date(ix, heads);
 }
 
 int index_catch_up(struct index *ix, struct store *s,
@@ -1281,7 +1354,7 @@ static int count_of(sqlite3_int64 *out, struct index *ix, const char *sql,
                     sqlite3_int64 a, const char *b)
 {
     sqlite3_stmt *st = NULL;
-    int err = prepare(&st, ix, sql), rc;
+    int err = take(&st, ix, sql), rc;
 
     *out = 0;
     if (err != 0)
@@ -1293,7 +1366,7 @@ static int count_of(sqlite3_int64 *out, struct index *ix, const char *sql,
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
     err = from_sqlite(ix, rc, "cannot count");
-    sqlite3_finalize(st);
+    give(ix, st);
     return err;
 }
 
@@ -1324,6 +1397,7 @@ struct tally {
     size_t cap; /* a power of two */
     size_t used;
     sqlite3_stmt *rows; /* a document's facet rows */
+    struct index *ix;   /* rows's */
 };
 
 static size_t slot_hash(int kind, const char *value)
@@ -1387,9 +1461,10 @@ static int tally_doc(struct tally *t, struct index *ix, sqlite3_int64 row)
 {
     int rc = SQLITE_DONE, err = 0;
 
-    if (t->rows == NULL)
-        err = prepare(&t->rows, ix,
-                      "SELECT kind, value FROM facet WHERE doc = ?");
+    if (t->rows == NULL) {
+        err = take(&t->rows, ix, "SELECT kind, value FROM facet WHERE doc = ?");
+        t->ix = ix;
+    }
     if (err != 0)
         return err;
     sqlite3_reset(t->rows);
@@ -1405,7 +1480,8 @@ static void tally_free(struct tally *t)
     for (size_t i = 0; i < t->cap; i++)
         free(t->slot[i].value);
     free(t->slot);
-    sqlite3_finalize(t->rows);
+    if (t->rows != NULL)
+        give(t->ix, t->rows);
 }
 
 /* Facet order: by facet, most frequent first, then by value (bytes). */
@@ -1445,7 +1521,7 @@ static int scan_hits(struct scan *sc, struct tally *t, struct search *sr,
 {
     long end = sr->q->offset + sr->q->limit;
     sqlite3_stmt *st = NULL;
-    int err = sr->none ? 0 : prepare(&st, sr->ix, stream_sql);
+    int err = sr->none ? 0 : take(&st, sr->ix, stream_sql);
     int rc = SQLITE_DONE;
 
     if (st == NULL)
@@ -1466,7 +1542,7 @@ static int scan_hits(struct scan *sc, struct tally *t, struct search *sr,
     }
     if (err == 0)
         err = from_sqlite(sr->ix, rc, "cannot read hits");
-    sqlite3_finalize(st);
+    give(sr->ix, st);
     return err;
 }
 
@@ -1476,7 +1552,7 @@ static int scan_hits(struct scan *sc, struct tally *t, struct search *sr,
 static int score_hits(struct scan *sc, struct search *sr)
 {
     sqlite3_stmt *st = NULL;
-    int err = prepare(&st, sr->ix, scored_sql), rc = SQLITE_DONE;
+    int err = take(&st, sr->ix, scored_sql), rc = SQLITE_DONE;
 
     if (err != 0)
         return err;
@@ -1487,7 +1563,7 @@ static int score_hits(struct scan *sc, struct search *sr)
             sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1), NULL
         };
     err = from_sqlite(sr->ix, rc, "cannot rank hits");
-    sqlite3_finalize(st);
+    give(sr->ix, st);
     return err;
 }
 
@@ -1662,14 +1738,14 @@ static int read_hits(json_t *hits, sqlite3_stmt *st, struct search *sr)
 static int page_newest(json_t *hits, struct search *sr)
 {
     sqlite3_stmt *st = NULL;
-    int err = prepare(&st, sr->ix, newest_sql);
+    int err = take(&st, sr->ix, newest_sql);
 
     if (err != 0)
         return err;
     sqlite3_bind_int64(st, 1, sr->q->limit);
     sqlite3_bind_int64(st, 2, sr->q->offset);
     err = read_hits(hits, st, sr);
-    sqlite3_finalize(st);
+    give(sr->ix, st);
     return err;
 }
 
@@ -1680,13 +1756,13 @@ static int page_rows(json_t *hits, struct search *sr, const struct scan *sc)
     int err = 0;
 
     if (sc->npage > 0)
-        err = prepare(&st, sr->ix, row_sql);
+        err = take(&st, sr->ix, row_sql);
     for (size_t i = 0; i < sc->npage && err == 0; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, sc->page[i]);
         err = read_hits(hits, st, sr);
     }
-    sqlite3_finalize(st);
+    give(sr->ix, st);
     return err;
 }
 
@@ -1708,7 +1784,7 @@ static int scored_order(const void *a, const void *b)
 static int page_ranked(json_t *hits, struct search *sr, struct scan *sc)
 {
     sqlite3_stmt *st = NULL;
-    int err = prepare(&st, sr->ix,
+    int err = take(&st, sr->ix,
                       "SELECT d.id, " AVG_RATING ", " DOWNLOADS
                       " FROM doc d WHERE d.rowid = ?");
     size_t i;
@@ -1734,7 +1810,7 @@ static int page_ranked(json_t *hits, struct search *sr, struct scan *sc)
         if (h->id == NULL)
             err = OER_ENOMEM;
     }
-    sqlite3_finalize(st);
+    give(sr->ix, st);
     if (err == 0) {
         qsort(sc->scored, sc->nscored, sizeof(*sc->scored), scored_order);
         sc->npage = 0;
@@ -1767,7 +1843,7 @@ static int whole_facets(json_t *facets, struct search *sr)
     sqlite3_stmt *st = NULL;
     int err, rc = SQLITE_DONE;
 
-    err = prepare(&st, sr->ix, "SELECT kind, value, n FROM facet_count"
+    err = take(&st, sr->ix, "SELECT kind, value, n FROM facet_count"
                   " WHERE kind >= 0 ORDER BY kind, n DESC, value");
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int k = sqlite3_column_int(st, 0);
@@ -1786,7 +1862,7 @@ static int whole_facets(json_t *facets, struct search *sr)
     }
     if (err == 0)
         err = from_sqlite(sr->ix, rc, "cannot count facets");
-    sqlite3_finalize(st);
+    give(sr->ix, st);
     return err;
 }
 
@@ -1803,7 +1879,7 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
                        struct search *sr)
 {
     long sample = sr->q->sample > 0 ? sr->q->sample : INDEX_SAMPLE;
-    struct tally t = { NULL, 0, 0, NULL };
+    struct tally t = { NULL, 0, 0, NULL, NULL };
     struct scan *sc = calloc(1, sizeof(*sc));
     int err = sc != NULL ? scan_hits(sc, &t, sr, sample) : OER_ENOMEM;
 
@@ -1855,7 +1931,7 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         err = OER_ENOMEM;
     /* one read transaction: every count sees the same state */
     if (err == 0)
-        err = exec(ix, "BEGIN", "cannot begin a read");
+        err = kept_exec(ix, "BEGIN", "cannot begin a read");
     if (err == 0 && (sr.words != NULL || has_filters(&sr))) {
         err = search_scan(&f, hits, facets, &sr);
     } else if (err == 0) {
@@ -1866,7 +1942,7 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         if (err == 0)
             err = whole_facets(facets, &sr);
     }
-    sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);
+    kept_exec(ix, "COMMIT", "cannot end a read");
     if (err == 0)
         *out = json_pack("{s:I,s:b,s:I,s:I,s:I,s:s,s:o,s:o}", "total",
                          f.total, "exact", f.exact, "counted", f.counted,

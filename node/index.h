@@ -127,6 +127,11 @@ struct index_stats {
 int index_catch_up(struct index *ix, struct store *s,
                    struct index_stats *stats);
 
+/* Whether ix holds exactly heads (origin -> commit hex, as store_heads
+ * gives them), built with the vocabularies it uses: then index_catch_up
+ * would change nothing.  Reads only. */
+int index_holds(struct index *ix, const json_t *heads);
+
 /* Drop every row and index every catalogue of s from its head: the state
  * index_catch_up reaches, in one transaction. */
 int index_rebuild(struct index *ix, struct store *s,

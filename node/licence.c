@@ -251,6 +251,12 @@ static void catalogue_add_cc(size_t set, int ver, const char *port)
     catalogue_add(id, url, family, sets[set].terms);
 }
 
+static int entry_order(const void *a, const void *b)
+{
+    return strcasecmp(((const struct entry *)a)->id,
+                      ((const struct entry *)b)->id);
+}
+
 static void on_catalogue_init(void)
 {
     char id[40];
@@ -278,19 +284,22 @@ static void on_catalogue_init(void)
         }
     catalogue_add(LICENCE_ALL_RIGHTS_RESERVED, NULL, "", LICENCE_TERM_RESERVED);
     catalogue_add(LICENCE_UNKNOWN, NULL, "", LICENCE_TERM_RESERVED);
+    /* ids differ in more than case, as SPDX's do: searched by bisection */
+    qsort(catalogue, catalogue_len, sizeof(catalogue[0]), entry_order);
 }
 
 /* The catalogue entry of id (exact, or ignoring ASCII case). */
 static const struct entry *catalogue_find(const char *id, int anycase)
 {
-    pthread_once(&catalogue_once, on_catalogue_init);
-    for (size_t i = 0; i < catalogue_len; i++) {
-        const char *e = catalogue[i].id;
+    struct entry key;
+    const struct entry *e;
 
-        if (anycase ? strcasecmp(e, id) == 0 : strcmp(e, id) == 0)
-            return &catalogue[i];
-    }
-    return NULL;
+    pthread_once(&catalogue_once, on_catalogue_init);
+    if (snprintf(key.id, sizeof(key.id), "%s", id) >= (int)sizeof(key.id))
+        return NULL;
+    e = bsearch(&key, catalogue, catalogue_len, sizeof(catalogue[0]),
+                entry_order);
+    return e != NULL && (anycase || strcmp(e->id, id) == 0) ? e : NULL;
 }
 
 /* ---- what one mention reads as ---- */

@@ -7,6 +7,8 @@
 #include "node/store.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1048,6 +1050,132 @@ int store_origins(struct store *s, store_origin_cb cb, void *arg)
     }
     git_strarray_dispose(&refs);
     return err;
+}
+
+/* ---- the heads, kept between calls ---- */
+
+/* What the files of the catalogue refs were like at one moment. */
+struct refs_stamp {
+    struct timespec dir_time, packed_time;
+    ino_t dir_ino, packed_ino;
+    off_t packed_size;
+    int recent; /* a change within STORE_HEADS_RACY seconds */
+};
+
+static struct {
+    pthread_mutex_t lock;
+    char *path;
+    struct refs_stamp stamp;
+    json_t *heads; /* NULL: nothing kept */
+} kept = { PTHREAD_MUTEX_INITIALIZER, NULL, { { 0, 0 }, { 0, 0 }, 0, 0,
+                                              0, 0 }, NULL };
+
+/* Stat repo/name into time and inode (zero when it does not exist);
+ * -1 on another error. */
+static int stamp_file(struct timespec *time_out, ino_t *ino, off_t *size,
+                      const char *repo, const char *name, time_t now,
+                      int *recent)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (snprintf(path, sizeof(path), "%s/%s", repo, name) >=
+        (int)sizeof(path))
+        return -1;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    *time_out = st.st_mtim;
+    *ino = st.st_ino;
+    if (size != NULL)
+        *size = st.st_size;
+    if (now - st.st_mtim.tv_sec < STORE_HEADS_RACY)
+        *recent = 1;
+    return 0;
+}
+
+static int refs_stamp(struct refs_stamp *out, const char *repo)
+{
+    time_t now = time(NULL);
+
+    memset(out, 0, sizeof(*out));
+    if (stamp_file(&out->dir_time, &out->dir_ino, NULL, repo,
+                   CATALOG_PREFIX, now, &out->recent) != 0)
+        return -1;
+    return stamp_file(&out->packed_time, &out->packed_ino,
+                      &out->packed_size, repo, "packed-refs", now,
+                      &out->recent);
+}
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static int same_stamp(const struct refs_stamp *a, const struct refs_stamp *b)
+{
+    return same_time(&a->dir_time, &b->dir_time) &&
+           same_time(&a->packed_time, &b->packed_time) &&
+           a->dir_ino == b->dir_ino && a->packed_ino == b->packed_ino &&
+           a->packed_size == b->packed_size;
+}
+
+static int on_head(const char *origin, const char *head, void *arg)
+{
+    return json_object_set_new(arg, origin, json_string(head)) != 0
+               ? OER_ENOMEM
+               : 0;
+}
+
+/* Keep heads, read when the refs were as stamp says. */
+static void keep_heads(const char *path, const struct refs_stamp *stamp,
+                       const json_t *heads)
+{
+    char *p = strdup(path);
+    json_t *copy = json_deep_copy(heads);
+
+    pthread_mutex_lock(&kept.lock);
+    free(kept.path);
+    json_decref(kept.heads);
+    kept.path = p;
+    kept.heads = p != NULL ? copy : NULL;
+    kept.stamp = *stamp;
+    pthread_mutex_unlock(&kept.lock);
+    if (p == NULL)
+        json_decref(copy);
+}
+
+int store_heads(json_t **out, const char *path)
+{
+    struct refs_stamp now;
+    struct store *s = NULL;
+    int stamped = refs_stamp(&now, path) == 0, err;
+    json_t *heads = NULL;
+
+    *out = NULL;
+    pthread_mutex_lock(&kept.lock);
+    if (stamped && !now.recent && kept.heads != NULL &&
+        strcmp(kept.path, path) == 0 && same_stamp(&kept.stamp, &now))
+        heads = json_deep_copy(kept.heads);
+    pthread_mutex_unlock(&kept.lock);
+    if (heads != NULL) {
+        *out = heads;
+        return 0;
+    }
+    heads = json_object();
+    err = heads != NULL ? store_open(&s, path) : OER_ENOMEM;
+    if (err == 0)
+        err = store_origins(s, on_head, heads);
+    store_free(s);
+    if (err != 0) {
+        json_decref(heads);
+        return err;
+    }
+    /* the stamp was taken before the refs were read: a ref moved since
+     * changes it, and the next call reads them again */
+    if (stamped && !now.recent)
+        keep_heads(path, &now, heads);
+    *out = heads;
+    return 0;
 }
 
 /* Documents that differ between commit and its first parent. */

@@ -122,6 +122,20 @@ typedef int (*store_origin_cb)(const char *origin, const char *head,
 /* Every refs/catalog/<origin>, in name order. */
 int store_origins(struct store *s, store_origin_cb cb, void *arg);
 
+/*
+ * The head of every catalogue of the repository at path, as store_origins
+ * lists them, into *out (an object origin -> commit hex; the caller's).
+ * The last answer is kept in memory while refs/catalog/ and packed-refs
+ * keep their file times, inodes and sizes (libgit2 and git move a ref by
+ * renaming a lock file over it, which changes the folder's time), so that
+ * a call costs two stat() calls rather than opening the repository and
+ * reading its refs.  Refs changed less than STORE_HEADS_RACY seconds ago
+ * are read again on every call: a file time may not tell apart two
+ * changes that close.  Safe to call from any thread.
+ */
+#define STORE_HEADS_RACY 2
+int store_heads(json_t **out, const char *path);
+
 /* One commit of a catalogue, for store_log. */
 struct store_commit_info {
     const char *id;      /* 40 hex */

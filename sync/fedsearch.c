@@ -763,9 +763,8 @@ static void on_message(const char *id, const struct message *m, void *arg)
 
 /* ---- asking: the worker's side ---- */
 
-static int on_held(const char *origin, const char *head, void *arg)
+static int on_held(const char *origin, struct fedsearch_ask *a)
 {
-    struct fedsearch_ask *a = arg;
     char **grown = realloc(a->held, (a->nheld + 1) * sizeof(*grown));
 
     if (grown == NULL)
@@ -788,7 +787,8 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
                         const struct index_query *q, unsigned wait_ms)
 {
     struct fedsearch_ask *a = calloc(1, sizeof(*a));
-    struct store *st = NULL;
+    json_t *heads = NULL, *head;
+    const char *origin;
 
     *out = NULL;
     if (a == NULL || owned_copy(&a->oq, q) != 0) {
@@ -810,9 +810,13 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
     uv_mutex_unlock(&f->lock);
 
     /* while the peers are asked: what the local index answers for */
-    if (store_open(&st, f->opt.repo_path) == 0)
-        store_origins(st, on_held, a);
-    store_free(st);
+    if (store_heads(&heads, f->opt.repo_path) == 0) {
+        json_object_foreach(heads, origin, head) {
+            if (on_held(origin, a) != 0)
+                break;
+        }
+    }
+    json_decref(heads);
     *out = a;
     return 0;
 }

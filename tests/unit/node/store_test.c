@@ -466,6 +466,83 @@ static void test_stale_lock(void **state)
     json_decref(doc);
 }
 
+static const char *head_of(json_t *heads)
+{
+    return json_string_value(json_object_get(heads, ORIGIN));
+}
+
+/* The head store_heads gives now. */
+#define assert_heads(fx, want) assert_heads_at(fx, want, __LINE__)
+static void assert_heads_at(struct fixture *fx, const char *want, int line)
+{
+    json_t *heads = NULL;
+
+    assert_int_equal(store_heads(&heads, fx->repo), 0);
+    assert_int_equal(json_object_size(heads), 1);
+    if (strcmp(head_of(heads), want) != 0)
+        fail_msg("line %d: head %s, not %s", line, head_of(heads), want);
+    json_decref(heads);
+}
+
+/* Write hex into the ref file as git does (a file renamed over it), or
+ * in place, which the kept heads do not notice. */
+static void set_ref(struct fixture *fx, const char *hex, int rename_over)
+{
+    char ref[600], tmp[620], line[64];
+
+    snprintf(ref, sizeof(ref), "%s/refs/catalog/" ORIGIN, fx->repo);
+    snprintf(tmp, sizeof(tmp), "%s.lock", ref);
+    snprintf(line, sizeof(line), "%s\n", hex);
+    testutil_write(rename_over ? tmp : ref, line, strlen(line));
+    if (rename_over)
+        assert_int_equal(rename(tmp, ref), 0);
+}
+
+static void test_heads_kept(void **state)
+{
+    struct fixture *fx = *state;
+    char c0[STORE_OID_HEX], c1[STORE_OID_HEX], dir[600];
+    struct timeval old[2] = {{1000000000, 0}, {1000000000, 0}};
+    struct timeval older[2] = {{900000000, 0}, {900000000, 0}};
+    struct timeval oldest[2] = {{800000000, 0}, {800000000, 0}};
+    json_t *heads = NULL;
+
+    snprintf(dir, sizeof(dir), "%s/refs/catalog", fx->repo);
+    assert_int_equal(store_heads(&heads, fx->repo), 0);
+    assert_int_equal(json_object_size(heads), 0);
+    json_decref(heads);
+    publish_one(c0, fx, "base", "Basis");
+    publish_one(c1, fx, "next", "Volgende");
+    /* just changed: read every time */
+    assert_heads(fx, c1);
+    set_ref(fx, c0, 0);
+    assert_heads(fx, c0);
+
+    /* changed long ago: read once, then kept while the folder's time
+     * stays (a ref written in place goes unseen) */
+    set_ref(fx, c1, 0);
+    assert_int_equal(utimes(dir, old), 0);
+    assert_heads(fx, c1);
+    set_ref(fx, c0, 0);
+    assert_int_equal(utimes(dir, old), 0);
+    assert_heads(fx, c1);
+
+    /* a ref moved as git and libgit2 move it is seen at once */
+    set_ref(fx, c0, 1);
+    assert_heads(fx, c0);
+    assert_int_equal(utimes(dir, older), 0);
+    assert_heads(fx, c0);
+    set_ref(fx, c1, 1);
+    assert_heads(fx, c1);
+
+    /* refs packed by git: the catalogue's head from packed-refs */
+    assert_int_equal(utimes(dir, oldest), 0);
+    assert_heads(fx, c1);
+    assert_int_equal(testutil_run(NULL, 0, "git -C '%s' pack-refs --all",
+                                  fx->repo), 0);
+    assert_heads(fx, c1);
+}
+
 /* A file of n bytes of varied content. */
 static void write_big_file(const char *path, size_t n)
 {
@@ -686,6 +763,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_before_ref_keeps_catalogue,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heads_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pack_holds_only_the_change, setup,
