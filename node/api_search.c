@@ -36,6 +36,10 @@ int api_search_arg(struct index_query *q, const char *key, const char *value,
                    const char **msg)
 {
     *msg = NULL;
+    if (!index_utf8(value)) {
+        *msg = "a value that is not UTF-8 text";
+        return OER_EINVAL;
+    }
     for (int k = 0; k < INDEX_FACETS; k++) {
         if (strcmp(key, facet_keys[k]) != 0)
             continue;

@@ -1169,6 +1169,11 @@ static int has_alnum(const char *text, size_t len)
     return found;
 }
 
+int index_utf8(const char *text)
+{
+    return text == NULL || has_alnum(text, strlen(text)) >= 0;
+}
+
 static int is_space(char c)
 {
     return c == ' ' || (c >= '\t' && c <= '\r');
@@ -1295,8 +1300,10 @@ static int search_keys(struct search *sr)
         if (sr->keys[k] == NULL)
             return OER_ENOMEM;
         for (size_t i = 0; i < sr->q->nfilters[k] && err == 0; i++)
-            err = filter_keys(sr->keys[k], sr->ix, sr->q, k,
-                              sr->q->filters[k][i]);
+            err = index_utf8(sr->q->filters[k][i])
+                      ? filter_keys(sr->keys[k], sr->ix, sr->q, k,
+                                    sr->q->filters[k][i])
+                      : OER_EINVAL;
     }
     return err;
 }
@@ -1913,7 +1920,8 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
 
     *out = NULL;
     if (q->limit < 0 || q->limit > INDEX_LIMIT_MAX || q->offset < 0 ||
-        q->offset > INDEX_OFFSET_MAX || q->sample < 0)
+        q->offset > INDEX_OFFSET_MAX || q->sample < 0 ||
+        !index_utf8(q->lang) || !index_utf8(q->system))
         return OER_EINVAL;
     err = index_query_fts(&sr.words, q->text);
     if (err != 0)
@@ -1930,19 +1938,19 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
     if (err == 0 && (hits == NULL || facets == NULL))
         err = OER_ENOMEM;
     /* one read transaction: every count sees the same state */
-    if (err == 0)
-        err = kept_exec(ix, "BEGIN", "cannot begin a read");
-    if (err == 0 && (sr.words != NULL || has_filters(&sr))) {
-        err = search_scan(&f, hits, facets, &sr);
-    } else if (err == 0) {
-        err = count_of(&all, ix, doc_count_sql, -1, NULL);
-        f.total = f.counted = all;
-        if (err == 0)
-            err = page_newest(hits, &sr);
-        if (err == 0)
-            err = whole_facets(facets, &sr);
+    if (err == 0 && (err = kept_exec(ix, "BEGIN", "cannot begin")) == 0) {
+        if (sr.words != NULL || has_filters(&sr)) {
+            err = search_scan(&f, hits, facets, &sr);
+        } else {
+            err = count_of(&all, ix, doc_count_sql, -1, NULL);
+            f.total = f.counted = all;
+            if (err == 0)
+                err = page_newest(hits, &sr);
+            if (err == 0)
+                err = whole_facets(facets, &sr);
+        }
+        kept_exec(ix, "COMMIT", "cannot end a read");
     }
-    kept_exec(ix, "COMMIT", "cannot end a read");
     if (err == 0)
         *out = json_pack("{s:I,s:b,s:I,s:I,s:I,s:s,s:o,s:o}", "total",
                          f.total, "exact", f.exact, "counted", f.counted,

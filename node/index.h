@@ -1,9 +1,10 @@
 /*
  * index: the node's search index, DATA/index.sqlite, derived from the git
  * store (docs/CLI.md, "The search index").  One FTS5 table holds the
- * titles, descriptions and keywords of every record in every language;
- * one table of (document, facet, value) rows serves the filters and the
- * facet counts.  For each origin it records the catalogue commit it has
+ * titles, descriptions and keywords of every record in every language,
+ * and its facet values as tokens of a tags column, which the filters
+ * match; one table of (document, facet, value) rows serves the facet
+ * counts.  For each origin it records the catalogue commit it has
  * indexed, and catches up from there to the head.
  *
  * Threads: a struct index is one SQLite connection, used on the thread
@@ -163,6 +164,10 @@ struct index_query {
  */
 int index_query_fts(char **out, const char *text);
 
+/* Whether text (NULL: none) is valid UTF-8, as index_search wants every
+ * text of a query. */
+int index_utf8(const char *text);
+
 /*
  * Run q and build the answer *out (the caller's):
  *   {"total": N, "exact": B, "counted": N, "offset": N, "limit": N,
@@ -191,7 +196,8 @@ int index_query_fts(char **out, const char *text);
  * bm25 (then id) when the text's hits are counted exactly and number at
  * most INDEX_RANK_MAX, else newest first (records of the same second in
  * a fixed order).  At most 50 values a facet, most frequent first.
- * OER_EINVAL for a query index_query_fts refuses or limits out of range.
+ * OER_EINVAL for a query index_query_fts refuses, a filter value that is
+ * not UTF-8, or limits out of range.
  */
 int index_search(json_t **out, struct index *ix, const struct index_query *q);
 

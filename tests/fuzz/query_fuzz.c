@@ -1,54 +1,66 @@
 /*
- * libFuzzer driver for the translation of a user's words into FTS5
- * (index_query_fts): whatever the input, the translation either refuses it
- * (too long, not UTF-8) or gives a query that FTS5 runs without an error,
- * on an in-memory table built as the index builds its own.
+ * libFuzzer driver for a search's query as a user sends it: the first
+ * line of the input is the words (index_query_fts), each further line a
+ * filter value, given to the facets in turn.  Whatever the input, the
+ * search of an index built as the node builds its own either refuses it
+ * (OER_EINVAL: words too long or not UTF-8) or runs: FTS5 never meets a
+ * syntax error, whatever the words and values hold.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "node/error.h"
 #include "node/index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static sqlite3 *db;
-static sqlite3_stmt *st;
+static struct index *ix;
 
-static void open_db(void)
+static void open_index(void)
 {
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-        sqlite3_exec(db,
-                     "CREATE VIRTUAL TABLE fts USING fts5(title, description,"
-                     " keywords, tokenize = 'unicode61 remove_diacritics 2');"
-                     "INSERT INTO fts VALUES ('L''école', 'a b c', 'x');",
-                     NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM fts WHERE fts MATCH ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    char dir[] = "/tmp/oernode-query-fuzz-XXXXXX", path[64];
+
+    if (mkdtemp(dir) == NULL)
         abort();
+    snprintf(path, sizeof(path), "%s/index.sqlite", dir);
+    if (index_open(&ix, path) != 0)
+        abort();
+    /* the file stays open; its name goes at once */
+    unlink(path);
+    rmdir(dir);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1), *out = NULL;
-    int rc;
+    struct index_query q = { .limit = 10 };
+    char *text = malloc(size + 1), *line, *next;
+    json_t *answer = NULL;
+    int k = 0, err;
 
     if (text == NULL)
         return 0;
-    if (db == NULL)
-        open_db();
+    if (ix == NULL)
+        open_index();
     memcpy(text, data, size);
     text[size] = '\0';
-    if (index_query_fts(&out, text) == 0 && out[0] != '\0') {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            abort();
+    next = strchr(text, '\n');
+    if (next != NULL)
+        *next++ = '\0';
+    q.text = text;
+    for (line = next; line != NULL; line = next, k = (k + 1) % INDEX_FACETS) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        if (q.nfilters[k] < INDEX_FILTER_VALUES)
+            q.filters[k][q.nfilters[k]++] = line;
     }
-    free(out);
+    err = index_search(&answer, ix, &q);
+    if (err != 0 && err != OER_EINVAL)
+        abort();
+    json_decref(answer);
     free(text);
     return 0;
 }

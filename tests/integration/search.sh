@@ -86,6 +86,8 @@ check "unmapped filter" test "$(get '/api/search?system=nl&level=primai')" = 200
 contains "$work/body" '"total":0'
 expect_exit 0 "$OERNODE" search --system be-vl --level "lager onderwijs, 5e leerjaar"
 contains "$work/out" "2 hits"
+expect_exit 2 "$OERNODE" search --language "$(printf 'n\xff')"
+contains "$work/err" "not UTF-8 text"
 
 check "unknown 400" test "$(get '/api/search?colour=red')" = 400
 contains "$work/body" '{"error":{"code":"unknown_parameter"'
@@ -95,6 +97,10 @@ contains "$work/body" '"message":"limit: a whole number from 0 to 100"'
 check "offset 400" test "$(get '/api/search?offset=-1')" = 400
 check "bad utf-8 400" test "$(get '/api/search?q=%FF')" = 400
 contains "$work/body" '"code":"bad_parameter"'
+for p in language licence level system lang; do
+    check "bad utf-8 $p 400" test "$(get "/api/search?q=a&$p=x%C3")" = 400
+    contains "$work/body" '"message":"a value that is not UTF-8 text"'
+done
 check "twice 400" test "$(get '/api/search?q=a&q=b')" = 400
 
 kill -TERM $pid
