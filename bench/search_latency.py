@@ -26,9 +26,11 @@ PARA = ("SELECT d.id, coalesce((SELECT avg(rating) FROM para.rating r"
         " WHERE r.id = d.id), 0.0), coalesce((SELECT n FROM para.download w"
         " WHERE w.id = d.id), 0) FROM doc d WHERE d.rowid = ?")
 NEWEST = ("SELECT " + HIT_COLUMNS + " FROM doc d"
-          " ORDER BY d.rowid DESC LIMIT ? OFFSET ?")
+          " ORDER BY d.rowid LIMIT ? OFFSET ?")
 ROWS = "SELECT " + HIT_COLUMNS + " FROM doc d WHERE d.rowid IN (%s)"
-STREAM = "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+STREAM = "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid LIMIT ?"
+PROBE = ("SELECT count(*) < ?1 FROM (SELECT 1 FROM fts WHERE fts MATCH ?2"
+         " LIMIT ?1)")
 SCORED = "SELECT rowid, bm25(fts, 10.0, 2.0, 5.0, 0.0) FROM fts WHERE fts MATCH ?"
 SAMPLE_FACETS = ("SELECT kind, value, count(*) AS n FROM facet"
                  " WHERE doc IN (SELECT value FROM json_each(?))"
@@ -55,21 +57,27 @@ def tag(kind, value):
     return "f%dx%s" % (kind, value.encode().hex())
 
 
+def text_of(words):
+    """search_match: the words in the text columns."""
+    return "{title description keywords} : (%s)" % words
+
+
 def match_of(words, keys):
-    """search_match: the words in the text columns, a filter's values in
-    the tags column."""
-    parts = ["{title description keywords} : (%s)" % words] if words else []
+    """search_match: the words, and a filter's values in the tags
+    column."""
+    parts = [text_of(words)] if words else []
     parts += ["tags : (%s)" % " OR ".join(tag(k, x) for x in v)
               for k, v in keys]
     return " AND ".join(parts)
 
 
 def direct(db, qs):
-    """The statements index_search runs for the query string qs: the
-    FTS5 query's hits newest first (to the sample and one more), the facet
-    counts of the sample (grouped in SQL here, in a hash table there),
-    for a set small enough the hits' bm25 and paradata (sorted here as
-    there), and the page."""
+    """The statements index_search runs for the query string qs: for
+    words, whether they match at most RANK_MAX records; the FTS5 query's
+    hits newest first (to the sample and one more), the facet counts of
+    the sample (grouped in SQL here, in a hash table there), for words few
+    enough the bm25 of their records and the hits' paradata (sorted here
+    as there), and the page."""
     args = urllib.parse.parse_qs(qs)
     words = fts_query(args.get("q", [""])[0])
     keys = [(k, args[f]) for k, f in enumerate(FACETS_ORDER) if f in args]
@@ -80,13 +88,17 @@ def direct(db, qs):
         db.execute(WHOLE_FACETS).fetchall()
         db.execute("COMMIT")
         return
-    match = match_of(words, keys)
-    rows = [r[0] for r in db.execute(STREAM, (match, SAMPLE + 1))]
+    few = words and db.execute(PROBE, (RANK_MAX + 1,
+                                       text_of(words))).fetchone()[0]
+    rows = [r[0] for r in db.execute(STREAM, (match_of(words, keys),
+                                              SAMPLE + 1))]
     db.execute(SAMPLE_FACETS, (json.dumps(rows[:SAMPLE]),)).fetchall()
-    if words and len(rows) <= min(SAMPLE, RANK_MAX):
+    if few and len(rows) <= min(SAMPLE, RANK_MAX):
         # the node's ranking: bm25 scaled by paradata, then id
-        ranked = []
-        for row, score in db.execute(SCORED, (match,)).fetchall():
+        ranked, hit = [], set(rows)
+        for row, score in db.execute(SCORED, (text_of(words),)).fetchall():
+            if row not in hit:
+                continue
             rid, rating, downloads = db.execute(PARA, (row,)).fetchone()
             ranked.append((score * (1.0 + ((rating - 3.0) * 0.05 if rating > 0
                                            else 0) + min(downloads, 100)

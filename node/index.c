@@ -23,7 +23,7 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 9
+#define INDEX_SCHEMA 10
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 /* SQLite's page cache while writing, and after (its default): rowids
@@ -104,7 +104,7 @@ static const char schema_sql[] =
     " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
     " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
-    "PRAGMA user_version = 9;";
+    "PRAGMA user_version = 10;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
@@ -707,10 +707,11 @@ static const char *str(const json_t *doc, const char *key)
 
 /*
  * The rowid of the document id updated at updated: the seconds from
- * 0000-01-01T00:00:00Z (timegm, proleptic Gregorian) above 20 bits of a
- * hash of the id, plus one.  Descending rowid order is then newest first,
- * which the searches without ranking follow without sorting; records of
- * the same second come in the order of their ids' hashes.  A rowid
+ * 0000-01-01T00:00:00Z (timegm, proleptic Gregorian) to the end of 9999,
+ * after it, above 20 bits of a hash of the id, plus one.  Ascending rowid
+ * order is then newest first, which the searches without ranking follow
+ * without sorting (FTS5 reads its lists forwards faster than backwards);
+ * records of the same second come in the order of their ids' hashes.  A rowid
  * another record holds moves on to the next free one (put_doc).
  */
 static sqlite3_int64 doc_rowid(const char *updated, const char *id)
@@ -733,7 +734,7 @@ static sqlite3_int64 doc_rowid(const char *updated, const char *id)
         secs = 0;
     for (const unsigned char *p = (const unsigned char *)id; *p; p++)
         h = (h ^ *p) * 16777619u;
-    return ((sqlite3_int64)secs << ROWID_HASH_BITS) +
+    return ((sqlite3_int64)(SECONDS_MAX - secs) << ROWID_HASH_BITS) +
            (h & ((1u << ROWID_HASH_BITS) - 1)) + 1;
 }
 
@@ -1237,7 +1238,7 @@ int index_query_fts(char **out, const char *text)
 
 /*
  * How a search runs.  Document rowids follow `updated` (doc_rowid), so
- * newest first is descending rowid order, which FTS5 gives without
+ * newest first is ascending rowid order, which FTS5 gives without
  * sorting.  A search is one FTS5 query: its words in the text columns,
  * and each filter as its values' tokens in the tags column (tag_token),
  * so that FTS5 joins them by merging its lists of documents rather than
@@ -1245,7 +1246,11 @@ int index_query_fts(char **out, const char *text)
  * hits (q->sample, INDEX_SAMPLE by default) in a hash table, and reads no
  * further than those, the page and one more hit: when the hits end
  * within the sample the counts are exact, else the total is the hits read
- * (at least) and the facets count the newest of them.
+ * (at least) and the facets count the newest of them.  Words that match
+ * at most INDEX_RANK_MAX documents (a probe counts them, filters aside)
+ * rank their hits: the bm25 of the words alone is read for those
+ * documents, and the hits keep theirs.  (bm25 over the whole query would
+ * count every document of each filter's values for their weights.)
  */
 
 /* A search being answered. */
@@ -1253,8 +1258,10 @@ struct search {
     struct index *ix;
     const struct index_query *q;
     char *words; /* the user's words as FTS5 phrases, or NULL for none */
+    char *text;  /* the words in the text columns (sqlite3_free), or NULL */
     char *match; /* words and filters (sqlite3_free); NULL for neither */
-    int none;    /* a filter none of whose values is indexed: no hits */
+    int rankable; /* the words match at most INDEX_RANK_MAX documents */
+    int none;    /* a filter that accepts no value: no hits */
     json_t *keys[INDEX_FACETS]; /* the facet values each filter accepts */
 };
 
@@ -1325,8 +1332,11 @@ static int search_match(struct search *sr)
     const char *and = "";
 
     if (sr->words != NULL) {
-        sqlite3_str_appendf(s, "{title description keywords} : (%s)",
-                            sr->words);
+        sr->text = sqlite3_mprintf("{title description keywords} : (%s)",
+                                   sr->words);
+        if (sr->text == NULL)
+            return OER_ENOMEM;
+        sqlite3_str_appendall(s, sr->text);
         and = " AND ";
     }
     for (int k = 0; k < INDEX_FACETS; k++) {
@@ -1334,10 +1344,10 @@ static int search_match(struct search *sr)
 
         if (sr->q->nfilters[k] == 0)
             continue;
-        if (n == 0)
+        if (n == 0) {
             sr->none = 1;
-        if (n == 0)
             continue;
+        }
         sqlite3_str_appendf(s, "%stags : (", and);
         for (size_t i = 0; i < n; i++) {
             if (i > 0)
@@ -1385,11 +1395,15 @@ static const char doc_count_sql[] =
 
 /* The hits, newest first. */
 static const char stream_sql[] =
-    "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC";
-/* The hits with their bm25 (weights of title, description, keywords;
- * the tags count for nothing), for a set small enough to rank. */
+    "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid";
+/* The documents of the words with their bm25 (the weights of title,
+ * description, keywords and tags), for words few enough to rank. */
 static const char scored_sql[] =
     "SELECT rowid, bm25(fts, 10.0, 2.0, 5.0, 0.0) FROM fts WHERE fts MATCH ?";
+/* Whether the words match at most ?1 - 1 documents. */
+static const char probe_sql[] =
+    "SELECT count(*) < ?1 FROM (SELECT 1 FROM fts WHERE fts MATCH ?2"
+    " LIMIT ?1)";
 
 /* ---- counting facet values ---- */
 
@@ -1545,6 +1559,8 @@ static int scan_hits(struct scan *sc, struct tally *t, struct search *sr,
             err = tally_doc(t, sr->ix, row);
         if (sc->hits >= sr->q->offset && sc->hits < end)
             sc->page[sc->npage++] = row;
+        if (sr->rankable && sc->nscored < INDEX_RANK_MAX)
+            sc->scored[sc->nscored++] = (struct scored){ row, 0, NULL };
         sc->hits++;
     }
     if (err == 0)
@@ -1553,24 +1569,40 @@ static int scan_hits(struct scan *sc, struct tally *t, struct search *sr,
     return err;
 }
 
-/* The bm25 of each hit of a set scan_hits read whole, at most
- * INDEX_RANK_MAX: the match again, scored (bm25 costs a read of each
- * hit's column sizes, which the scan of a larger set does without). */
+static int by_row(const void *a, const void *b)
+{
+    sqlite3_int64 x = ((const struct scored *)a)->row;
+    sqlite3_int64 y = ((const struct scored *)b)->row;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The bm25 of the words for each hit scan_hits kept (in rowid order):
+ * the documents of the words, at most INDEX_RANK_MAX, scored. */
 static int score_hits(struct scan *sc, struct search *sr)
 {
     sqlite3_stmt *st = NULL;
     int err = take(&st, sr->ix, scored_sql), rc = SQLITE_DONE;
+    size_t found = 0;
 
     if (err != 0)
         return err;
-    sqlite3_bind_text(st, 1, sr->match, -1, SQLITE_STATIC);
-    while (sc->nscored < INDEX_RANK_MAX &&
-           (rc = sqlite3_step(st)) == SQLITE_ROW)
-        sc->scored[sc->nscored++] = (struct scored){
-            sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1), NULL
-        };
+    sqlite3_bind_text(st, 1, sr->text, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct scored key = { sqlite3_column_int64(st, 0), 0, NULL };
+        struct scored *h = bsearch(&key, sc->scored, sc->nscored,
+                                   sizeof(key), by_row);
+
+        if (h != NULL) {
+            h->score = sqlite3_column_double(st, 1);
+            found++;
+        }
+    }
     err = from_sqlite(sr->ix, rc, "cannot rank hits");
     give(sr->ix, st);
+    /* every hit matches the words: a miss is a damaged index */
+    if (err == 0 && found != sc->nscored)
+        err = from_sqlite(sr->ix, SQLITE_CORRUPT, "cannot rank hits");
     return err;
 }
 
@@ -1724,7 +1756,7 @@ static json_t *hit_json(sqlite3_stmt *st, const struct search *sr)
     DOWNLOADS
 
 static const char newest_sql[] =
-    "SELECT " HIT_COLUMNS " FROM doc d ORDER BY d.rowid DESC LIMIT ? OFFSET ?";
+    "SELECT " HIT_COLUMNS " FROM doc d ORDER BY d.rowid LIMIT ? OFFSET ?";
 static const char row_sql[] =
     "SELECT " HIT_COLUMNS " FROM doc d WHERE d.rowid = ?";
 
@@ -1888,16 +1920,21 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
     long sample = sr->q->sample > 0 ? sr->q->sample : INDEX_SAMPLE;
     struct tally t = { NULL, 0, 0, NULL, NULL };
     struct scan *sc = calloc(1, sizeof(*sc));
-    int err = sc != NULL ? scan_hits(sc, &t, sr, sample) : OER_ENOMEM;
+    sqlite3_int64 few = 0;
+    int err = sc != NULL ? 0 : OER_ENOMEM;
 
+    if (err == 0 && sr->words != NULL)
+        err = count_of(&few, sr->ix, probe_sql, INDEX_RANK_MAX + 1, sr->text);
+    sr->rankable = few != 0;
+    if (err == 0)
+        err = scan_hits(sc, &t, sr, sample);
     if (err == 0) {
         f->total = sc->hits;
         f->counted = sc->hits < sample ? sc->hits : sample;
         /* exact: every hit read, and every hit read counted */
         f->exact = !sc->more && sc->hits <= sample;
-        /* rank only words' hits, a set read whole and small enough */
-        f->ranked = sr->words != NULL && !sc->more &&
-                    sc->hits <= INDEX_RANK_MAX;
+        /* rank the hits of words few enough, every hit read */
+        f->ranked = sr->rankable && !sc->more && sc->hits <= INDEX_RANK_MAX;
     }
     if (err == 0 && f->ranked && sc->hits > 0)
         err = score_hits(sc, sr);
@@ -1912,7 +1949,7 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
 
 int index_search(json_t **out, struct index *ix, const struct index_query *q)
 {
-    struct search sr = { ix, q, NULL, NULL, 0, { NULL } };
+    struct search sr = { .ix = ix, .q = q };
     struct found f = { 0, 0, 1, 0 };
     json_t *hits = NULL, *facets = NULL;
     sqlite3_int64 all = 0;
@@ -1963,6 +2000,7 @@ int index_search(json_t **out, struct index *ix, const struct index_query *q)
         json_decref(facets);
     }
     free(sr.words);
+    sqlite3_free(sr.text);
     sqlite3_free(sr.match);
     for (int k = 0; k < INDEX_FACETS; k++)
         json_decref(sr.keys[k]);

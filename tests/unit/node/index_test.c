@@ -281,8 +281,8 @@ static void test_estimate(void **state)
                         "rank");
     json_decref(a);
 
-    /* two values of the driving filter: a record holding both (nl and
-     * en: 0, 4, 8) comes once */
+    /* two values of one filter: a record holding both (nl and en: 0, 4,
+     * 8) comes once */
     q = (struct index_query){ .limit = 20 };
     q.filters[INDEX_LANGUAGE][0] = "en";
     q.filters[INDEX_LANGUAGE][1] = "nl";
@@ -294,8 +294,7 @@ static void test_estimate(void **state)
     assert_string_equal(hit_id(a, 0), ORIGIN "/rec10");
     assert_string_equal(hit_id(a, 5), ORIGIN "/rec00");
     json_decref(a);
-    /* the narrowest filter drives, the others are tested: en (3) with
-     * secondary (7) is record 8 alone */
+    /* two filters: en (3) with secondary (7) is record 8 alone */
     q.nfilters[INDEX_LANGUAGE] = 1;
     q.filters[INDEX_LEVEL][0] = "secondary";
     q.nfilters[INDEX_LEVEL] = 1;
@@ -315,6 +314,65 @@ static void test_estimate(void **state)
     assert_int_equal(n, NREC);
     assert_int_equal(index_count(&n, fx->ix, INDEX_ORIGIN, "nowhere"), 0);
     assert_int_equal(n, 0);
+}
+
+/*
+ * Ranking follows the words: words that match at most INDEX_RANK_MAX
+ * records rank their hits, filtered or not; words that match more are
+ * read newest first even when filters leave few hits.
+ */
+static void test_rank_words(void **state)
+{
+    struct fixture *fx = *state;
+    struct store_batch *b = NULL;
+    struct index_query q = { .text = "common", .limit = 10 };
+    json_t *a;
+
+    assert_int_equal(store_batch_new(&b, fx->s, ORIGIN), 0);
+    for (int i = 0; i <= INDEX_RANK_MAX; i++) {
+        char id[64], title[64];
+        json_t *doc;
+
+        snprintf(id, sizeof(id), ORIGIN "/many%04d", i);
+        /* record 7 says "rare" most, in its title */
+        snprintf(title, sizeof(title), "%s %s", i % 100 == 7 ? "rare" : "",
+                 i == 7 ? "rare rare" : "common");
+        doc = json_pack("{s:i,s:s,s:{s:s},s:{s:s},s:[s],s:s,s:s}", "schema",
+                        1, "id", id, "title", "en", title, "description",
+                        "en", i % 100 == 7 ? "common rare" : "common",
+                        "languages", "en", "licence",
+                        i % 100 == 7 ? "CC0-1.0" : "CC-BY-4.0", "updated",
+                        i == 7 ? "2020-01-01T00:00:00Z"
+                               : "2026-01-01T00:00:00Z");
+        assert_int_equal(store_batch_put(b, doc, NULL), 0);
+        json_decref(doc);
+    }
+    assert_int_equal(store_batch_commit(NULL, b, fx->id, "many"), 0);
+    store_batch_free(b);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+
+    /* "common" matches 1,001 records: the ten of CC0 newest first */
+    q.filters[INDEX_LICENCE][0] = "CC0-1.0";
+    q.nfilters[INDEX_LICENCE] = 1;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_true(exact(a));
+    assert_int_equal(total(a), 10);
+    assert_string_equal(json_string_value(json_object_get(a, "order")),
+                        "updated");
+    assert_string_equal(hit_id(a, 9), ORIGIN "/many0007"); /* the oldest */
+    json_decref(a);
+    /* "rare" matches ten: ranked, record 7 first, filter or none */
+    q.text = "rare";
+    for (int filtered = 0; filtered < 2; filtered++) {
+        q.nfilters[INDEX_LICENCE] = (size_t)filtered;
+        q.limit = 20;
+        assert_int_equal(index_search(&a, fx->ix, &q), 0);
+        assert_int_equal(total(a), 10);
+        assert_string_equal(json_string_value(json_object_get(a, "order")),
+                            "rank");
+        assert_string_equal(hit_id(a, 0), ORIGIN "/many0007");
+        json_decref(a);
+    }
 }
 
 /*
@@ -929,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_estimate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_rowid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rank_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewritten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_counts, setup, teardown),
