@@ -198,6 +198,34 @@ static int kept_exec(struct index *ix, const char *sql, const char *what)
     return err;
 }
 
+/* One number from sql, a bound as parameter 1 and b (text; NULL: left
+ * unbound) as 2. */
+static int count_of(sqlite3_int64 *out, struct index *ix, const char *sql,
+                    sqlite3_int64 a, const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    int err = take(&st, ix, sql), rc;
+
+    *out = 0;
+    if (err != 0)
+        return err;
+    sqlite3_bind_int64(st, 1, a);
+    if (b != NULL)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    err = from_sqlite(ix, rc, "cannot count");
+    give(ix, st);
+    return err;
+}
+
+static const char value_count_sql[] =
+    "SELECT coalesce((SELECT n FROM facet_count"
+    " WHERE kind = ?1 AND value = ?2), 0)";
+static const char doc_count_sql[] =
+    "SELECT coalesce((SELECT n FROM facet_count WHERE kind = ?1), 0)";
+
 /* Run a statement of up to three text parameters and no rows. */
 static int run(struct index *ix, const char *sql, const char *a,
                const char *b, const char *c)
@@ -1069,6 +1097,34 @@ static int up_to_date(struct index *ix, const json_t *heads)
     return ok && same == json_object_size(heads) + 1;
 }
 
+/*
+ * Merge FTS5's segments into one after writing a tenth of the index or
+ * more: a million records indexed at once leave a dozen segments, and a
+ * search joining words and filters read three times slower from those
+ * than from one (bench/README.md).  Some seconds a million records.
+ */
+static int merge_text(struct index *ix, size_t written)
+{
+    sqlite3_int64 all = 0;
+    char n[24];
+    int err = written > 0 ? count_of(&all, ix, doc_count_sql, -1, NULL) : 0;
+
+    if (err != 0 || written == 0 || (sqlite3_int64)written * 10 < all)
+        return err;
+    err = exec(ix, "BEGIN IMMEDIATE", "cannot begin a transaction");
+    if (err == 0)
+        err = exec(ix, "INSERT INTO fts(fts) VALUES ('optimize')",
+                   "cannot merge the text index");
+    if (err == 0)
+        err = exec(ix, "COMMIT", "cannot commit the index");
+    else
+        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+    if (err == 0)
+        log_info("index", "text index merged", "path", ix->path, "documents",
+                 log_num(n, (long long)all), NULL);
+    return err;
+}
+
 int index_holds(struct index *ix, const json_t *heads)
 {
     return up_to_date(ix, heads);
@@ -1103,6 +1159,8 @@ int index_catch_up(struct index *ix, struct store *s,
     }
     if (err == 0)
         err = drop_gone(ix, heads, stats);
+    if (err == 0)
+        err = merge_text(ix, stats->documents);
     json_decref(heads);
     return err;
 }
@@ -1136,7 +1194,8 @@ int index_rebuild(struct index *ix, struct store *s,
         stats->documents += w.docs;
     }
     json_decref(heads);
-    return end(ix, err);
+    err = end(ix, err);
+    return err == 0 ? merge_text(ix, stats->documents) : err;
 }
 
 /* ---- the user's words ---- */
@@ -1364,34 +1423,6 @@ static int search_match(struct search *sr)
     sr->match = sqlite3_str_finish(s); /* NULL when empty */
     return 0;
 }
-
-/* One number from sql, a bound as parameter 1 and b (text; NULL: left
- * unbound) as 2. */
-static int count_of(sqlite3_int64 *out, struct index *ix, const char *sql,
-                    sqlite3_int64 a, const char *b)
-{
-    sqlite3_stmt *st = NULL;
-    int err = take(&st, ix, sql), rc;
-
-    *out = 0;
-    if (err != 0)
-        return err;
-    sqlite3_bind_int64(st, 1, a);
-    if (b != NULL)
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    err = from_sqlite(ix, rc, "cannot count");
-    give(ix, st);
-    return err;
-}
-
-static const char value_count_sql[] =
-    "SELECT coalesce((SELECT n FROM facet_count"
-    " WHERE kind = ?1 AND value = ?2), 0)";
-static const char doc_count_sql[] =
-    "SELECT coalesce((SELECT n FROM facet_count WHERE kind = ?1), 0)";
 
 /* The hits, newest first. */
 static const char stream_sql[] =

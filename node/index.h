@@ -30,8 +30,8 @@
 /* A search counts its hits and their facet values up to this many (the
  * newest), unless the query says otherwise (see index_search). */
 #define INDEX_SAMPLE 1000
-/* A text query with more hits than this is ordered by date rather than
- * by bm25 (see index_search). */
+/* Words that match more records than this (filters aside) order their
+ * hits by date rather than by bm25 (see index_search). */
 #define INDEX_RANK_MAX 1000
 
 /* The facets, in the order of the JSON answer. */
@@ -191,11 +191,11 @@ int index_utf8(const char *text);
  * more hits than those, "total" and the facet counts are exact and
  * "exact" is true; else "exact" is false, "total" is the hits read (to
  * the sample or the page; there may be more) and the facets count the
- * newest "counted" (q->sample).  With
- * neither words nor filters the counts are exact.  Hits are ordered by
- * bm25 (then id) when the text's hits are counted exactly and number at
- * most INDEX_RANK_MAX, else newest first (records of the same second in
- * a fixed order).  At most 50 values a facet, most frequent first.
+ * newest "counted" (q->sample).  With neither words nor filters the
+ * counts are exact.  Hits are ordered by the bm25 of the words (then id)
+ * when the words match at most INDEX_RANK_MAX records, filters aside,
+ * and every hit was read; else newest first (records of the same second
+ * in a fixed order).  At most 50 values a facet, most frequent first.
  * OER_EINVAL for a query index_query_fts refuses, a filter value that is
  * not UTF-8, or limits out of range.
  */

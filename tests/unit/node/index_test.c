@@ -528,6 +528,54 @@ static void test_incremental(void **state)
     assert_int_equal(st.origins_updated + st.origins_rebuilt, 0);
 }
 
+/* The segments of the index's FTS5 table. */
+static int segments(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(DISTINCT segid)"
+                                        " FROM fts_idx", -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/*
+ * Catching up with a tenth of the index or more merges the text index
+ * into one segment; smaller steps leave FTS5's own merging alone.
+ */
+static void test_merge(void **state)
+{
+    struct fixture *fx = *state;
+    struct store_batch *b = NULL;
+
+    for (int i = 0; i < 30; i++) {
+        publish(fx, record(i % NREC, i < NREC ? NULL : "Again"));
+        assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    }
+    assert_true(segments(fx->path) > 1);
+    assert_int_equal(store_batch_new(&b, fx->s, ORIGIN), 0);
+    for (int i = 0; i < 2; i++) {
+        json_t *doc = record(i, "Once more");
+
+        assert_int_equal(store_batch_put(b, doc, NULL), 0);
+        json_decref(doc);
+    }
+    assert_int_equal(store_batch_commit(NULL, b, fx->id, "two"), 0);
+    store_batch_free(b);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    assert_int_equal(segments(fx->path), 1);
+    assert_int_equal(count_text(fx->ix, "once more"), 2);
+    assert_same_as_rebuilt(fx);
+    assert_int_equal(segments(fx->path2), 1);
+}
+
 /* A recorded commit that is not an ancestor of the head rebuilds the
  * origin; an origin the store no longer has is dropped. */
 static void test_rewritten(void **state)
@@ -988,6 +1036,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_estimate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_rowid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rank_words, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewritten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_counts, setup, teardown),
