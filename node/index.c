@@ -23,7 +23,7 @@
 #include "node/metadata.h"
 #include "node/paradata.h"
 
-#define INDEX_SCHEMA 10
+#define INDEX_SCHEMA 11
 #define NO_VOCAB "none" /* the vocabulary hash of an index without */
 #define BUSY_MS 10000
 /* SQLite's page cache while writing, and after (its default): rowids
@@ -76,11 +76,16 @@ static const char *const facet_fields[INDEX_FACETS] = {
 static const char schema_sql[] =
     "CREATE TABLE doc(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " origin TEXT NOT NULL, licence TEXT NOT NULL, updated TEXT NOT NULL,"
-    " titles TEXT NOT NULL, levels TEXT NOT NULL DEFAULT '[]');"
+    " titles TEXT NOT NULL, levels TEXT NOT NULL DEFAULT '[]',"
+    /* the ids of its facet values (facet_value), four bytes each, little
+     * endian: the facet counts of a search read them, one row a hit */
+    " facets BLOB NOT NULL DEFAULT x'');"
     "CREATE INDEX doc_origin ON doc(origin);"
     "CREATE TABLE facet(kind INTEGER NOT NULL, value TEXT NOT NULL,"
     " doc INTEGER NOT NULL, PRIMARY KEY(kind, value, doc)) WITHOUT ROWID;"
     "CREATE INDEX facet_doc ON facet(doc);"
+    "CREATE TABLE facet_value(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
+    " value TEXT NOT NULL, UNIQUE(kind, value));"
     /* tags: the document's facet values as tokens (tag_token), so that
      * FTS5 itself joins the words' matches and the filters */
     "CREATE VIRTUAL TABLE fts USING fts5(title, description, keywords,"
@@ -104,12 +109,13 @@ static const char schema_sql[] =
     " ON CONFLICT(kind, value) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER doc_del AFTER DELETE ON doc BEGIN"
     " UPDATE facet_count SET n = n - 1 WHERE kind = -1; END;"
-    "PRAGMA user_version = 10;";
+    "PRAGMA user_version = 11;";
 
 static const char drop_sql[] =
     "DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS facet;"
     "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS indexed;"
     "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS facet_count;"
+    "DROP TABLE IF EXISTS facet_value;"
     "DROP TABLE IF EXISTS doc_span;"; /* of versions 6 and 7 */
 
 const char *index_facet_name(enum index_facet f)
@@ -560,28 +566,86 @@ static void tag_token(sqlite3_str *s, int kind, const char *value)
     }
 }
 
-/* The tokens of the facet rows of the document at row (put_facets has
- * written them), into *out (sqlite3_free). */
-static int doc_tags(char **out, struct index *ix, sqlite3_int64 row)
+/* The id of value of facet kind in facet_value, added when new. */
+static int value_id(sqlite3_int64 *out, struct index *ix, int kind,
+                    const char *value)
+{
+    sqlite3_stmt *st = NULL;
+    int err = take(&st, ix, "SELECT id FROM facet_value"
+                   " WHERE kind = ? AND value = ?"), rc;
+
+    *out = 0;
+    if (err != 0)
+        return err;
+    sqlite3_bind_int(st, 1, kind);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    err = from_sqlite(ix, rc, "cannot read a facet value");
+    give(ix, st);
+    if (err != 0 || *out != 0)
+        return err;
+    err = take(&st, ix, "INSERT INTO facet_value(kind, value) VALUES (?, ?)");
+    if (err != 0)
+        return err;
+    sqlite3_bind_int(st, 1, kind);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    err = from_sqlite(ix, sqlite3_step(st), "cannot add a facet value");
+    give(ix, st);
+    *out = sqlite3_last_insert_rowid(ix->db);
+    return err != 0 ? err : *out > 0 && *out <= UINT32_MAX ? 0 : OER_EIO;
+}
+
+/*
+ * From the facet rows of the document at row (put_facets has written
+ * them): their tokens for the tags column, into *tags (sqlite3_free),
+ * and their ids (value_id), four bytes each, into the document's
+ * `facets`.
+ */
+static int doc_facets(char **tags, struct index *ix, sqlite3_int64 row)
 {
     sqlite3_str *s = sqlite3_str_new(ix->db);
+    sqlite3_str *ids = sqlite3_str_new(ix->db);
     sqlite3_stmt *st = NULL;
-    int err = prepare(&st, ix, "SELECT kind, value FROM facet WHERE doc = ?");
+    int err = take(&st, ix, "SELECT kind, value FROM facet WHERE doc = ?");
     int rc = SQLITE_DONE;
 
     if (err == 0) {
         sqlite3_bind_int64(st, 1, row);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            tag_token(s, sqlite3_column_int(st, 0),
-                      (const char *)sqlite3_column_text(st, 1));
+        while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int kind = sqlite3_column_int(st, 0);
+            const char *value = (const char *)sqlite3_column_text(st, 1);
+            sqlite3_int64 id = 0;
+
+            tag_token(s, kind, value);
             sqlite3_str_appendchar(s, 1, ' ');
+            err = value_id(&id, ix, kind, value);
+            for (int i = 0; i < 4; i++)
+                sqlite3_str_appendchar(ids, 1, (char)((id >> (8 * i)) & 255));
         }
-        err = from_sqlite(ix, rc, "cannot read facets");
+        if (err == 0)
+            err = from_sqlite(ix, rc, "cannot read facets");
     }
-    sqlite3_finalize(st);
-    if (err == 0 && sqlite3_str_errcode(s) != SQLITE_OK)
+    give(ix, st);
+    st = NULL;
+    if (err == 0 && (sqlite3_str_errcode(s) != SQLITE_OK ||
+                     sqlite3_str_errcode(ids) != SQLITE_OK))
         err = OER_ENOMEM;
-    *out = sqlite3_str_finish(s);
+    if (err == 0)
+        err = take(&st, ix, "UPDATE doc SET facets = ? WHERE rowid = ?");
+    if (err == 0) {
+        if (sqlite3_str_length(ids) > 0)
+            sqlite3_bind_blob(st, 1, sqlite3_str_value(ids),
+                              sqlite3_str_length(ids), SQLITE_STATIC);
+        else
+            sqlite3_bind_zeroblob(st, 1, 0);
+        sqlite3_bind_int64(st, 2, row);
+        err = from_sqlite(ix, sqlite3_step(st), "cannot index facets");
+        give(ix, st);
+    }
+    sqlite3_free(sqlite3_str_finish(ids));
+    *tags = sqlite3_str_finish(s);
     return err;
 }
 
@@ -596,7 +660,7 @@ static int put_text(struct index *ix, sqlite3_int64 row, const json_t *doc)
     for (int i = 0; i < 3 && err == 0; i++)
         err = join_texts(&text[i], ix, json_object_get(doc, fields[i]));
     if (err == 0)
-        err = doc_tags(&text[3], ix, row);
+        err = doc_facets(&text[3], ix, row);
     if (err == 0)
         err = prepare(&st, ix,
                       "INSERT INTO temp.pending_text(rowid, title,"
@@ -1002,7 +1066,7 @@ static int end(struct index *ix, int err)
 
 static const char empty_sql[] =
     "DELETE FROM fts; DELETE FROM facet; DELETE FROM doc;"
-    " DELETE FROM indexed; DELETE FROM facet_count;";
+    " DELETE FROM indexed; DELETE FROM facet_count; DELETE FROM facet_value;";
 
 static int record_vocab(struct index *ix)
 {
@@ -1439,35 +1503,26 @@ static const char probe_sql[] =
 /* ---- counting facet values ---- */
 
 struct tally_slot {
-    char *value; /* NULL: free */
-    int kind;
+    uint32_t id; /* facet_value's; 0: free */
     sqlite3_int64 n;
+    int kind;    /* with value, read by tally_values */
+    char *value;
 };
 
 struct tally {
     struct tally_slot *slot;
     size_t cap; /* a power of two */
     size_t used;
-    sqlite3_stmt *rows; /* a document's facet rows */
+    sqlite3_stmt *rows; /* a document's facet ids */
     struct index *ix;   /* rows's */
 };
 
-static size_t slot_hash(int kind, const char *value)
-{
-    uint64_t h = 14695981039346656037u ^ (unsigned)kind;
-
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
-        h = (h ^ *p) * 1099511628211u;
-    return (size_t)h;
-}
-
 static struct tally_slot *tally_find(struct tally_slot *slot, size_t cap,
-                                     int kind, const char *value)
+                                     uint32_t id)
 {
-    size_t i = slot_hash(kind, value) & (cap - 1);
+    size_t i = (id * 2654435761u) & (cap - 1);
 
-    while (slot[i].value != NULL &&
-           (slot[i].kind != kind || strcmp(slot[i].value, value) != 0))
+    while (slot[i].id != 0 && slot[i].id != id)
         i = (i + 1) & (cap - 1);
     return &slot[i];
 }
@@ -1480,9 +1535,8 @@ static int tally_grow(struct tally *t)
     if (slot == NULL)
         return OER_ENOMEM;
     for (size_t i = 0; i < t->cap; i++) {
-        if (t->slot[i].value != NULL)
-            *tally_find(slot, cap, t->slot[i].kind, t->slot[i].value) =
-                t->slot[i];
+        if (t->slot[i].id != 0)
+            *tally_find(slot, cap, t->slot[i].id) = t->slot[i];
     }
     free(t->slot);
     t->slot = slot;
@@ -1490,41 +1544,78 @@ static int tally_grow(struct tally *t)
     return 0;
 }
 
-static int tally_add(struct tally *t, int kind, const char *value)
+static int tally_add(struct tally *t, uint32_t id)
 {
     struct tally_slot *s;
 
     if (2 * (t->used + 1) > t->cap && tally_grow(t) != 0)
         return OER_ENOMEM;
-    s = tally_find(t->slot, t->cap, kind, value);
-    if (s->value == NULL) {
-        s->value = strdup(value);
-        if (s->value == NULL)
-            return OER_ENOMEM;
-        s->kind = kind;
+    s = tally_find(t->slot, t->cap, id);
+    if (s->id == 0) {
+        s->id = id;
         t->used++;
     }
     s->n++;
     return 0;
 }
 
-/* Count the facet values of the document at row. */
+/* Count the facet values of the document at row (their ids, as
+ * doc_facets wrote them). */
 static int tally_doc(struct tally *t, struct index *ix, sqlite3_int64 row)
 {
-    int rc = SQLITE_DONE, err = 0;
+    const unsigned char *ids;
+    int rc, err = 0, len;
 
     if (t->rows == NULL) {
-        err = take(&t->rows, ix, "SELECT kind, value FROM facet WHERE doc = ?");
+        err = take(&t->rows, ix, "SELECT facets FROM doc WHERE rowid = ?");
         t->ix = ix;
     }
     if (err != 0)
         return err;
     sqlite3_reset(t->rows);
     sqlite3_bind_int64(t->rows, 1, row);
-    while (err == 0 && (rc = sqlite3_step(t->rows)) == SQLITE_ROW)
-        err = tally_add(t, sqlite3_column_int(t->rows, 0),
-                        (const char *)sqlite3_column_text(t->rows, 1));
-    return err != 0 ? err : from_sqlite(ix, rc, "cannot count facets");
+    rc = sqlite3_step(t->rows);
+    if (rc != SQLITE_ROW)
+        return from_sqlite(ix, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+                           "cannot count facets");
+    ids = sqlite3_column_blob(t->rows, 0);
+    len = sqlite3_column_bytes(t->rows, 0);
+    for (int i = 0; err == 0 && i + 4 <= len; i += 4)
+        err = tally_add(t, (uint32_t)ids[i] | (uint32_t)ids[i + 1] << 8 |
+                               (uint32_t)ids[i + 2] << 16 |
+                               (uint32_t)ids[i + 3] << 24);
+    return err;
+}
+
+/* The facet and value of each id counted. */
+static int tally_values(struct tally *t, struct index *ix)
+{
+    sqlite3_stmt *st = NULL;
+    int err = t->used > 0 ? take(&st, ix, "SELECT kind, value FROM"
+                                 " facet_value WHERE id = ?")
+                          : 0;
+
+    for (size_t i = 0; i < t->cap && err == 0; i++) {
+        struct tally_slot *s = &t->slot[i];
+        int rc;
+
+        if (s->id == 0)
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, s->id);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            err = from_sqlite(ix, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+                              "cannot read a facet value");
+            break;
+        }
+        s->kind = sqlite3_column_int(st, 0);
+        s->value = strdup((const char *)sqlite3_column_text(st, 1));
+        if (s->value == NULL)
+            err = OER_ENOMEM;
+    }
+    give(ix, st);
+    return err;
 }
 
 static void tally_free(struct tally *t)
@@ -1661,9 +1752,12 @@ static int tally_json(json_t *facets, struct tally *t, struct search *sr)
     struct tally_slot *all = malloc((t->used > 0 ? t->used : 1) *
                                     sizeof(*all));
     size_t n = 0;
+    int err = all != NULL ? tally_values(t, sr->ix) : OER_ENOMEM;
 
-    if (all == NULL)
-        return OER_ENOMEM;
+    if (err != 0) {
+        free(all);
+        return err;
+    }
     for (size_t i = 0; i < t->cap; i++) {
         if (t->slot[i].value != NULL)
             all[n++] = t->slot[i];
