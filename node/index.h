@@ -3,9 +3,11 @@
  * store (docs/CLI.md, "The search index").  One FTS5 table holds the
  * titles, descriptions and keywords of every record in every language,
  * and its facet values as tokens of a tags column, which the filters
- * match; one table of (document, facet, value) rows serves the facet
- * counts.  For each origin it records the catalogue commit it has
- * indexed, and catches up from there to the head.
+ * match; each record's row lists the ids of its facet values, which a
+ * search counts for its first hits, and a table of (document, facet,
+ * value) rows keeps the counts of the whole index.  For each origin it
+ * records the catalogue commit it has indexed, and catches up from there
+ * to the head.
  *
  * Threads: a struct index is one SQLite connection, used on the thread
  * that opened it and never shared; a worker that answers a request opens
