@@ -77,6 +77,7 @@ struct fedsearch {
     uv_mutex_t lock;
     uv_cond_t cond;
     int stopping; /* written on the loop, under lock */
+    unsigned nup; /* peers up: written on the loop, under lock */
     uint64_t next_id;
     struct fedsearch_ask *asks;
     struct fpeer *list;
@@ -713,6 +714,18 @@ static void peer_gone(struct fedsearch *f, const char *id)
 
 /* ---- the peer table's hooks ---- */
 
+/* Mark p up or down, and count the peers up for the askers. */
+static void set_up(struct fedsearch *f, struct fpeer *p, int up)
+{
+    uv_mutex_lock(&f->lock);
+    if (up && !p->up)
+        f->nup++;
+    else if (!up && p->up)
+        f->nup--;
+    p->up = up;
+    uv_mutex_unlock(&f->lock);
+}
+
 static void on_up(const char *id, void *arg)
 {
     struct fedsearch *f = arg;
@@ -720,7 +733,7 @@ static void on_up(const char *id, void *arg)
 
     if (p != NULL) {
         p->gen++;
-        p->up = 1;
+        set_up(f, p, 1);
     }
     if (f->next.on_up != NULL)
         f->next.on_up(id, f->next.arg);
@@ -733,7 +746,7 @@ static void on_down(const char *id, void *arg)
 
     if (p != NULL) {
         p->gen++;
-        p->up = 0;
+        set_up(f, p, 0);
     }
     peer_gone(f, id);
     if (f->next.on_down != NULL)
@@ -799,8 +812,9 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
     a->wait_ms = wait_ms < FEDSEARCH_WAIT_MAX ? wait_ms : FEDSEARCH_WAIT_MAX;
     a->start = uv_hrtime();
     a->deadline = a->start + a->wait_ms * NS_PER_MS;
+    /* with no peer up, nobody is asked and the loop is not woken */
     uv_mutex_lock(&f->lock);
-    if (!f->stopping && a->wait_ms > 0) {
+    if (!f->stopping && a->wait_ms > 0 && f->nup > 0) {
         a->id = ++f->next_id;
         a->queued = 1;
         a->next = f->asks;
@@ -810,7 +824,7 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
     uv_mutex_unlock(&f->lock);
 
     /* while the peers are asked: what the local index answers for */
-    if (store_heads(&heads, f->opt.repo_path) == 0) {
+    if (a->queued && store_heads(&heads, f->opt.repo_path) == 0) {
         json_object_foreach(heads, origin, head) {
             if (on_held(origin, a) != 0)
                 break;

@@ -71,7 +71,8 @@ void fedsearch_free(struct fedsearch *f);
  * every peer connected when the loop picks it up, as SEARCH with
  * wait_ms (at most FEDSEARCH_WAIT_MAX) as its deadline.  Returns 0 with
  * *out to be given to fedsearch_ask_finish, or OER_ENOMEM.  When f is
- * stopping or wait_ms is 0, *out asks nobody.
+ * stopping, wait_ms is 0 or no peer is connected, *out asks nobody (and
+ * the loop is not woken for it).
  */
 int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
                         const struct index_query *q, unsigned wait_ms);

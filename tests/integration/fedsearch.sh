@@ -6,7 +6,8 @@
 # first, then cc's hit once (bb and dd both hold it) marked with the peer
 # it came from; a stopped peer costs no more than the wait; peers=0 asks
 # nobody; a query full of FTS5 syntax reaches the peers and is answered
-# safely.
+# safely; peers that go down are no longer asked, and one that comes
+# back is.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -165,6 +166,35 @@ for n in bb dd; do
 done
 grep -q 'msg="search answered" peer=aa' "$work/bb.log" ||
     fail "bb logged no answer"
+
+# Peers that go down are not asked, nor waited for; one that comes back
+# is asked again.
+not_connected() { ! connected "$@"; }
+kill "$pid_bb"
+wait "$pid_bb" 2>/dev/null || true
+wait_for "aa still connected to bb" not_connected aa bb
+search aa 'q=photosynthesis&wait_ms=2000' >/dev/null
+ask 'assert {p["id"]: p["status"] for p in a["peers"]} == {"dd": "answered"}, a' ||
+    fail "bb down: $(cat "$work/answer")"
+dd_port=$(cat "$work/dd.peer")
+kill "$pid_dd"
+wait "$pid_dd" 2>/dev/null || true
+wait_for "aa still connected to dd" not_connected aa dd
+t0=$(date +%s%N)
+search aa 'q=photosynthesis&wait_ms=2000' >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+ask 'assert a["peers"] == [] and all(h["source"] == "local" for h in a["hits"]), a' ||
+    fail "no peer up: $(cat "$work/answer")"
+[ "$ms" -lt 1000 ] || fail "a search with no peer up took $ms ms"
+"$OERNODE" --data "$work/dd" -v serve --http 127.0.0.1:0 \
+    --port-file "$work/dd.http" --peer "127.0.0.1:$dd_port" "${times[@]}" \
+    </dev/null >>"$work/dd.out" 2>>"$work/dd.log" &
+pid_dd=$!
+pids+=($pid_dd)
+wait_for "aa not connected to dd again" connected aa dd
+search aa 'q=photosynthesis&wait_ms=2000' >/dev/null
+ask 'assert {p["id"]: p["status"] for p in a["peers"]} == {"dd": "answered"}, a' ||
+    fail "dd back: $(cat "$work/answer")"
 
 # A clean stop while peers are asked.
 kill -STOP "$pid_dd"
