@@ -6,7 +6,9 @@ they take more than a minute, ten at least) through GET
 and N times as the same statements run directly in SQLite on INDEX (the
 SQL node/index.c issues for that query, see direct(), in one read
 transaction).  Prints p50 and p99 of
-each and their ratios.
+each and their ratios, after the floor of the API's side: GET /api/peers,
+answered on the node's loop thread without SQLite, on the same
+connection.
 
 usage: search_latency.py BASE INDEX QUERIES N"""
 import http.client, json, sqlite3, sys, time, urllib.parse
@@ -116,9 +118,27 @@ def pct(times, p):
     return s[min(len(s) - 1, int(len(s) * p / 100))] * 1000
 
 
+def floor(conn, n):
+    """p50 and p99 of a request that does no search: the HTTP round
+    trip, which every API time includes and no direct time does."""
+    times = []
+    for i in range(n + 2):
+        t0 = time.perf_counter()
+        conn.request("GET", "/api/peers")
+        r = conn.getresponse()
+        r.read()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+        if r.status != 200:
+            sys.exit("/api/peers: HTTP %d" % r.status)
+    return pct(times, 50), pct(times, 99)
+
+
 def main():
     url = urllib.parse.urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port)
+    print("http floor (GET /api/peers, %d requests): p50 %.2fms p99 %.2fms"
+          % ((10 * n,) + floor(conn, 10 * n)))
     db = sqlite3.connect(index, isolation_level=None)
     db.execute("ATTACH ? AS para", (index.replace("index.sqlite",
                                                   "paradata.sqlite"),))
