@@ -334,22 +334,27 @@ static int clear_stale_lock(struct store *s, const char *ref,
     return 1;
 }
 
-/* Point ref at to if it still names from (or does not exist, when from
- * is NULL); OER_ECONFLICT when it moved or another writer holds it. */
+/*
+ * Point ref at to if it still names from (or does not exist, when from
+ * is NULL); OER_ECONFLICT when it moved or another writer holds it.
+ * Both cases compare under the ref's lock: a from of zeros matches only
+ * a missing ref.  (git_reference_create without force looks for the ref
+ * before it takes the lock, so two writers creating it at once could
+ * both succeed, the second overwriting the first.)
+ */
 static int move_ref(struct store *s, const char *ref, const git_oid *to,
                     const git_oid *from)
 {
     char lock[4096];
     git_reference *r = NULL;
+    git_oid none;
     int gerr, tries;
 
+    memset(&none, 0, sizeof(none));
     for (tries = 0; tries < 2; tries++) {
-        if (from != NULL)
-            gerr = git_reference_create_matching(&r, s->repo, ref, to, 1,
-                                                 from, "oernode: update");
-        else
-            gerr = git_reference_create(&r, s->repo, ref, to, 0,
-                                        "oernode: create");
+        gerr = git_reference_create_matching(
+            &r, s->repo, ref, to, 1, from != NULL ? from : &none,
+            from != NULL ? "oernode: update" : "oernode: create");
         git_reference_free(r);
         r = NULL;
         if (gerr != GIT_ELOCKED ||

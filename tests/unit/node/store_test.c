@@ -1,8 +1,9 @@
 /*
  * Tests of node/store: signed catalogue commits checked by stock git,
- * compare-and-swap, crash safety, file blobs and fsck, on real bare
- * repositories.
+ * compare-and-swap, crash safety, file blobs (also stored by racing
+ * writers) and fsck, on real bare repositories.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -661,6 +663,75 @@ static long in_pack(struct fixture *fx)
 
 /* A batch packs what it changed and nothing more, so that a long import
  * does not write the whole catalogue again at each commit. */
+/* One of the writers of test_first_files_race, on its own handle. */
+struct racer {
+    const char *repo;
+    const char *origin;
+    pthread_barrier_t *start;
+    char data[32];
+    struct store_file f;
+    int err;
+};
+
+static void *race_add(void *arg)
+{
+    struct racer *r = arg;
+    struct timespec pause = {0, 2000000};
+    struct store *s = NULL;
+
+    r->err = store_open(&s, r->repo);
+    pthread_barrier_wait(r->start);
+    /* as replica's add_file: a lost compare-and-swap tries again */
+    for (int tries = 0; s != NULL && tries < 40; tries++) {
+        r->err = store_add_file_bytes(&r->f, s, r->origin, r->data,
+                                      strlen(r->data));
+        if (r->err != OER_ECONFLICT)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    store_free(s);
+    return NULL;
+}
+
+/* Writers that store the first files of an origin at once, each through
+ * its own handle, as sync's workers do: every file stays reachable from
+ * refs/content/<origin> (two creating the ref at once must not both
+ * win, the second overwriting the first). */
+static void test_first_files_race(void **state)
+{
+    struct fixture *fx = *state;
+    enum { RACERS = 6, ROUNDS = 25 };
+    struct racer r[RACERS];
+    pthread_t t[RACERS];
+    pthread_barrier_t start;
+    char origin[32], *out = NULL;
+
+    for (int round = 0; round < ROUNDS; round++) {
+        snprintf(origin, sizeof(origin), "race-%d", round);
+        pthread_barrier_init(&start, NULL, RACERS);
+        for (int i = 0; i < RACERS; i++) {
+            r[i] = (struct racer){ .repo = fx->repo, .origin = origin,
+                                   .start = &start };
+            snprintf(r[i].data, sizeof(r[i].data), "file %d of round %d\n",
+                     i, round);
+            assert_int_equal(pthread_create(&t[i], NULL, race_add, &r[i]),
+                             0);
+        }
+        for (int i = 0; i < RACERS; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&start);
+
+        assert_int_equal(testutil_run(&out, 0, "git -C '%s' rev-list "
+                                      "--objects refs/content/%s",
+                                      fx->repo, origin), 0);
+        for (int i = 0; i < RACERS; i++) {
+            assert_int_equal(r[i].err, 0);
+            assert_non_null(strstr(out, r[i].f.blob));
+        }
+        free(out);
+    }
+}
+
 static void test_pack_holds_only_the_change(void **state)
 {
     struct fixture *fx = *state;
@@ -765,6 +836,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heads_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_files_race, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pack_holds_only_the_change, setup,
                                         teardown),
