@@ -115,11 +115,8 @@ int api_search_open(struct index **out, const char *path,
     return err;
 }
 
-/* Take an index of repo_path from the pool and catch it up, opening the
- * store only when the catalogue heads (store_heads, kept in memory while
- * the refs do not change) are not the ones the index holds. */
-static int open_caught_up(struct index **out, const char *repo_path,
-                          const char *vocab_dir)
+int api_search_take(struct index **out, const char *repo_path,
+                    const char *vocab_dir)
 {
     char *path = api_search_index_path(repo_path);
     struct store *s = NULL;
@@ -157,7 +154,7 @@ static int open_caught_up(struct index **out, const char *repo_path,
 int api_search_catch_up(const char *repo_path, const char *vocab_dir)
 {
     struct index *ix = NULL;
-    int err = open_caught_up(&ix, repo_path, vocab_dir);
+    int err = api_search_take(&ix, repo_path, vocab_dir);
 
     if (err != 0)
         log_error("index", "cannot catch up", "repo", repo_path, "err",
@@ -215,6 +212,71 @@ static int peer_arg(int *peers, long *wait_ms, const char *key,
     return 1;
 }
 
+/* A search whose peers have still to answer: the local answer, kept
+ * until theirs is in (http_response.later). */
+struct later_search {
+    struct http_later *h;
+    struct fedsearch_ask *ask;
+    json_t *answer;
+    json_t *remote;
+    long limit;
+};
+
+/* The answer: answer (stolen) with the hits of remote (stolen; may be
+ * NULL) merged in. */
+static void respond(struct http_response *res, json_t *answer,
+                    json_t *remote, long limit)
+{
+    if (fedsearch_merge(answer, remote, limit) != 0)
+        log_warn("search", "peers' hits left out: out of memory", NULL);
+    json_decref(remote);
+    http_response_json(res, 200, api_search_licence_urls(answer));
+}
+
+/* On a worker, once the peers have answered. */
+static void on_merge(struct http_response *res, void *arg)
+{
+    struct later_search *ls = arg;
+
+    respond(res, ls->answer, ls->remote, ls->limit);
+    free(ls);
+}
+
+/* On the loop: the peers' answer is in, or their time is up. */
+static void on_peers_answered(json_t *remote, void *arg)
+{
+    struct later_search *ls = arg;
+
+    ls->remote = remote;
+    http_later_finish(ls->h, on_merge, ls);
+}
+
+/* On the loop, once the local search is done and its worker free. */
+static void on_later(struct http_later *h, void *arg)
+{
+    struct later_search *ls = arg;
+
+    ls->h = h;
+    fedsearch_ask_await(ls->ask, on_peers_answered, ls);
+}
+
+/* Keep answer (stolen) until ask's peers answer, without holding this
+ * worker; 0, or OER_ENOMEM with nothing taken. */
+static int answer_later(struct http_response *res, json_t *answer,
+                        struct fedsearch_ask *ask, long limit)
+{
+    struct later_search *ls = calloc(1, sizeof(*ls));
+
+    if (ls == NULL)
+        return OER_ENOMEM;
+    ls->ask = ask;
+    ls->answer = answer;
+    ls->limit = limit;
+    res->later = on_later;
+    res->later_arg = ls;
+    return 0;
+}
+
 void api_search_serve(struct http_response *res,
                       const struct http_request *req, const char *repo_path,
                       const char *vocab_dir, struct fedsearch *fed)
@@ -254,21 +316,23 @@ void api_search_serve(struct http_response *res,
     if (fed != NULL && peers && q.offset == 0 && wait_ms > 0 &&
         fedsearch_ask_start(&ask, fed, &q, (unsigned)wait_ms) != 0)
         log_warn("search", "peers not asked: out of memory", NULL);
-    err = open_caught_up(&ix, repo_path, vocab_dir);
+    err = api_search_take(&ix, repo_path, vocab_dir);
     if (err == 0)
         err = index_search(&answer, ix, &q);
     if (err == 0)
         index_pool_give(ix);
     else
         index_free(ix);
+    if (err == 0 && ask != NULL && fedsearch_ask_waits(ask) &&
+        answer_later(res, answer, ask, q.limit) == 0)
+        return;
     if (ask != NULL)
         remote = fedsearch_ask_finish(ask);
-    if (err == 0 && fedsearch_merge(answer, remote, q.limit) != 0)
-        log_warn("search", "peers' hits left out: out of memory", NULL);
+    if (err == 0) {
+        respond(res, answer, remote, q.limit);
+        return;
+    }
     json_decref(remote);
-    if (err == 0)
-        http_response_json(res, 200, api_search_licence_urls(answer));
-    else
-        http_response_error(res, 503, "index_unavailable",
-                            "the search index cannot be read");
+    http_response_error(res, 503, "index_unavailable",
+                        "the search index cannot be read");
 }

@@ -43,6 +43,16 @@ int api_search_open(struct index **out, const char *path,
 char *api_search_index_path(const char *repo_path);
 
 /*
+ * An index of repo_path's data folder from the pool (index_pool_take),
+ * caught up with the store: the store is opened only when its catalogue
+ * heads (store_heads, kept in memory while the refs do not change) are
+ * not the ones the index holds.  Give *out back with index_pool_give.
+ * On an error *out is NULL.
+ */
+int api_search_take(struct index **out, const char *repo_path,
+                    const char *vocab_dir);
+
+/*
  * Bring the index of repo_path's data folder up to the store's heads, on
  * the calling thread (the daemon does it at start).  Logs and returns an
  * error when the store or the index cannot be opened or written.
@@ -61,9 +71,10 @@ json_t *api_search_licence_urls(json_t *answer);
  * with the request's parameters.  Runs on a worker thread with its own
  * store and SQLite connection.  With fed (sync/fedsearch.h; may be NULL)
  * and unless peers=0, the first page also asks the connected peers and
- * waits for them up to wait_ms (default 300, at most 2000): their hits
- * follow the local ones, each hit has "source" ("local" or a peer id),
- * and "peers" says which peers answered (fedsearch_merge).
+ * waits for them up to wait_ms (default 300, at most 2000), without
+ * holding the worker (http_response.later): their hits follow the local
+ * ones, each hit has "source" ("local" or a peer id), and "peers" says
+ * which peers answered (fedsearch_merge).
  */
 void api_search_serve(struct http_response *res,
                       const struct http_request *req, const char *repo_path,

@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "node/error.h"
+#include "node/invariant.h"
 #include "node/log.h"
 #include "node/metrics.h"
 
@@ -38,10 +39,18 @@ struct http_server {
     int stopping;
 };
 
+/* A call whose answer comes later (http_response.later). */
+struct http_later {
+    struct http_call *call;
+};
+
 /* One request in flight: everything the worker needs, copied out of the
  * connection before it is suspended. */
 struct http_call {
     struct http_server *srv;
+    struct http_later later;
+    http_finish_cb finish; /* the work of http_later_finish, else NULL */
+    void *finish_arg;
     struct MHD_Connection *conn;
     uv_work_t work;
     const struct http_route *route;
@@ -229,7 +238,13 @@ static void on_work(uv_work_t *work)
 {
     struct http_call *call = work->data;
 
-    call->route->handler(&call->res, &call->req, call->srv->ctx);
+    if (call->finish != NULL)
+        call->finish(&call->res, call->finish_arg);
+    else
+        call->route->handler(&call->res, &call->req, call->srv->ctx);
+    if (call->res.later != NULL && call->finish == NULL)
+        return;
+    call->res.later = NULL;
     if (call->res.status == 0)
         http_response_error(&call->res, 500, "internal",
                             "the handler gave no answer");
@@ -241,7 +256,15 @@ static void on_work_done(uv_work_t *work, int status)
 {
     struct http_call *call = work->data;
     struct http_server *srv = call->srv;
+    http_later_cb later = call->res.later;
 
+    /* the handler's second half, on this thread; the call stays pending */
+    if (later != NULL) {
+        call->res.later = NULL;
+        call->later.call = call;
+        later(&call->later, call->res.later_arg);
+        return;
+    }
     call->state = CALL_DONE;
     srv->pending--;
     MHD_resume_connection(call->conn);
@@ -249,6 +272,20 @@ static void on_work_done(uv_work_t *work, int status)
         finish_stop(srv);
     else
         run_mhd(srv);
+}
+
+void http_later_finish(struct http_later *h, http_finish_cb cb, void *arg)
+{
+    struct http_call *call = h->call;
+
+    call->finish = cb;
+    call->finish_arg = arg;
+    if (uv_queue_work(call->srv->loop, &call->work, on_work,
+                      on_work_done) != 0) {
+        /* no worker to be had: the end runs here, as short as it is */
+        on_work(&call->work);
+        on_work_done(&call->work, 0);
+    }
 }
 
 /* Map the spooled body, with a NUL after it, as call->body. */
@@ -321,6 +358,7 @@ static enum MHD_Result start_call(struct http_call *call, const char *url,
                               call);
     if (call->route->on_loop) {
         on_work(&call->work);
+        INVARIANT(call->res.later == NULL);
         call->state = CALL_DONE;
         return queue(call);
     }

@@ -39,6 +39,16 @@ struct http_request {
     size_t body_len;
 };
 
+struct http_later;
+struct http_response;
+
+/* The second half of a handler that had to wait (http_response.later):
+ * on the loop thread; it must not block. */
+typedef void (*http_later_cb)(struct http_later *h, void *arg);
+
+/* The end of a later answer (http_later_finish), on a worker thread. */
+typedef void (*http_finish_cb)(struct http_response *res, void *arg);
+
 /* What a handler answers.  body is malloc'd and becomes the server's;
  * the header strings are copied. */
 struct http_response {
@@ -50,6 +60,13 @@ struct http_response {
     char disposition[512]; /* Content-Disposition header, or empty */
     char cache_control[64]; /* Cache-Control header, or empty */
     char csp[256];          /* Content-Security-Policy header, or empty */
+    /* A handler on a worker whose answer waits for something the loop
+     * brings (peers' answers) sets later instead of status, and returns:
+     * the worker is free again, the connection stays suspended, and the
+     * server calls later(h, later_arg) on the loop thread, which must
+     * end with http_later_finish(h, ...).  Not for on_loop routes. */
+    http_later_cb later;
+    void *later_arg;
 };
 
 /* A handler, run on a worker thread (it must not touch the loop), or on
@@ -91,6 +108,14 @@ unsigned int http_port(const struct http_server *srv);
  * has closed them.  Requests still on a worker finish first.  Accepts
  * NULL. */
 void http_stop(struct http_server *srv);
+
+/*
+ * End the later answer h (http_response.later): on the loop thread, run
+ * cb(res, arg) on a worker thread, where it fills res as a handler does
+ * (it must not set later again), then send res.  Call it once for each
+ * later, also while the server is stopping (which waits for it).
+ */
+void http_later_finish(struct http_later *h, http_finish_cb cb, void *arg);
 
 /* The value of query argument key, or NULL. */
 const char *http_request_arg(const struct http_request *req, const char *key);

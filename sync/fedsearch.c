@@ -66,6 +66,11 @@ struct fedsearch_ask {
     size_t npeers, nwaiting;
     struct fedsearch_ask *next;
     struct fedsearch_ask *send_next; /* the loop's, while it sends */
+    /* fedsearch_ask_await's, on the loop thread */
+    fedsearch_done_cb done; /* NULL: nobody awaits, or called already */
+    void *done_arg;
+    uv_timer_t timer; /* the deadline, while timer_open */
+    int timer_open;
 };
 
 struct fedsearch {
@@ -427,24 +432,21 @@ static void refuse(struct fedsearch *f, struct fpeer *p, uint64_t id,
     reply(f, p, id, &res);
 }
 
+/* A peer's SEARCH, answered on a worker from a pooled connection to the
+ * index, as the API's searches are. */
 static void answer_work(uv_work_t *req)
 {
     struct answer_job *j = req->data;
-    char *path = api_search_index_path(j->f->opt.repo_path);
-    struct store *st = NULL;
     struct index *ix = NULL;
 
-    j->err = path == NULL ? OER_ENOMEM : store_open(&st, j->f->opt.repo_path);
-    if (j->err == 0)
-        j->err = api_search_open(&ix, path, j->f->opt.vocab_dir);
-    if (j->err == 0)
-        j->err = index_catch_up(ix, st, NULL);
+    j->err = api_search_take(&ix, j->f->opt.repo_path, j->f->opt.vocab_dir);
     if (j->err == 0)
         j->err = fedsearch_answer(&j->res, ix, &j->oq.q, j->f->opt.config,
                                   j->p->id);
-    index_free(ix);
-    store_free(st);
-    free(path);
+    if (j->err == 0)
+        index_pool_give(ix);
+    else
+        index_free(ix);
 }
 
 static void after_answer(uv_work_t *req, int status)
@@ -555,6 +557,9 @@ static void search_of(struct message *m, struct message_filter *mf,
     m->u.search.nfilters = n;
 }
 
+static void await_check(struct fedsearch_ask *a, int force);
+static void await_all(struct fedsearch *f, int force);
+
 static void send_ask(struct fedsearch *f, struct fedsearch_ask *a)
 {
     struct message m;
@@ -580,6 +585,7 @@ static void send_ask(struct fedsearch *f, struct fedsearch_ask *a)
     a->sent = 1;
     uv_cond_broadcast(&f->cond);
     uv_mutex_unlock(&f->lock);
+    await_check(a, 0);
 }
 
 /* New questions go out; questions their askers gave up are freed. */
@@ -670,7 +676,7 @@ static void on_results(struct fedsearch *f, struct fpeer *p,
                        const struct message_results *r)
 {
     struct ask_peer *ap;
-    struct fedsearch_ask *a;
+    struct fedsearch_ask *a = NULL;
     int err = 0;
 
     uv_mutex_lock(&f->lock);
@@ -688,6 +694,8 @@ static void on_results(struct fedsearch *f, struct fpeer *p,
         uv_cond_broadcast(&f->cond);
     }
     uv_mutex_unlock(&f->lock);
+    if (a != NULL)
+        await_check(a, 0);
     if (ap == NULL)
         log_debug(MOD, "results dropped: late or not asked", "peer", p->id,
                   NULL);
@@ -710,6 +718,7 @@ static void peer_gone(struct fedsearch *f, const char *id)
     }
     uv_cond_broadcast(&f->cond);
     uv_mutex_unlock(&f->lock);
+    await_all(f, 0);
 }
 
 /* ---- the peer table's hooks ---- */
@@ -875,15 +884,39 @@ static int report_peer(json_t *doc, const struct fedsearch_ask *a,
     return err;
 }
 
+/* What the peers of a answered, as fedsearch_ask_finish returns it;
+ * under f->lock. */
+static json_t *report(const struct fedsearch_ask *a)
+{
+    json_t *doc = json_pack("{s:[],s:[]}", "hits", "peers");
+
+    for (size_t i = 0; doc != NULL && i < a->npeers; i++) {
+        if (report_peer(doc, a, &a->peers[i], a->f->stopping) != 0) {
+            json_decref(doc);
+            doc = NULL;
+        }
+    }
+    return doc;
+}
+
+/* Hand a, which nobody waits for any more, to the loop to free; under
+ * f->lock. */
+static void abandon(struct fedsearch_ask *a)
+{
+    a->abandoned = 1;
+    if (!a->f->stopping)
+        uv_async_send(&a->f->async);
+}
+
 json_t *fedsearch_ask_finish(struct fedsearch_ask *a)
 {
     struct fedsearch *f = a->f;
-    json_t *doc = json_pack("{s:[],s:[]}", "hits", "peers");
+    json_t *doc;
     uint64_t now;
 
     if (!a->queued) {
         free_ask(a);
-        return doc;
+        return json_pack("{s:[],s:[]}", "hits", "peers");
     }
     uv_mutex_lock(&f->lock);
     while (!f->stopping && !(a->sent && a->nwaiting == 0)) {
@@ -892,18 +925,88 @@ json_t *fedsearch_ask_finish(struct fedsearch_ask *a)
             break;
         uv_cond_timedwait(&f->cond, &f->lock, a->deadline - now);
     }
-    for (size_t i = 0; doc != NULL && i < a->npeers; i++) {
-        if (report_peer(doc, a, &a->peers[i], f->stopping) != 0) {
-            json_decref(doc);
-            doc = NULL;
-        }
-    }
-    /* the loop frees it */
-    a->abandoned = 1;
-    if (!f->stopping)
-        uv_async_send(&f->async);
+    doc = report(a);
+    abandon(a);
     uv_mutex_unlock(&f->lock);
     return doc;
+}
+
+int fedsearch_ask_waits(const struct fedsearch_ask *a)
+{
+    return a->queued;
+}
+
+/* ---- asking: awaiting on the loop ---- */
+
+static void on_ask_timer_closed(uv_handle_t *h)
+{
+    struct fedsearch_ask *a = h->data;
+
+    uv_mutex_lock(&a->f->lock);
+    a->timer_open = 0;
+    abandon(a);
+    uv_mutex_unlock(&a->f->lock);
+}
+
+/* Call a's awaiter when every peer asked has answered, its wait has
+ * passed or f stops (now, with force); loop thread. */
+static void await_check(struct fedsearch_ask *a, int force)
+{
+    struct fedsearch *f = a->f;
+    fedsearch_done_cb done = NULL;
+    json_t *doc = NULL;
+
+    uv_mutex_lock(&f->lock);
+    if (a->done != NULL &&
+        (force || f->stopping || (a->sent && a->nwaiting == 0) ||
+         uv_hrtime() >= a->deadline)) {
+        done = a->done;
+        a->done = NULL;
+        doc = report(a);
+        /* freed once its timer is closed */
+        if (a->timer_open)
+            uv_close((uv_handle_t *)&a->timer, on_ask_timer_closed);
+        else
+            abandon(a);
+    }
+    uv_mutex_unlock(&f->lock);
+    if (done != NULL)
+        done(doc, a->done_arg);
+}
+
+static void on_ask_deadline(uv_timer_t *t)
+{
+    await_check(t->data, 1);
+}
+
+/* Every awaited question the loop has changed gets looked at. */
+static void await_all(struct fedsearch *f, int force)
+{
+    for (struct fedsearch_ask *a = f->asks; a != NULL; a = a->next)
+        await_check(a, force);
+}
+
+void fedsearch_ask_await(struct fedsearch_ask *a, fedsearch_done_cb cb,
+                         void *arg)
+{
+    struct fedsearch *f = a->f;
+    uint64_t now = uv_hrtime(), left_ms;
+
+    if (!a->queued) {
+        free_ask(a);
+        cb(json_pack("{s:[],s:[]}", "hits", "peers"), arg);
+        return;
+    }
+    a->done = cb;
+    a->done_arg = arg;
+    if (!f->stopping && now < a->deadline) {
+        left_ms = (a->deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+        uv_timer_init(f->loop, &a->timer);
+        a->timer.data = a;
+        a->timer_open = 1;
+        uv_timer_start(&a->timer, on_ask_deadline, left_ms, 0);
+    }
+    await_check(a, 0);
 }
 
 /* ---- the module ---- */
@@ -960,6 +1063,7 @@ void fedsearch_stop(struct fedsearch *f)
     uv_mutex_unlock(&f->lock);
     f->peers = NULL;
     uv_close((uv_handle_t *)&f->async, NULL);
+    await_all(f, 1);
 }
 
 void fedsearch_free(struct fedsearch *f)

@@ -89,6 +89,23 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
  */
 json_t *fedsearch_ask_finish(struct fedsearch_ask *a);
 
+/* The peers' answer to an awaited question: remote as
+ * fedsearch_ask_finish returns it (the callee's; NULL when out of
+ * memory). */
+typedef void (*fedsearch_done_cb)(json_t *remote, void *arg);
+
+/*
+ * Instead of fedsearch_ask_finish, on the loop thread: give up a, and
+ * call cb(remote, arg) on the loop thread once every peer asked has
+ * answered or a's wait has passed, or f stops: at once when a asks
+ * nobody.  Nothing waits meanwhile, so no worker is held.
+ */
+void fedsearch_ask_await(struct fedsearch_ask *a, fedsearch_done_cb cb,
+                         void *arg);
+
+/* Whether a asks any peer (else fedsearch_ask_finish returns at once). */
+int fedsearch_ask_waits(const struct fedsearch_ask *a);
+
 /*
  * Merge remote (fedsearch_ask_finish's answer, or NULL) into answer
  * (index_search's): each local hit gets "source": "local"; then remote's

@@ -6,8 +6,8 @@
 # first, then cc's hit once (bb and dd both hold it) marked with the peer
 # it came from; a stopped peer costs no more than the wait; peers=0 asks
 # nobody; a query full of FTS5 syntax reaches the peers and is answered
-# safely; peers that go down are no longer asked, and one that comes
-# back is.
+# safely; searches waiting for a stopped peer hold no worker thread;
+# peers that go down are no longer asked, and one that comes back is.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
@@ -149,6 +149,45 @@ assert st == {"bb": "answered", "dd": "timeout"}, st
 assert any(h["source"] == "bb" for h in a["hits"]), a
 ' || fail "slow peer: $(cat "$work/answer")"
 [ "$ms" -lt 1500 ] || fail "a search with a stopped peer took $ms ms"
+
+# Searches waiting for a stopped peer hold no worker thread: eight at
+# once (twice libuv's four workers) all end after one wait, and a search
+# that asks no peer is answered meanwhile.
+kill -STOP "$pid_dd"
+stopped=$pid_dd
+base="http://127.0.0.1:$(cat "$work/aa.http")/api/search"
+t0=$(date +%s%N)
+waiting=()
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -o "$work/wait$i" "$base?q=photosynthesis&wait_ms=2000" &
+    waiting+=($!)
+done
+sleep 0.2
+t1=$(date +%s%N)
+[ "$(search aa 'q=photosynthesis&peers=0')" = 200 ] ||
+    fail "peers=0 beside waiting searches: $(cat "$work/answer")"
+quick=$((($(date +%s%N) - t1) / 1000000))
+wait "${waiting[@]}"
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$pid_dd"
+stopped=
+[ "$quick" -lt 1000 ] ||
+    fail "a search asking no peer took $quick ms beside eight waiting ones"
+[ "$ms" -lt 3500 ] || fail "eight searches waiting 2 s took $ms ms"
+# bb answers four of aa's searches at once and refuses more as busy
+python3 -c 'import json,sys
+answered = 0
+for f in sys.argv[1:]:
+    a = json.load(open(f))
+    st = {p["id"]: p for p in a["peers"]}
+    assert st["dd"]["status"] == "timeout", (f, st)
+    assert st["bb"]["status"] == "answered" or \
+        st["bb"].get("error") == "busy", (f, st)
+    if st["bb"]["status"] == "answered":
+        answered += 1
+        assert any(h["source"] == "bb" for h in a["hits"]), (f, a)
+assert answered >= 4, answered' "$work"/wait[1-8] ||
+    fail "waiting searches: $(cat "$work"/wait[1-8])"
 
 # FTS5 syntax from a user goes to the peers as text and is answered.
 for q in '%22%20OR%20title%3Ax%20NEAR(' 'photo*%20AND%20%7B(%5E' \

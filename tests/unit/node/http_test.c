@@ -1,6 +1,7 @@
 /*
  * Tests of node/http: routes, JSON errors, query arguments, handlers on
- * worker threads, and a slow handler that does not hold up the others.
+ * worker threads, a slow handler that does not hold up the others, and
+ * answers that wait on the loop without holding a worker.
  * The server runs on a loop in its own thread; requests come from curl.
  */
 #include <errno.h>
@@ -83,6 +84,62 @@ static void big(struct http_response *res, const struct http_request *req,
                                  "nul", req->body[req->body_len] == '\0'));
 }
 
+/* A handler whose answer comes a second later, from a timer on the
+ * loop: it says on which threads its halves ran. */
+struct later_req {
+    struct http_later *h;
+    uv_timer_t timer;
+    int later_on_loop;
+};
+
+static void on_finish(struct http_response *res, void *arg)
+{
+    struct later_req *lr = arg;
+    int on_loop = pthread_equal(pthread_self(), loop_thread);
+
+    http_response_json(res, 200,
+                       json_pack("{s:b,s:b}", "later_on_loop",
+                                 lr->later_on_loop, "finish_on_loop",
+                                 on_loop));
+    free(lr);
+}
+
+static void on_later_timer_closed(uv_handle_t *h)
+{
+    struct later_req *lr = h->data;
+
+    http_later_finish(lr->h, on_finish, lr);
+}
+
+static void on_later_timer(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, on_later_timer_closed);
+}
+
+static void on_later(struct http_later *h, void *arg)
+{
+    struct later_req *lr = arg;
+
+    lr->h = h;
+    lr->later_on_loop = pthread_equal(pthread_self(), loop_thread);
+    uv_timer_init(&loop, &lr->timer);
+    lr->timer.data = lr;
+    uv_timer_start(&lr->timer, on_later_timer, 1000, 0);
+}
+
+static void later(struct http_response *res, const struct http_request *req,
+                  void *ctx)
+{
+    struct later_req *lr = calloc(1, sizeof(*lr));
+
+    if (lr == NULL) {
+        http_response_error(res, 503, "no_memory", "out of memory");
+        return;
+    }
+    res->later = on_later;
+    res->later_arg = lr;
+}
+
 static const struct http_route routes[] = {
     { "POST", "/echo", echo, 0, 0 },
     { "GET", "/echo", echo, 0, 0 },
@@ -91,6 +148,7 @@ static const struct http_route routes[] = {
     { "GET", "/slow", slow, 0, 0 },
     { "GET", "/fast", fast, 0, 0 },
     { "GET", "/loop", hello, 1, 0 },
+    { "GET", "/later", later, 0, 0 },
     { "PUT", "/big", big, 0, 300000 },
     { NULL, NULL, NULL, 0, 0 },
 };
@@ -210,6 +268,51 @@ static void test_slow_handler_does_not_block(void **state)
     assert_true(n > 0);
     assert_string_equal(slow_body, "{\"other_ran\":true}");
     free(slow_body);
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000.0 + t.tv_nsec / 1e6;
+}
+
+/* Eight answers that wait a second on the loop (twice libuv's four
+ * workers) hold no worker meanwhile: another request is answered at
+ * once, and each later one is sent, its halves on the loop and on a
+ * worker. */
+static void test_later_answers_hold_no_worker(void **state)
+{
+    const char *one = "{\"later_on_loop\":true,\"finish_on_loop\":false}";
+    char cmd[512], all[1024], *fast_body;
+    double t0, fast_ms;
+    size_t len;
+    int n = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd),
+             "for i in 1 2 3 4 5 6 7 8; do "
+             "curl -s -w '\n' http://127.0.0.1:%u/later & done; wait",
+             http_port(server));
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    uv_sleep(300);
+
+    t0 = now_ms();
+    assert_int_equal(get(&fast_body, "GET", "/fast"), 200);
+    fast_ms = now_ms() - t0;
+    free(fast_body);
+    assert_true(fast_ms < 600);
+
+    /* the eight answers, in any order and interleaved with newlines */
+    len = fread(all, 1, sizeof(all) - 1, p);
+    all[len] = '\0';
+    assert_int_equal(pclose(p), 0);
+    for (char *at = all; (at = strstr(at, one)) != NULL; at += strlen(one))
+        n++;
+    assert_int_equal(n, 8);
+    assert_int_equal(len, 8 * (strlen(one) + 1));
 }
 
 /* A form body reaches the handler; one larger than 64 KiB gets a 413. */
@@ -340,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_prefix_route_rest),
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_slow_handler_does_not_block),
+        cmocka_unit_test(test_later_answers_hold_no_worker),
         cmocka_unit_test(test_post_body),
         cmocka_unit_test(test_large_body_route),
         cmocka_unit_test(test_parse_addr),
