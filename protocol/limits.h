@@ -49,6 +49,7 @@
 #define LIMIT_FILTERS 32
 #define LIMIT_FILTER_VALUES 64
 #define LIMIT_HITS 1000
+#define LIMIT_HELD 1024 /* SEARCH: origins the asker holds */
 
 /* Largest data a sender puts in one PACK frame, or in all the entries of
  * one FILES frame together: what is left of LIMIT_DATA_FRAME after the

@@ -61,8 +61,8 @@ struct field {
     size_t nsub;
     const char *const *names; /* ENUM */
     int nnames;
-    bool optional; /* TEXT: "" when absent */
-    bool omit;     /* TEXT, optional: not written when NULL or "" */
+    bool optional; /* TEXT: "" when absent; LIST: no entries */
+    bool omit;     /* optional: not written when NULL or "", or empty */
 };
 
 struct codec {
@@ -92,6 +92,12 @@ struct codec {
     {                                                                          \
         .key = (k), .kind = FIELD_TEXT, .off = AT(st, m), .optional = true,    \
         .omit = true                                                           \
+    }
+#define LIST_OMIT(k, st, m, n, type, most, el)                                 \
+    {                                                                          \
+        .key = (k), .kind = FIELD_LIST, .off = AT(st, m),                      \
+        .len_off = AT(st, n), .each = sizeof(type), .max = (most),             \
+        .elem = (el), .optional = true, .omit = true                           \
     }
 #define BIN(k, st, m, l)                                                       \
     {                                                                          \
@@ -206,6 +212,10 @@ static const struct field search_fields[] = {
     PLAIN("query", FIELD_TEXT, message_search, query),
     PLAIN("filters", FIELD_FILTERS, message_search, filters),
     PLAIN("deadline_ms", FIELD_UINT, message_search, deadline_ms),
+    LIST_OMIT("held", message_search, held, nheld, char *, LIMIT_HELD,
+              &elem_name),
+    TEXT_OMIT("system", message_search, system),
+    TEXT_OMIT("lang", message_search, lang),
 };
 
 static const struct field hit_fields[] = {
@@ -516,6 +526,11 @@ static int read_fields(struct decoder *d, void *base,
         const msgpack_object *o = find(map, f->key);
         int rc;
 
+        if (o == NULL && f->optional && f->kind == FIELD_LIST) {
+            *SLOT(base, f->off, void *) = NULL;
+            *SLOT(base, f->len_off, size_t) = 0;
+            continue;
+        }
         if (o == NULL && f->optional) {
             *SLOT(base, f->off, const char *) = "";
             continue;
@@ -553,13 +568,16 @@ static void put_key(struct encoder *e, const char *key)
 static void put_value(struct encoder *e, const void *base,
                       const struct field *f);
 
-/* Whether a field is left out: an omitted optional text that is empty. */
+/* Whether a field is left out: an omitted optional text that is empty,
+ * or a list without entries. */
 static bool skipped(const void *base, const struct field *f)
 {
     const char *text;
 
     if (!f->omit)
         return false;
+    if (f->kind == FIELD_LIST)
+        return *SLOT(base, f->len_off, const size_t) == 0;
     text = *SLOT(base, f->off, const char *const);
     return text == NULL || text[0] == '\0';
 }

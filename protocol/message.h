@@ -135,6 +135,15 @@ struct message_search {
     struct message_filter *filters;
     size_t nfilters;
     uint64_t deadline_ms; /* how long the asker waits for RESULTS */
+    /* Optional (a node that predates them sends none; decoded as none,
+     * and not written when empty): the origins whose catalogues the
+     * asker holds, whose hits it would drop; the asker's education
+     * system and language, for level and subject terms of its system
+     * and titles in its language. */
+    const char **held;
+    size_t nheld;
+    const char *system; /* "" or NULL: none */
+    const char *lang;   /* "" or NULL: none */
 };
 
 struct message_hit {

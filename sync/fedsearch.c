@@ -23,11 +23,13 @@
 #define SCORE_STEP 1000
 #define NS_PER_MS 1000000ull
 
-/* A query whose strings it owns. */
+/* A query whose strings it owns, and the origins its asker holds. */
 struct owned_query {
     struct index_query q;
-    char *text;
+    char *text, *system, *lang;
     char *vals[INDEX_FACETS][INDEX_FILTER_VALUES];
+    char **held;
+    size_t nheld;
 };
 
 /* A connected peer, as the hooks report it (loop thread only). */
@@ -58,8 +60,6 @@ struct fedsearch_ask {
     unsigned wait_ms;
     int queued; /* in f->asks; else the worker's alone */
     struct owned_query oq;
-    char **held; /* origins held here (the worker's) */
-    size_t nheld;
     /* under f->lock */
     int picked, sent, abandoned;
     struct ask_peer *peers;
@@ -130,6 +130,13 @@ int fedsearch_query(struct index_query *q, const struct message_search *m,
         return err == OER_ENOMEM ? OER_ENOMEM : OER_EINVAL;
     }
     q->text = text;
+    /* the asker's system and language, through the API's checks */
+    if (m->system != NULL && m->system[0] != '\0' &&
+        api_search_arg(q, "system", m->system, why) != 0)
+        return OER_EINVAL;
+    if (m->lang != NULL && m->lang[0] != '\0' &&
+        api_search_arg(q, "lang", m->lang, why) != 0)
+        return OER_EINVAL;
     for (size_t i = 0; i < m->nfilters; i++) {
         const struct message_filter *mf = &m->filters[i];
 
@@ -204,8 +211,18 @@ static int add_hit(struct message_results *out, const char *id,
 }
 
 /* Take the offered hits of one page; the page's hit count, or an error. */
+static int among(const char *origin, const char *const *held, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(origin, held[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static long take_page(struct message_results *out, const json_t *page,
-                      long offset, const struct config *c, const char *peer)
+                      long offset, const struct config *c, const char *peer,
+                      const char *const *held, size_t nheld)
 {
     const json_t *hits = json_object_get(page, "hits");
     char origin[NAME_CAP];
@@ -220,7 +237,8 @@ static long take_page(struct message_results *out, const json_t *page,
         if (id == NULL || out->nhits >= FEDSEARCH_HITS)
             continue;
         origin_of(origin, id);
-        if (origin[0] != '\0' && fedsearch_offers(c, peer, origin))
+        if (origin[0] != '\0' && fedsearch_offers(c, peer, origin) &&
+            !among(origin, held, nheld))
             err = add_hit(out, id, title != NULL ? title : "",
                           (size_t)offset + i);
     }
@@ -229,7 +247,7 @@ static long take_page(struct message_results *out, const json_t *page,
 
 int fedsearch_answer(struct message_results *out, struct index *ix,
                      struct index_query *q, const struct config *c,
-                     const char *peer)
+                     const char *peer, const char *const *held, size_t nheld)
 {
     long n = INDEX_LIMIT_MAX;
     int err = 0;
@@ -247,7 +265,7 @@ int fedsearch_answer(struct message_results *out, struct index *ix,
 
         err = index_search(&page, ix, q);
         if (err == 0)
-            n = take_page(out, page, q->offset, c, peer);
+            n = take_page(out, page, q->offset, c, peer, held, nheld);
         if (n < 0)
             err = (int)n;
         json_decref(page);
@@ -347,11 +365,35 @@ int fedsearch_merge(json_t *answer, const json_t *remote, long limit)
 static void owned_clear(struct owned_query *o)
 {
     free(o->text);
+    free(o->system);
+    free(o->lang);
     for (int k = 0; k < INDEX_FACETS; k++) {
         for (size_t i = 0; i < INDEX_FILTER_VALUES; i++)
             free(o->vals[k][i]);
     }
+    for (size_t i = 0; i < o->nheld; i++)
+        free(o->held[i]);
+    free(o->held);
     memset(o, 0, sizeof(*o));
+}
+
+/* A copy of s into *out (NULL stays NULL); 0 or OER_ENOMEM. */
+static int owned_str(char **out, const char *s)
+{
+    *out = s != NULL ? strdup(s) : NULL;
+    return s != NULL && *out == NULL ? OER_ENOMEM : 0;
+}
+
+/* Keep origin among the origins o's asker holds; 0 or OER_ENOMEM. */
+static int owned_held(struct owned_query *o, const char *origin)
+{
+    char **grown = realloc(o->held, (o->nheld + 1) * sizeof(*grown));
+
+    if (grown == NULL)
+        return OER_ENOMEM;
+    o->held = grown;
+    o->held[o->nheld] = strdup(origin);
+    return o->held[o->nheld++] == NULL ? OER_ENOMEM : 0;
 }
 
 static int owned_copy(struct owned_query *o, const struct index_query *q)
@@ -364,6 +406,12 @@ static int owned_copy(struct owned_query *o, const struct index_query *q)
     o->q.text = o->text;
     if (o->text == NULL)
         err = OER_ENOMEM;
+    if (err == 0)
+        err = owned_str(&o->system, q->system);
+    if (err == 0)
+        err = owned_str(&o->lang, q->lang);
+    o->q.system = o->system;
+    o->q.lang = o->lang;
     for (int k = 0; err == 0 && k < INDEX_FACETS; k++) {
         for (size_t i = 0; err == 0 && i < q->nfilters[k] &&
                            i < INDEX_FILTER_VALUES;
@@ -442,7 +490,8 @@ static void answer_work(uv_work_t *req)
     j->err = api_search_take(&ix, j->f->opt.repo_path, j->f->opt.vocab_dir);
     if (j->err == 0)
         j->err = fedsearch_answer(&j->res, ix, &j->oq.q, j->f->opt.config,
-                                  j->p->id);
+                                  j->p->id, (const char *const *)j->oq.held,
+                                  j->oq.nheld);
     if (j->err == 0)
         index_pool_give(ix);
     else
@@ -481,6 +530,7 @@ static void on_search(struct fedsearch *f, struct fpeer *p,
     struct answer_job *j;
     const char *why;
     uint64_t wait = m->deadline_ms;
+    int err;
 
     if (wait == 0)
         return; /* nobody waits for the answer */
@@ -493,7 +543,12 @@ static void on_search(struct fedsearch *f, struct fpeer *p,
         return;
     }
     j = calloc(1, sizeof(*j));
-    if (j == NULL || owned_copy(&j->oq, &q) != 0) {
+    err = j != NULL ? owned_copy(&j->oq, &q) : OER_ENOMEM;
+    for (size_t i = 0; err == 0 && i < m->nheld; i++)
+        err = owned_held(&j->oq, m->held[i]);
+    if (err != 0) {
+        if (j != NULL)
+            owned_clear(&j->oq);
         free(j);
         refuse(f, p, m->id, "out of memory");
         return;
@@ -529,9 +584,6 @@ static void free_ask(struct fedsearch_ask *a)
         free(ap->error);
     }
     free(a->peers);
-    for (size_t i = 0; i < a->nheld; i++)
-        free(a->held[i]);
-    free(a->held);
     owned_clear(&a->oq);
     free(a);
 }
@@ -555,6 +607,10 @@ static void search_of(struct message *m, struct message_filter *mf,
     }
     m->u.search.filters = mf;
     m->u.search.nfilters = n;
+    m->u.search.held = (const char **)a->oq.held;
+    m->u.search.nheld = a->oq.nheld < LIMIT_HELD ? a->oq.nheld : LIMIT_HELD;
+    m->u.search.system = a->oq.system;
+    m->u.search.lang = a->oq.lang;
 }
 
 static void await_check(struct fedsearch_ask *a, int force);
@@ -785,32 +841,36 @@ static void on_message(const char *id, const struct message *m, void *arg)
 
 /* ---- asking: the worker's side ---- */
 
-static int on_held(const char *origin, struct fedsearch_ask *a)
-{
-    char **grown = realloc(a->held, (a->nheld + 1) * sizeof(*grown));
-
-    if (grown == NULL)
-        return OER_ENOMEM;
-    a->held = grown;
-    a->held[a->nheld] = strdup(origin);
-    return a->held[a->nheld++] == NULL ? OER_ENOMEM : 0;
-}
-
 static int holds(const struct fedsearch_ask *a, const char *origin)
 {
-    for (size_t i = 0; i < a->nheld; i++) {
-        if (a->held[i] != NULL && strcmp(a->held[i], origin) == 0)
+    for (size_t i = 0; i < a->oq.nheld; i++) {
+        if (a->oq.held[i] != NULL && strcmp(a->oq.held[i], origin) == 0)
             return 1;
     }
     return 0;
+}
+
+/* The origins held here, which the local index answers for: the peers
+ * are told (SEARCH held) and their hits of them dropped on arrival. */
+static void note_held(struct fedsearch_ask *a)
+{
+    json_t *heads = NULL, *head;
+    const char *origin;
+
+    if (store_heads(&heads, a->f->opt.repo_path) == 0) {
+        json_object_foreach(heads, origin, head) {
+            if (owned_held(&a->oq, origin) != 0)
+                break;
+        }
+    }
+    json_decref(heads);
 }
 
 int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
                         const struct index_query *q, unsigned wait_ms)
 {
     struct fedsearch_ask *a = calloc(1, sizeof(*a));
-    json_t *heads = NULL, *head;
-    const char *origin;
+    int up;
 
     *out = NULL;
     if (a == NULL || owned_copy(&a->oq, q) != 0) {
@@ -823,7 +883,12 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
     a->deadline = a->start + a->wait_ms * NS_PER_MS;
     /* with no peer up, nobody is asked and the loop is not woken */
     uv_mutex_lock(&f->lock);
-    if (!f->stopping && a->wait_ms > 0 && f->nup > 0) {
+    up = !f->stopping && a->wait_ms > 0 && f->nup > 0;
+    uv_mutex_unlock(&f->lock);
+    if (up)
+        note_held(a);
+    uv_mutex_lock(&f->lock);
+    if (up && !f->stopping) {
         a->id = ++f->next_id;
         a->queued = 1;
         a->next = f->asks;
@@ -831,15 +896,6 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
         uv_async_send(&f->async);
     }
     uv_mutex_unlock(&f->lock);
-
-    /* while the peers are asked: what the local index answers for */
-    if (a->queued && store_heads(&heads, f->opt.repo_path) == 0) {
-        json_object_foreach(heads, origin, head) {
-            if (on_held(origin, a) != 0)
-                break;
-        }
-    }
-    json_decref(heads);
     *out = a;
     return 0;
 }

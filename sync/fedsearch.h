@@ -120,7 +120,9 @@ int fedsearch_merge(json_t *answer, const json_t *remote, long limit);
  * parameters (node/api_search.h): the query at most INDEX_QUERY_MAX
  * bytes of UTF-8, which index_search quotes word by word, so no FTS5
  * syntax of the peer's means anything; filter keys among the facets;
- * at most INDEX_FILTER_VALUES values of one.  q borrows m's strings.
+ * at most INDEX_FILTER_VALUES values of one; system and lang, when
+ * given, as the API's parameters of those names.  q borrows m's
+ * strings.
  * Returns 0, or OER_EINVAL with *why (static) for the RESULTS error.
  */
 int fedsearch_query(struct index_query *q, const struct message_search *m,
@@ -133,8 +135,10 @@ int fedsearch_offers(const struct config *c, const char *peer,
                      const char *origin);
 
 /*
- * Answer q for peer from ix: hits of catalogues c offers peer, best
- * first, at most FEDSEARCH_HITS of the first FEDSEARCH_SCAN local ones,
+ * Answer q for peer from ix: hits of catalogues c offers peer and that
+ * are not among the nheld origins of held (the peer holds those; SEARCH
+ * held), best first, at most FEDSEARCH_HITS of the first FEDSEARCH_SCAN
+ * local ones,
  * titles cut to FEDSEARCH_TITLE_MAX bytes, score 1,000,000 less 1,000 a
  * place.  q's limit and offset are used as it pages.  out's hits and
  * their strings are malloc'd (fedsearch_results_clear).  Returns 0,
@@ -142,7 +146,7 @@ int fedsearch_offers(const struct config *c, const char *peer,
  */
 int fedsearch_answer(struct message_results *out, struct index *ix,
                      struct index_query *q, const struct config *c,
-                     const char *peer);
+                     const char *peer, const char *const *held, size_t nheld);
 
 /* Free what fedsearch_answer put in r; accepts an empty r. */
 void fedsearch_results_clear(struct message_results *r);

@@ -118,6 +118,9 @@ assert all(h["source"] == "local" for h in a["hits"][:first_peer])
 assert all(h["source"] != "local" for h in a["hits"][first_peer:])
 st = {p["id"]: p["status"] for p in a["peers"]}
 assert st == {"bb": "answered", "dd": "answered"}, st
+# aa tells them what it holds (its own, bb and dd): each sends cc hit only
+sent = {p["id"]: p["hits"] for p in a["peers"]}
+assert sent == {"bb": 1, "dd": 1}, sent
 ' "$c1" "$a1" "$b1" || fail "merged answer: $(cat "$work/answer")"
 # "Volcanoes" is cc's only: no local hit, one from a peer.
 search aa 'q=volcanoes' >/dev/null

@@ -62,7 +62,8 @@ EXPECTED = {
     "search": {
         "type": "SEARCH", "id": 7, "query": "fotosynthese",
         "filters": {"level": ["isced-2", "isced-3"], "language": ["nl"]},
-        "deadline_ms": 1500,
+        "deadline_ms": 1500, "held": ["be-vl", "nl-edurep"],
+        "system": "be-vl", "lang": "nl",
     },
     "results": {
         "type": "RESULTS", "id": 7, "hits": [

@@ -108,6 +108,7 @@ static struct message_filter filters[] = {
     {"level", levels, 2},
     {"language", langs, 1},
 };
+static const char *held[] = {"be-vl", "nl-edurep"};
 static struct message_hit hits[] = {
     {"be-vl/8f3k2", "Photosynth\xc3\xa8se \xe2\x80\x94 cours", 912000},
     {"nl-edurep/x1", "", 0},
@@ -159,7 +160,7 @@ static struct message sample(enum message_type type)
         break;
     case MESSAGE_SEARCH:
         m.u.search = (struct message_search){7, "fotosynthese", filters, 2,
-                                             1500};
+                                             1500, held, 2, "be-vl", "nl"};
         break;
     case MESSAGE_RESULTS:
         m.u.results = (struct message_results){7, hits, 2, ""};
@@ -236,6 +237,13 @@ static void assert_search(const struct message_search *a,
     assert_int_equal(a->id, b->id);
     assert_string_equal(a->query, b->query);
     assert_int_equal(a->deadline_ms, b->deadline_ms);
+    assert_string_equal(a->system != NULL ? a->system : "",
+                        b->system != NULL ? b->system : "");
+    assert_string_equal(a->lang != NULL ? a->lang : "",
+                        b->lang != NULL ? b->lang : "");
+    assert_int_equal(a->nheld, b->nheld);
+    for (size_t i = 0; i < a->nheld; i++)
+        assert_string_equal(a->held[i], b->held[i]);
     assert_int_equal(a->nfilters, b->nfilters);
     for (size_t i = 0; i < a->nfilters; i++) {
         assert_string_equal(a->filters[i].key, b->filters[i].key);
@@ -397,6 +405,45 @@ static void test_vectors_python(void **state)
     free(out);
     assert_int_equal(status, 0);
     assert_true(found);
+}
+
+/* The SEARCH vector as it was before held, system and lang: what a node
+ * that predates them sends. */
+static const char search_v1[] =
+    "0000006085a474797065a6534541524348a2696407a57175657279ac666f746f73"
+    "796e7468657365a766696c7465727382a56c6576656c92a769736365642d32a769"
+    "736365642d33a86c616e677561676591a26e6cab646561646c696e655f6d73cd05"
+    "dc";
+
+/* Such a SEARCH decodes with none of them, and one without them is
+ * written as such a node writes it, to the byte. */
+static void test_search_without_optional_fields(void **state)
+{
+    unsigned char want[sizeof(search_v1) / 2], *frame = NULL;
+    struct message m = sample(MESSAGE_SEARCH), *got = NULL;
+    char reason[LIMIT_REASON] = "";
+    size_t len;
+
+    for (size_t i = 0; i < sizeof(want); i++)
+        assert_int_equal(sscanf(search_v1 + 2 * i, "%2hhx", &want[i]), 1);
+    assert_int_equal(message_decode(&got, reason, want + LIMIT_PREFIX,
+                                    sizeof(want) - LIMIT_PREFIX),
+                     0);
+    assert_int_equal(got->u.search.nheld, 0);
+    assert_null(got->u.search.held);
+    assert_string_equal(got->u.search.system, "");
+    assert_string_equal(got->u.search.lang, "");
+    assert_string_equal(got->u.search.query, "fotosynthese");
+    message_free(got);
+
+    m.u.search.held = NULL;
+    m.u.search.nheld = 0;
+    m.u.search.system = "";
+    m.u.search.lang = NULL;
+    assert_int_equal(message_encode(&frame, &len, &m, NULL), 0);
+    assert_int_equal(len, sizeof(want));
+    assert_memory_equal(frame, want, len);
+    free(frame);
 }
 
 /* ---- bodies built by hand, for the field rules ---- */
@@ -756,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_vectors_exact),
         cmocka_unit_test(test_vectors_decode),
         cmocka_unit_test(test_vectors_python),
+        cmocka_unit_test(test_search_without_optional_fields),
         cmocka_unit_test(test_unknown_type_and_fields_ignored),
         cmocka_unit_test(test_missing_and_mistyped_fields),
         cmocka_unit_test(test_field_ranges),

@@ -1,7 +1,8 @@
 /*
  * fedsearch: a peer's SEARCH read like the API's parameters (hostile
- * queries, unknown filters, too many values), the policy of what is
- * offered, answers from a real index restricted to it (titles cut on a
+ * queries, unknown filters, too many values, the asker's system and
+ * language), the policy of what is offered, answers from a real index
+ * restricted to it and to what the asker does not hold (titles cut on a
  * character, scores by place), and the merge of peers' hits after the
  * local ones (deduplicated by id, best score first, at most limit).
  */
@@ -51,6 +52,34 @@ static void test_query_hostile_text_is_quoted(void **state)
         assert_true(fts[0] == '\0' || fts[0] == '"');
         free(fts);
     }
+}
+
+/* The asker's system and language reach the query as the API's
+ * parameters would; a value that is not UTF-8 is refused. */
+static void test_query_system_and_lang(void **state)
+{
+    struct message_search m = {.id = 1, .query = "breuken",
+                               .deadline_ms = 300, .system = "be-vl",
+                               .lang = "nl"};
+    struct index_query q;
+    const char *why;
+
+    assert_int_equal(fedsearch_query(&q, &m, &why), 0);
+    assert_string_equal(q.system, "be-vl");
+    assert_string_equal(q.lang, "nl");
+
+    m.system = "";
+    m.lang = NULL;
+    assert_int_equal(fedsearch_query(&q, &m, &why), 0);
+    assert_null(q.system);
+    assert_null(q.lang);
+
+    m.system = "be\xff";
+    assert_int_equal(fedsearch_query(&q, &m, &why), OER_EINVAL);
+    assert_non_null(why);
+    m.system = NULL;
+    m.lang = "\xc3";
+    assert_int_equal(fedsearch_query(&q, &m, &why), OER_EINVAL);
 }
 
 static void test_query_refusals(void **state)
@@ -199,7 +228,7 @@ static void test_answer_offered_only(void **state)
 
     /* bb asks: its own catalogue is not sent back */
     assert_int_equal(read_search(&q, "photosynthesis", NULL, 0, &why), 0);
-    assert_int_equal(fedsearch_answer(&r, fx->ix, &q, &c, "bb"), 0);
+    assert_int_equal(fedsearch_answer(&r, fx->ix, &q, &c, "bb", NULL, 0), 0);
     assert_int_equal(r.nhits, 2);
     assert_string_equal(r.error, "");
     for (size_t i = 0; i < r.nhits; i++) {
@@ -215,15 +244,29 @@ static void test_answer_offered_only(void **state)
     /* without relay only this node's own */
     c.policy.relay = 0;
     assert_int_equal(read_search(&q, "photo*", NULL, 0, &why), 0);
-    assert_int_equal(fedsearch_answer(&r, fx->ix, &q, &c, "bb"), 0);
+    assert_int_equal(fedsearch_answer(&r, fx->ix, &q, &c, "bb", NULL, 0), 0);
     assert_int_equal(r.nhits, 1);
     assert_string_equal(r.hits[0].id, "aa/rec01");
     fedsearch_results_clear(&r);
 
+    /* the origins bb says it holds are left out: the answer is cc's */
+    {
+        static const char *const held[] = {"aa", "bb"};
+
+        c.policy.relay = 1;
+        assert_int_equal(read_search(&q, "photosynthesis", NULL, 0, &why),
+                         0);
+        assert_int_equal(fedsearch_answer(&r, fx->ix, &q, &c, "bb", held, 2),
+                         0);
+        assert_int_equal(r.nhits, 1);
+        assert_true(strncmp(r.hits[0].id, "cc/", 3) == 0);
+        fedsearch_results_clear(&r);
+    }
+
     /* hostile text finds nothing and breaks nothing */
     assert_int_equal(read_search(&q, "\" OR title:x NEAR(", NULL, 0, &why),
                      0);
-    assert_int_equal(fedsearch_answer(&r, fx->ix, &q, &c, "bb"), 0);
+    assert_int_equal(fedsearch_answer(&r, fx->ix, &q, &c, "bb", NULL, 0), 0);
     assert_int_equal(r.nhits, 0);
     fedsearch_results_clear(&r);
 }
@@ -290,6 +333,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_hostile_text_is_quoted),
         cmocka_unit_test(test_query_refusals),
+        cmocka_unit_test(test_query_system_and_lang),
         cmocka_unit_test(test_offers),
         cmocka_unit_test_setup_teardown(test_answer_offered_only, setup,
                                         teardown),
