@@ -393,7 +393,10 @@ static int owned_held(struct owned_query *o, const char *origin)
         return OER_ENOMEM;
     o->held = grown;
     o->held[o->nheld] = strdup(origin);
-    return o->held[o->nheld++] == NULL ? OER_ENOMEM : 0;
+    if (o->held[o->nheld] == NULL)
+        return OER_ENOMEM;
+    o->nheld++;
+    return 0;
 }
 
 static int owned_copy(struct owned_query *o, const struct index_query *q)
@@ -843,11 +846,7 @@ static void on_message(const char *id, const struct message *m, void *arg)
 
 static int holds(const struct fedsearch_ask *a, const char *origin)
 {
-    for (size_t i = 0; i < a->oq.nheld; i++) {
-        if (a->oq.held[i] != NULL && strcmp(a->oq.held[i], origin) == 0)
-            return 1;
-    }
-    return 0;
+    return among(origin, (const char *const *)a->oq.held, a->oq.nheld);
 }
 
 /* The origins held here, which the local index answers for: the peers
@@ -1010,6 +1009,7 @@ static void await_check(struct fedsearch_ask *a, int force)
 {
     struct fedsearch *f = a->f;
     fedsearch_done_cb done = NULL;
+    void *arg = NULL;
     json_t *doc = NULL;
 
     uv_mutex_lock(&f->lock);
@@ -1017,6 +1017,7 @@ static void await_check(struct fedsearch_ask *a, int force)
         (force || f->stopping || (a->sent && a->nwaiting == 0) ||
          uv_hrtime() >= a->deadline)) {
         done = a->done;
+        arg = a->done_arg;
         a->done = NULL;
         doc = report(a);
         /* freed once its timer is closed */
@@ -1027,7 +1028,7 @@ static void await_check(struct fedsearch_ask *a, int force)
     }
     uv_mutex_unlock(&f->lock);
     if (done != NULL)
-        done(doc, a->done_arg);
+        done(doc, arg);
 }
 
 static void on_ask_deadline(uv_timer_t *t)
