@@ -4,7 +4,7 @@
 # indexed with `oernode reindex`, untimed) served by `oernode serve` on
 # loopback.  Each search of the generated list (a selective word, a
 # common word, two words, a phrase, filters, no words with the facets of
-# everything) N times (default 100; fewer, ten at least, when a search
+# everything) N times (default 1000; fewer, ten at least, when a search
 # takes over a minute) through GET /api/search, and as many times as the
 # same SQL run directly in SQLite on the index file (python3's sqlite3):
 # p50, p99 and their ratios (bench/search_latency.py).  Then requests per
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 rows=${1:-1000000}
-n=${2:-100}
+n=${2:-1000}
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build-bench}
 if [ -n "${KEEP:-}" ]; then
