@@ -111,6 +111,8 @@ static const char *yes_no(const json_t *o, const char *key)
 static void print_connection(const json_t *p)
 {
     const json_t *use = json_object_get(p, "use");
+    long long rtt = (long long)json_integer_value(json_object_get(p, "rtt_ms"));
+    char round[48] = "no round trip yet";
 
     printf("  state: connected since %s (%s)\n", str(p, "since"),
            str(p, "direction"));
@@ -119,10 +121,13 @@ static void print_connection(const json_t *p)
            yes_no(use, "commercial"), yes_no(use, "adapts"));
     printf("  software: %s, protocol %lld\n", str(p, "software"),
            (long long)json_integer_value(json_object_get(p, "version")));
-    printf("  liveness: %lld pings, %lld pongs, last round trip %lld ms%s\n",
+    /* -1 until the first PONG */
+    if (rtt >= 0)
+        snprintf(round, sizeof(round), "last round trip %lld ms", rtt);
+    printf("  liveness: %lld pings, %lld pongs, %s%s\n",
            (long long)json_integer_value(json_object_get(p, "pings")),
            (long long)json_integer_value(json_object_get(p, "pongs")),
-           (long long)json_integer_value(json_object_get(p, "rtt_ms")),
+           round,
            json_is_true(json_object_get(p, "stalled"))
                ? " (stalled: the peer is not reading)"
                : "");
