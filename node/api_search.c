@@ -326,13 +326,14 @@ void api_search_serve(struct http_response *res,
     if (err == 0 && ask != NULL && fedsearch_ask_waits(ask) &&
         answer_later(res, answer, ask, q.limit) == 0)
         return;
-    if (ask != NULL)
+    if (ask != NULL && err == 0)
         remote = fedsearch_ask_finish(ask);
+    else if (ask != NULL)
+        fedsearch_ask_drop(ask);
     if (err == 0) {
         respond(res, answer, remote, q.limit);
         return;
     }
-    json_decref(remote);
     http_response_error(res, 503, "index_unavailable",
                         "the search index cannot be read");
 }

@@ -22,6 +22,10 @@
 #define SCORE_MAX 1000000
 #define SCORE_STEP 1000
 #define NS_PER_MS 1000000ull
+/* names of held origins in one SEARCH: half the smallest frame limit,
+ * and msgpack's header of a string of up to 255 bytes */
+#define HELD_BYTES (LIMIT_FRAME_MIN / 2)
+#define HELD_OVERHEAD 2
 
 /* A query whose strings it owns, and the origins its asker holds. */
 struct owned_query {
@@ -591,6 +595,18 @@ static void free_ask(struct fedsearch_ask *a)
     free(a);
 }
 
+size_t fedsearch_held_fitting(const char *const *held, size_t nheld)
+{
+    size_t n = 0, bytes = 0;
+
+    for (; n < nheld && n < LIMIT_HELD; n++) {
+        bytes += strlen(held[n]) + HELD_OVERHEAD;
+        if (bytes > HELD_BYTES)
+            break;
+    }
+    return n;
+}
+
 /* The SEARCH of a, with what is left of its wait as the deadline. */
 static void search_of(struct message *m, struct message_filter *mf,
                       const struct fedsearch_ask *a, uint64_t left)
@@ -611,7 +627,8 @@ static void search_of(struct message *m, struct message_filter *mf,
     m->u.search.filters = mf;
     m->u.search.nfilters = n;
     m->u.search.held = (const char **)a->oq.held;
-    m->u.search.nheld = a->oq.nheld < LIMIT_HELD ? a->oq.nheld : LIMIT_HELD;
+    m->u.search.nheld =
+        fedsearch_held_fitting((const char *const *)a->oq.held, a->oq.nheld);
     m->u.search.system = a->oq.system;
     m->u.search.lang = a->oq.lang;
 }
@@ -986,6 +1003,17 @@ json_t *fedsearch_ask_finish(struct fedsearch_ask *a)
     return doc;
 }
 
+void fedsearch_ask_drop(struct fedsearch_ask *a)
+{
+    if (!a->queued) {
+        free_ask(a);
+        return;
+    }
+    uv_mutex_lock(&a->f->lock);
+    abandon(a);
+    uv_mutex_unlock(&a->f->lock);
+}
+
 int fedsearch_ask_waits(const struct fedsearch_ask *a)
 {
     return a->queued;
@@ -1039,7 +1067,13 @@ static void on_ask_deadline(uv_timer_t *t)
 /* Every awaited question the loop has changed gets looked at. */
 static void await_all(struct fedsearch *f, int force)
 {
-    for (struct fedsearch_ask *a = f->asks; a != NULL; a = a->next)
+    struct fedsearch_ask *first;
+
+    /* workers add at the head under the lock; only the loop unlinks */
+    uv_mutex_lock(&f->lock);
+    first = f->asks;
+    uv_mutex_unlock(&f->lock);
+    for (struct fedsearch_ask *a = first; a != NULL; a = a->next)
         await_check(a, force);
 }
 

@@ -103,6 +103,16 @@ typedef void (*fedsearch_done_cb)(json_t *remote, void *arg);
 void fedsearch_ask_await(struct fedsearch_ask *a, fedsearch_done_cb cb,
                          void *arg);
 
+/* How many of the first held origins a SEARCH names: at most
+ * LIMIT_HELD, and no more than 32 KiB of names, so that the SEARCH fits
+ * the smallest frame limit a peer may advertise (LIMIT_FRAME_MIN) with
+ * a query of any length the API takes. */
+size_t fedsearch_held_fitting(const char *const *held, size_t nheld);
+
+/* Instead of fedsearch_ask_finish: give up a without waiting for its
+ * answers (the local search failed). */
+void fedsearch_ask_drop(struct fedsearch_ask *a);
+
 /* Whether a asks any peer (else fedsearch_ask_finish returns at once). */
 int fedsearch_ask_waits(const struct fedsearch_ask *a);
 

@@ -4,7 +4,8 @@
  * language), the policy of what is offered, answers from a real index
  * restricted to it and to what the asker does not hold (titles cut on a
  * character, scores by place), and the merge of peers' hits after the
- * local ones (deduplicated by id, best score first, at most limit).
+ * local ones (deduplicated by id, best score first, at most limit); the
+ * held origins a SEARCH names fit the smallest frame a peer may accept.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 #include "node/error.h"
 #include "node/index.h"
 #include "node/store.h"
+#include "protocol/limits.h"
+#include "protocol/message.h"
 #include "sync/fedsearch.h"
 #include "testutil.h"
 
@@ -328,6 +331,55 @@ static void test_merge(void **state)
     json_decref(answer);
 }
 
+/* ---- the held origins a SEARCH names ---- */
+
+static int encode_search(const char *const *held, size_t nheld,
+                         const char *text)
+{
+    struct message m = {.type = MESSAGE_SEARCH};
+    struct message_hello small = {.max_frame = LIMIT_FRAME_MIN,
+                                  .max_data_frame = LIMIT_FRAME_MIN};
+    unsigned char *frame = NULL;
+    size_t len = 0;
+    int err;
+
+    m.u.search = (struct message_search){
+        .id = 1, .query = text, .deadline_ms = 300,
+        .held = (const char **)held, .nheld = nheld,
+        .system = "vlaanderen", .lang = "nl"};
+    err = message_encode(&frame, &len, &m, &small);
+    free(frame);
+    return err;
+}
+
+static void test_held_fits_smallest_frame(void **state)
+{
+    static char names[LIMIT_HELD][65];
+    const char *held[LIMIT_HELD];
+    char text[1001];
+    size_t n;
+
+    (void)state;
+    memset(text, 'w', 1000);
+    text[1000] = '\0';
+    for (size_t i = 0; i < LIMIT_HELD; i++) {
+        snprintf(names[i], sizeof(names[i]), "o%063zu", i);
+        held[i] = names[i];
+    }
+    /* origins of the longest names: all of them would not fit */
+    n = fedsearch_held_fitting(held, LIMIT_HELD);
+    assert_true(n >= 400 && n < LIMIT_HELD);
+    assert_int_equal(encode_search(held, LIMIT_HELD, text), OER_EINVAL);
+    assert_int_equal(encode_search(held, n, text), 0);
+
+    /* short names: every one, up to LIMIT_HELD */
+    for (size_t i = 0; i < LIMIT_HELD; i++)
+        snprintf(names[i], sizeof(names[i]), "o%07zu", i);
+    assert_int_equal(fedsearch_held_fitting(held, LIMIT_HELD), LIMIT_HELD);
+    assert_int_equal(fedsearch_held_fitting(held, 3), 3);
+    assert_int_equal(encode_search(held, LIMIT_HELD, text), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_answer_offered_only, setup,
                                         teardown),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_held_fits_smallest_frame),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
