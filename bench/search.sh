@@ -81,5 +81,7 @@ while IFS=$'\t' read -r name qs; do
     printf '%-18s %10s requests/s  latency avg %s\n' "$name" \
         "$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")" \
         "$(awk '/^    Latency/ {print $2}' "$work/wrk.out")"
-    grep -q "Non-2xx" "$work/wrk.out" && grep "Non-2xx" "$work/wrk.out"
+    if grep -q "Non-2xx" "$work/wrk.out"; then
+        grep "Non-2xx" "$work/wrk.out"
+    fi
 done <"$work/queries"
