@@ -272,10 +272,17 @@ static void serve_oai(struct http_response *res,
         .vocab_dir = srv->vocab_dir,
     };
     struct store *s = open_store(res, srv);
+    struct index *ix = NULL;
 
     if (s == NULL)
         return;
+    /* the vocabularies a pooled index connection holds, rather than
+     * loading them for each page; without the index, oai_serve loads */
+    if (api_search_take(&ix, srv->opt->repo_path, srv->vocab_dir) == 0)
+        o.vocab = index_vocab(ix);
     oai_serve(res, req, s, &o);
+    if (ix != NULL)
+        index_pool_give(ix);
     store_free(s);
 }
 
