@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <utf8proc.h>
@@ -46,6 +48,7 @@
 #define TIME_MAX LLONG_MAX
 #define POOL_MAX 16 /* idle connections index_pool_give keeps */
 #define KEPT_MAX 16 /* statements a connection keeps prepared */
+#define VOCAB_CHECK_MS 1000 /* a pooled connection's look at vocab/ */
 
 /* A statement a connection keeps prepared between searches (take). */
 struct kept {
@@ -60,6 +63,10 @@ struct index {
     char *pool_vocab; /* the vocabulary folder index_pool_take asked */
     struct vocab *vocab; /* NULL: terms as plain values */
     char vocab_hash[2 * 32 + 1];
+    /* of a pooled connection: the vocabulary files' names, times and
+     * sizes when last looked at (vocab_stamp), and when that was */
+    uint64_t vocab_stamp;
+    int64_t vocab_checked_ms;
 };
 
 static const char *const facet_names[INDEX_FACETS] = {
@@ -343,6 +350,10 @@ void index_free(struct index *ix)
 
 /* ---- the pool of open connections ---- */
 
+static void vocab_refresh(struct index *ix, int now);
+static uint64_t vocab_stamp(const char *dir);
+static int64_t monotonic_ms(void);
+
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct index *pool[POOL_MAX];
 static size_t pool_size;
@@ -378,11 +389,16 @@ static struct index *pool_find(const char *path, const char *vocab_dir)
 int index_pool_take(struct index **out, const char *path,
                     const char *vocab_dir)
 {
+    uint64_t stamp;
     int err;
 
     *out = pool_find(path, vocab_dir);
-    if (*out != NULL)
+    if (*out != NULL) {
+        vocab_refresh(*out, 0);
         return 0;
+    }
+    /* before the files are read: a change meanwhile moves it again */
+    stamp = vocab_stamp(vocab_dir);
     err = index_open(out, path);
     if (err == 0 && ((*out)->pool_vocab = strdup(vocab_dir)) == NULL)
         err = OER_ENOMEM;
@@ -390,6 +406,10 @@ int index_pool_take(struct index **out, const char *path,
     if (err == 0 && index_use_vocab(*out, vocab_dir) != 0)
         log_warn("index", "searching without vocabularies", "dir",
                  vocab_dir, NULL);
+    if (err == 0) {
+        (*out)->vocab_stamp = stamp;
+        (*out)->vocab_checked_ms = monotonic_ms();
+    }
     if (err != 0) {
         index_free(*out);
         *out = NULL;
@@ -490,6 +510,79 @@ int index_use_vocab(struct index *ix, const char *dir)
     ix->vocab = v;
     memcpy(ix->vocab_hash, hash, sizeof(hash));
     return 0;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static uint64_t fnv_mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* A hash of the names, inodes, sizes and change times of the *.json
+ * files of dir (0 when it cannot be read): it moves when a file is
+ * written, replaced, added or removed, without reading the files. */
+static uint64_t vocab_stamp(const char *dir)
+{
+    struct dirent **names = NULL;
+    uint64_t h = 0xcbf29ce484222325ull;
+    char path[4096];
+    struct stat st;
+    int n = scandir(dir, &names, is_json_name, alphasort);
+
+    if (n < 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+        h = fnv_mix(h, names[i]->d_name, strlen(names[i]->d_name) + 1);
+        if (stat(path, &st) == 0) {
+            h = fnv_mix(h, &st.st_ino, sizeof(st.st_ino));
+            h = fnv_mix(h, &st.st_size, sizeof(st.st_size));
+            h = fnv_mix(h, &st.st_mtim, sizeof(st.st_mtim));
+            h = fnv_mix(h, &st.st_ctim, sizeof(st.st_ctim));
+        }
+        free(names[i]);
+    }
+    free(names);
+    return h;
+}
+
+/*
+ * A pooled connection loads its vocabularies again when their files
+ * changed: looked at once a VOCAB_CHECK_MS at most, or at once with now
+ * (the index was built with other vocabularies than ix holds: ix may be
+ * the one behind, and must not rebuild the index back to its old ones).
+ * A folder that cannot be loaded leaves ix with the vocabularies it had.
+ */
+static void vocab_refresh(struct index *ix, int now)
+{
+    int64_t t = monotonic_ms();
+    uint64_t stamp;
+
+    if (ix->pool_vocab == NULL ||
+        (!now && t - ix->vocab_checked_ms < VOCAB_CHECK_MS))
+        return;
+    ix->vocab_checked_ms = t;
+    stamp = vocab_stamp(ix->pool_vocab);
+    if (stamp == ix->vocab_stamp)
+        return;
+    ix->vocab_stamp = stamp;
+    if (index_use_vocab(ix, ix->pool_vocab) == 0)
+        log_info("index", "vocabularies reloaded", "dir", ix->pool_vocab,
+                 "hash", ix->vocab_hash, NULL);
+    else
+        log_warn("index", "vocabularies changed but cannot be loaded:"
+                 " keeping the loaded ones", "dir", ix->pool_vocab, NULL);
 }
 
 const struct vocab *index_vocab(const struct index *ix)
@@ -1088,6 +1181,10 @@ static int vocab_current(struct index *ix)
     if (err == 0 && sqlite3_step(st) == SQLITE_ROW) {
         was = (const char *)sqlite3_column_text(st, 0);
         same = was != NULL && strcmp(was, ix->vocab_hash) == 0;
+        if (!same && was != NULL) {
+            vocab_refresh(ix, 1);
+            same = strcmp(was, ix->vocab_hash) == 0;
+        }
     }
     if (err == 0 && !same && was != NULL)
         log_info("index", "vocabularies changed: rebuilding", "path",

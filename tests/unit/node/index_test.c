@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -1029,6 +1030,54 @@ static void test_pool(void **state)
     free(dir);
 }
 
+/*
+ * Pooled connections (as `oernode serve` keeps them) see changed
+ * vocabulary files within a second, and one that has not looked yet
+ * does not rebuild the index back to the files it loaded.
+ */
+static void test_pool_vocab_change(void **state)
+{
+    struct fixture *fx = *state;
+    struct index *a = NULL, *b = NULL, *x = NULL, *y = NULL;
+    char *dir = vocab_copy(fx);
+    struct index_stats st;
+
+    publish(fx, level_record("vl5", VL_SRC, "lager-5"));
+    assert_int_equal(index_pool_take(&a, fx->path, dir), 0);
+    assert_int_equal(index_pool_take(&b, fx->path, dir), 0);
+    assert_int_equal(index_catch_up(a, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+    assert_int_equal(index_catch_up(b, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 0);
+    index_pool_give(a);
+    index_pool_give(b); /* taken first */
+
+    /* b looks at the files again; a's last look is older */
+    usleep(1100 * 1000);
+    assert_int_equal(index_pool_take(&x, fx->path, dir), 0);
+    assert_ptr_equal(x, b);
+    index_pool_give(x);
+    assert_int_equal(testutil_run(NULL, 1, "echo >> '%s/nl.json'", dir), 0);
+
+    /* a, past its second, loads the new files and rebuilds */
+    assert_int_equal(index_pool_take(&x, fx->path, dir), 0);
+    assert_int_equal(index_pool_take(&y, fx->path, dir), 0);
+    assert_ptr_equal(x, b);
+    assert_ptr_equal(y, a);
+    assert_int_equal(index_catch_up(y, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+
+    /* b, within its second, learns of the change from the index */
+    assert_int_equal(index_catch_up(x, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 0);
+    assert_int_equal(index_catch_up(y, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 0);
+    assert_int_equal(count_text(x, NULL), 1);
+    index_pool_give(x);
+    index_pool_give(y);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1048,6 +1097,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vocab_display, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vocab_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_vocab_change, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
