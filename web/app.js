@@ -36,6 +36,7 @@ const TEXT = {
     types: 'Types', rights: 'Rights', contributors: 'Contributors',
     updated: 'Updated', created: 'Created', id: 'Id', files: 'Files',
     ages: 'Age range', system: 'Levels in',
+    download: n => 'Download ' + n,
     systemNone: 'each origin\'s terms', systemBeVl: 'Flanders',
     systemNl: 'the Netherlands',
   },
@@ -63,6 +64,7 @@ const TEXT = {
     types: 'Soorten', rights: 'Rechten', contributors: 'Makers',
     updated: 'Bijgewerkt', created: 'Gemaakt', id: 'Id', files: 'Bestanden',
     ages: 'Leeftijd', system: 'Niveaus in',
+    download: n => n + ' downloaden',
     systemNone: 'de termen van elke herkomst', systemBeVl: 'Vlaanderen',
     systemNl: 'Nederland',
   },
@@ -161,6 +163,26 @@ function resourceUrl(id) {
   const slash = id.indexOf('/');
   return '/api/resources/' + encodeURIComponent(id.slice(0, slash)) + '/' +
     encodeURIComponent(id.slice(slash + 1));
+}
+
+/* The record's file of that name, as the node serves it (the bytes
+ * with its media type and name, or a redirect to the record's source
+ * when this node does not hold them). */
+function fileUrl(id, name) {
+  return resourceUrl(id) + '/files/' + encodeURIComponent(name);
+}
+
+function fileNames(doc) {
+  return doc && Array.isArray(doc.files)
+    ? doc.files.map(f => f && f.name).filter(n => typeof n === 'string' && n)
+    : [];
+}
+
+function fileLink(text, id, name) {
+  const a = link(text, fileUrl(id, name));
+  a.className = 'download';
+  a.download = name;
+  return a;
 }
 
 function licenceNode(id, url) {
@@ -276,6 +298,10 @@ function fillMeta(meta, hit, doc) {
   add('licence', 'licence', licenceNode(hit.licence,
       hit.licence_url || (doc && doc.licence_url)));
   add('origin', 'origin', el('span', null, hit.id.split('/')[0]));
+  /* download the first file, or open the resource where it lives */
+  const files = fileNames(doc);
+  if (files.length) meta.append(fileLink(t('download', files[0]), hit.id,
+                                         files[0]));
   const src = doc && safeUrl(doc.source_url);
   if (src) meta.append(link(t('source'), src));
 }
@@ -346,8 +372,12 @@ async function drawDetail(id) {
         Object.values(doc.keywords)[0] || []) : []);
   field(dl, 'contributors', Array.isArray(doc.contributors)
         ? doc.contributors.map(c => c && c.name).filter(Boolean) : []);
-  field(dl, 'files', Array.isArray(doc.files)
-        ? doc.files.map(f => f && f.name).filter(Boolean) : []);
+  const files = el('span', 'files');
+  for (const name of fileNames(doc)) {
+    if (files.childNodes.length) files.append(', ');
+    files.append(fileLink(name, id, name));
+  }
+  field(dl, 'files', files.childNodes.length ? files : null);
   field(dl, 'created', doc.created);
   field(dl, 'updated', doc.updated);
   field(dl, 'origin', id.split('/')[0]);

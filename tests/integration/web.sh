@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The search page in a real headless Chromium (tests/web/page_test.mjs,
 # driven by playwright-core) against a node serving records, one of them
-# with a hostile title, one with a Flemish level (shown in the Dutch system
+# with a hostile title, one with a file to download, one with a Flemish
+# level (shown in the Dutch system
 # once chosen); the page's files over plain HTTP: media types, cache
 # headers, and no way out of the web folder; then, with a peer holding a
 # catalogue this node does not accept, the peer's hit on the page.
@@ -26,9 +27,10 @@ add --title 'nl:Breuken <script>alert(1)</script> <img src=x onerror=window.__pw
     --description "nl:Oefenen met breuken" --language nl \
     --licence "CC BY 4.0" --level primair --subject '<i>rekenen</i>' \
     --url https://example.org/breuken
+printf '1/2 is groter dan 1/3\n' >"$work/vergelijk breuken.txt"
 add --title "nl:Breuken vergelijken" --description "nl:Welke is groter?" \
     --language nl --licence "CC0 1.0" --level primair --subject rekenen \
-    --url https://example.org/vergelijken
+    --url https://example.org/vergelijken "$work/vergelijk breuken.txt"
 add --title "nl:Breuken in de brugklas" --language nl \
     --licence "CC BY-SA 4.0" --level secundair --subject wiskunde
 add --title "en:Volcanoes" --description "en:How a volcano erupts" \

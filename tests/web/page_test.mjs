@@ -1,6 +1,7 @@
 // The search page in a real headless Chromium, against a running node
 // (tests/integration/web.sh sets it up): search, a facet filter whose
-// count must match, a result opened, the language switch, paging, the
+// count must match, a file downloaded from a result and offered in the
+// opened result, a result opened, the language switch, paging, the
 // licence linked to its canonical URL, the education system selector
 // (levels shown in the chosen system beside the origin's term, the
 // choice kept in the URL), and a hostile title that must show as text
@@ -8,7 +9,7 @@
 //
 //   node page_test.mjs BASEURL [SCREENSHOT.png [peer]]
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +17,8 @@ const base = process.argv[2];
 const shot = process.argv[3] || join(tmpdir(), 'oernode-web.png');
 const HOSTILE = 'Breuken <script>alert(1)</script> ' +
   '<img src=x onerror=window.__pwned=1>';
+const SHEET = 'vergelijk breuken.txt'; /* web.sh's file and its bytes */
+const SHEET_TEXT = '1/2 is groter dan 1/3\n';
 
 function check(ok, what) {
   if (!ok) throw new Error('FAIL: ' + what);
@@ -64,6 +67,38 @@ async function systemSelector(page) {
   check(!page.url().includes('system='), 'no system: none in the URL');
 }
 
+// A result with a file: downloaded from the results with its name and
+// bytes, and linked from the opened result; then back to the results.
+async function download(page, count) {
+  const sheet = page.locator('#hits > li', { hasText: 'Welke is groter?' });
+  const link = sheet.locator('a.download');
+  await link.waitFor();
+  check(await link.textContent() === 'Download ' + SHEET,
+        'a result with a file offers it for download');
+  const [file] = await Promise.all([page.waitForEvent('download'),
+                                    link.click()]);
+  check(file.suggestedFilename() === SHEET,
+        'the download keeps the file\'s name');
+  check(readFileSync(await file.path(), 'utf8') === SHEET_TEXT,
+        'the downloaded bytes are the file\'s');
+  const answer = await page.request.get(file.url());
+  check(answer.headers()['content-type'].startsWith('text/plain'),
+        'the file comes with its media type');
+  check(await page.locator('#hits > li', { hasText: 'Oefenen met breuken' })
+          .locator('a.download').count() === 0,
+        'a result without files offers no download');
+
+  await sheet.locator('.title a').click();
+  const inDetail = page.locator('#detail a.download');
+  await inDetail.waitFor();
+  check(await inDetail.textContent() === SHEET &&
+          (await inDetail.getAttribute('href')).endsWith(
+            '/files/' + encodeURIComponent(SHEET)),
+        'the opened result links its file');
+  await page.click('#back');
+  await waitTotal(page, count);
+}
+
 async function run(page, events) {
   await page.goto(base + '/');
   await waitTotal(page, 26);
@@ -90,6 +125,8 @@ async function run(page, events) {
   check(await total(page) === count,
         'filtering by level=primair leaves as many hits as its count');
   check(page.url().includes('level=primair'), 'the filter is in the URL');
+
+  await download(page, count);
 
   const hit = page.locator('#hits > li', { hasText: 'Oefenen met breuken' });
   await hit.waitFor();
