@@ -91,9 +91,19 @@ static void print_text(const json_t *answer)
             continue;
         printf("%s:", facet);
         json_array_foreach(values, j, v) {
-            printf("%s %s (%lld)", j > 0 ? "," : "",
-                   json_string_value(json_object_get(v, "value")),
-                   (long long)json_integer_value(json_object_get(v, "count")));
+            const char *value = json_string_value(json_object_get(v, "value"));
+            const char *label = json_string_value(json_object_get(v, "label"));
+
+            /* a vocabulary's key with its label: the key is what a
+             * filter takes */
+            if (label != NULL && strcmp(label, value) != 0)
+                printf("%s %s [%s] (%lld)", j > 0 ? "," : "", label, value,
+                       (long long)json_integer_value(
+                           json_object_get(v, "count")));
+            else
+                printf("%s %s (%lld)", j > 0 ? "," : "", value,
+                       (long long)json_integer_value(
+                           json_object_get(v, "count")));
         }
         putchar('\n');
     }

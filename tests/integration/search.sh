@@ -112,6 +112,8 @@ cp -r "$(dirname "$0")/../../vocab" "$OERNODE_DATA/myvocab"
 git config -f "$OERNODE_DATA/config" vocab.root myvocab
 expect_exit 0 "$OERNODE" search --system nl --level po_groep5
 contains "$work/out" "2 hits"
+# a vocabulary's key after its label, as a filter takes it
+contains "$work/out" "level: Primary education [isced:1] (2)"
 echo >>"$OERNODE_DATA/myvocab/nl.json"
 expect_exit 0 "$OERNODE" search --system nl --level po_groep5
 contains "$work/err" "vocabularies changed: rebuilding"
