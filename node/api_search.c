@@ -32,6 +32,28 @@ static int parse_count(long *out, const char *text, long max)
     return 0;
 }
 
+int api_search_system_check(const struct index *ix,
+                            const struct index_query *q, char *msg,
+                            size_t cap)
+{
+    const struct vocab *v = index_vocab(ix);
+    const char *id;
+    size_t n;
+
+    if (q->system == NULL || q->system[0] == '\0' || v == NULL)
+        return 0;
+    for (size_t i = 0; (id = vocab_system_at(v, i)) != NULL; i++) {
+        if (strcmp(id, q->system) == 0)
+            return 0;
+    }
+    n = (size_t)snprintf(msg, cap, "system: no education system '%.64s'"
+                         " here; there are", q->system);
+    for (size_t i = 0; n < cap && (id = vocab_system_at(v, i)) != NULL; i++)
+        n += (size_t)snprintf(msg + n, cap - n, "%s %s", i > 0 ? "," : "",
+                              id);
+    return OER_EINVAL;
+}
+
 int api_search_arg(struct index_query *q, const char *key, const char *value,
                    const char **msg)
 {
@@ -189,6 +211,24 @@ json_t *api_search_licence_urls(json_t *answer)
     return answer;
 }
 
+/* The first parameter of req that may be given once and came twice, or
+ * NULL. */
+static const char *given_twice(const struct http_request *req)
+{
+    static const char *const once[] = {"q", "lang", "system", "limit",
+                                       "offset", "peers", "wait_ms"};
+
+    for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++) {
+        size_t seen = 0;
+
+        for (size_t i = 0; i < req->nargs; i++)
+            seen += strcmp(req->keys[i], once[k]) == 0;
+        if (seen > 1)
+            return once[k];
+    }
+    return NULL;
+}
+
 /* The parameters of the peers' part: peers (0 or 1) and wait_ms.  1 when
  * key is neither, else as api_search_arg. */
 static int peer_arg(int *peers, long *wait_ms, const char *key,
@@ -285,13 +325,18 @@ void api_search_serve(struct http_response *res,
     struct index *ix = NULL;
     struct fedsearch_ask *ask = NULL;
     const char *msg = NULL;
-    char text[160], *match = NULL;
+    char text[256], *match = NULL;
     json_t *answer = NULL, *remote = NULL;
     long wait_ms = FEDSEARCH_WAIT_DEFAULT;
     int peers = 1;
     size_t i;
     int err = 0;
 
+    if (given_twice(req) != NULL) {
+        snprintf(text, sizeof(text), "%s: given twice", given_twice(req));
+        http_response_error(res, 400, "bad_parameter", text);
+        return;
+    }
     for (i = 0; i < req->nargs && err == 0; i++) {
         const char *v = req->values[i] != NULL ? req->values[i] : "";
 
@@ -317,6 +362,14 @@ void api_search_serve(struct http_response *res,
         fedsearch_ask_start(&ask, fed, &q, (unsigned)wait_ms) != 0)
         log_warn("search", "peers not asked: out of memory", NULL);
     err = api_search_take(&ix, repo_path, vocab_dir);
+    if (err == 0 &&
+        api_search_system_check(ix, &q, text, sizeof(text)) != 0) {
+        index_pool_give(ix);
+        if (ask != NULL)
+            fedsearch_ask_drop(ask);
+        http_response_error(res, 400, "bad_parameter", text);
+        return;
+    }
     if (err == 0)
         err = index_search(&answer, ix, &q);
     if (err == 0)

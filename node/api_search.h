@@ -23,6 +23,16 @@ int api_search_arg(struct index_query *q, const char *key, const char *value,
                    const char **msg);
 
 /*
+ * Whether q's system (none, or one the vocabularies of ix know) can be
+ * searched in: 0, or OER_EINVAL with the reason in msg (cap bytes),
+ * naming the systems there are.  An index without vocabularies takes
+ * any system (its terms are plain values).
+ */
+int api_search_system_check(const struct index *ix,
+                            const struct index_query *q, char *msg,
+                            size_t cap);
+
+/*
  * The vocabulary folder of configuration c (may be NULL): vocab.root,
  * relative to the data folder unless absolute, else INDEX_VOCAB_DIR.
  * malloc'd (the caller's); NULL when out of memory.

@@ -130,11 +130,16 @@ static int run_query(struct cli *cli, const struct index_query *q, int json)
     struct cli_node node = { 0 };
     struct index *ix = NULL;
     json_t *answer = NULL;
+    char why[256];
     int code, err;
 
     code = open_index(&ix, &node, cli);
     if (code != CLI_OK)
         goto out;
+    if (api_search_system_check(ix, q, why, sizeof(why)) != 0) {
+        code = cli_fail(cli, CLI_USAGE, "%s", why);
+        goto out;
+    }
     err = index_catch_up(ix, node.store, NULL);
     if (err == 0)
         err = index_search(&answer, ix, q);

@@ -27,6 +27,8 @@ expect_exit 0 "$OERNODE" search 'AND (' '"' 'title:x' '*' NEAR
 contains "$work/out" "0 hits"
 expect_exit 2 "$OERNODE" search --limit 101
 contains "$work/err" "limit: a whole number from 0 to 100"
+expect_exit 2 "$OERNODE" search --system xx --level foo
+contains "$work/err" "no education system 'xx' here"
 
 # catch-up after a withdraw, then the same answers from a rebuilt index
 "$OERNODE" -q withdraw "$ecole" --reason duplicate >/dev/null
@@ -102,6 +104,14 @@ for p in language licence level system lang; do
     contains "$work/body" '"message":"a value that is not UTF-8 text"'
 done
 check "twice 400" test "$(get '/api/search?q=a&q=b')" = 400
+for p in lang system limit offset peers wait_ms; do
+    check "$p twice 400" test "$(get "/api/search?$p=1&$p=0")" = 400
+    contains "$work/body" "\"message\":\"$p: given twice\""
+done
+check "unknown system 400" test "$(get '/api/search?system=xx&level=a')" = 400
+contains "$work/body" '"code":"bad_parameter"'
+contains "$work/body" "no education system 'xx' here; there are be-vl, isced-2011, nl"
+check "known system 200" test "$(get '/api/search?system=be-vl')" = 200
 
 kill -TERM $pid
 wait $pid || fail "serve exited $? after SIGTERM"
