@@ -6,7 +6,8 @@
  * to the store, so a submission is published once.  Uploaded files wait
  * in DATA/queue/ID/, each under its SHA-256, listed in the table
  * submission_files; publishing writes them into the store and the
- * record, rejecting deletes them.
+ * record (their rows stay, so that the submission still lists what went
+ * out), rejecting deletes them.
  */
 #include "node/api_moderation.h"
 
@@ -168,8 +169,13 @@ static int authenticate(struct call *c, const char *path)
         return OER_EINVAL;
     }
     err = api_moderation_bearer(token, sizeof(token), c->req->authorization);
-    if (err == 0)
-        err = account_open(&db, path);
+    if (err != 0) {
+        /* a token without its scheme is the likely slip */
+        http_response_error(c->res, 401, "invalid_token",
+                            "the Authorization header is not 'Bearer TOKEN'");
+        return err;
+    }
+    err = account_open(&db, path);
     if (err == 0)
         err = account_authenticate(&c->who, db, token, (long long)time(NULL),
                                    max_idle(c->m->expire_days));
@@ -939,9 +945,7 @@ static void on_publish(struct call *c)
                   "UPDATE submissions SET state = 'published',"
                   " resource = ?2, moderator = ?3, decided = ?4"
                   " WHERE id = ?1",
-                  NULL, id) == 1 &&
-           change(c, "DELETE FROM submission_files WHERE submission = ?1",
-                  NULL, NULL) >= 0;
+                  NULL, id) == 1;
     json_decref(doc);
 out:
     json_decref(row);

@@ -91,6 +91,10 @@ want 201 '"id":3' "$ann" POST /api/submissions "$doc"
 before=$(curl -s -H "Authorization: Bearer $mod" "$base/api/moderation/queue")
 want 401 '"missing_token"' "" GET /api/submissions
 want 401 '"invalid_token"' "oer_nothing" GET /api/submissions
+# a good token without its scheme: told what the header must be
+check "no scheme 401" test "$(curl -s -o "$work/body" -w '%{http_code}' \
+    -H "Authorization: $ann" "$base/api/submissions")" = 401
+contains "$work/body" "the Authorization header is not 'Bearer TOKEN'"
 want 401 '"invalid_token"' "$gone" GET /api/moderation/queue
 want 403 '"forbidden"' "$ann" GET /api/moderation/queue
 if command -v sqlite3 >/dev/null; then # an account idle past a year
@@ -166,6 +170,13 @@ check "no stray file outside the queue" test ! -e "$q/x"
 
 want 200 '"state":"published"' "$mod" POST /api/moderation/submissions/4/publish
 id=$(jq -r .resource "$work/body")
+# the submission still lists the files that went out
+names() { jq -r '[.files[] | .name + " " + .sha256] | sort | join(",")' "$1"; }
+curl -s -o "$work/record.json" "$base/api/resources/$id"
+check "the published submission lists its two files" test \
+    "$(jq '.files | length' "$work/body")" = 2
+check "as the record holds them" test \
+    "$(names "$work/body")" = "$(names "$work/record.json")"
 check "queue folder removed on publish" test ! -e "$q/4"
 want 409 '"not_pending"' "$ann" PUT /api/submissions/4/files/late.txt \
     "@$work/a.txt"
