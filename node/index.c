@@ -1944,6 +1944,26 @@ static json_t *hit_levels(const struct search *sr, const char *text,
     return out;
 }
 
+json_t *index_levels(struct index *ix, const json_t *levels,
+                     const char *origin, const char *system,
+                     const char *lang)
+{
+    struct index_query q = {.system = system, .lang = lang};
+    struct search sr = {.ix = ix, .q = &q};
+    json_t *out = json_array(), *term;
+    size_t i;
+
+    json_array_foreach(levels, i, term) {
+        json_t *l = hit_level(&sr, term, origin);
+
+        if (l != NULL && json_array_append_new(out, l) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
 static json_t *hit_json(sqlite3_stmt *st, const struct search *sr)
 {
     json_t *titles = json_loads((const char *)sqlite3_column_text(st, 2), 0,

@@ -203,6 +203,16 @@ int index_utf8(const char *text);
  */
 int index_search(json_t **out, struct index *ix, const struct index_query *q);
 
+/*
+ * The level terms levels (a record's "levels", of a record of origin) as
+ * a hit of index_search shows them: each with its label in lang and,
+ * with system, the equivalent term of that system.  A new array (the
+ * caller's), or NULL when out of memory.
+ */
+json_t *index_levels(struct index *ix, const json_t *levels,
+                     const char *origin, const char *system,
+                     const char *lang);
+
 /* The documents holding value in facet f (origin, licence, a level key),
  * exactly, from the counts the index keeps: what a search filtered by it
  * alone would total. */

@@ -195,6 +195,68 @@ static void get_resources(struct http_response *res,
     store_free(s);
 }
 
+/* The parameters of GET /api/resources/ID: lang and system, once each,
+ * as a search takes them; 0, or an error after answering 400. */
+static int resource_args(struct http_response *res,
+                         const struct http_request *req,
+                         struct index_query *q)
+{
+    const char *msg = NULL;
+
+    for (size_t i = 0; i < req->nargs; i++) {
+        const char *key = req->keys[i];
+        const char *v = req->values[i] != NULL ? req->values[i] : "";
+        int twice = strcmp(key, "lang") == 0 ? q->lang != NULL
+                    : strcmp(key, "system") == 0 ? q->system != NULL
+                                                 : -1;
+
+        if (twice < 0) {
+            http_response_error(res, 400, "unknown_parameter",
+                                "a resource takes lang and system only");
+            return OER_EINVAL;
+        }
+        if (twice) {
+            http_response_error(res, 400, "bad_parameter",
+                                "lang and system: once each");
+            return OER_EINVAL;
+        }
+        if (api_search_arg(q, key, v, &msg) != 0) {
+            http_response_error(res, 400, "bad_parameter", msg);
+            return OER_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Give doc "levels_shown": its levels as a search hit shows them, in the
+ * language and system of q; 0, or an error after answering 400 for a
+ * system the vocabularies lack.  Without the index, doc goes without. */
+static int shown_levels(struct http_response *res, const struct server *srv,
+                        json_t *doc, const char *origin,
+                        const struct index_query *q)
+{
+    struct index *ix = NULL;
+    char why[256];
+    json_t *shown;
+
+    if (api_search_take(&ix, srv->opt->repo_path, srv->vocab_dir) != 0) {
+        log_warn("api", "levels shown as stored: the index cannot be read",
+                 NULL);
+        return 0;
+    }
+    if (api_search_system_check(ix, q, why, sizeof(why)) != 0) {
+        index_pool_give(ix);
+        http_response_error(res, 400, "bad_parameter", why);
+        return OER_EINVAL;
+    }
+    shown = index_levels(ix, json_object_get(doc, "levels"), origin,
+                         q->system, q->lang);
+    index_pool_give(ix);
+    if (shown != NULL)
+        json_object_set_new(doc, "levels_shown", shown);
+    return 0;
+}
+
 static void get_resource(struct http_response *res,
                          const struct http_request *req, void *ctx)
 {
@@ -203,6 +265,7 @@ static void get_resource(struct http_response *res,
     const char *local = slash != NULL ? slash + 1 : "";
     size_t olen = slash != NULL ? (size_t)(slash - req->rest) : 0;
     struct store *s;
+    struct index_query q = {0};
     json_t *doc = NULL;
     const char *url;
     int err;
@@ -225,6 +288,8 @@ static void get_resource(struct http_response *res,
                             "a resource id is ORIGIN/LOCAL-ID");
         return;
     }
+    if (resource_args(res, req, &q) != 0)
+        return;
     s = open_store(res, ctx);
     if (s == NULL)
         return;
@@ -234,6 +299,11 @@ static void get_resource(struct http_response *res,
                    : NULL;
     if (url != NULL) /* beside the record, for the page's link */
         json_object_set_new(doc, "licence_url", json_string(url));
+    if (err == 0 && shown_levels(res, ctx, doc, origin, &q) != 0) {
+        json_decref(doc);
+        store_free(s);
+        return;
+    }
     if (err == 0)
         http_response_json(res, 200, doc);
     else if (err == OER_ENOTFOUND)

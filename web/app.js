@@ -352,8 +352,11 @@ function field(dl, key, value) {
   dl.append(dd);
 }
 
-async function drawDetail(id) {
-  const doc = await getJson(resourceUrl(id));
+async function drawDetail(id, system) {
+  /* its levels in the interface language and the chosen system */
+  const p = new URLSearchParams({ lang: ui });
+  if (system) p.set('system', system);
+  const doc = await getJson(resourceUrl(id) + '?' + p.toString());
   $('detail-title').textContent = pick(doc.title) || id;
   $('detail-description').textContent = pick(doc.description);
   const dl = $('detail-fields');
@@ -362,7 +365,8 @@ async function drawDetail(id) {
   field(dl, 'source', src ? link(src, src) : t('noSource'));
   field(dl, 'licence', licenceNode(doc.licence, doc.licence_url));
   field(dl, 'rights', doc.rights);
-  field(dl, 'levels', terms(doc.levels));
+  field(dl, 'levels', Array.isArray(doc.levels_shown)
+        ? doc.levels_shown.map(levelText) : terms(doc.levels));
   field(dl, 'subjects', terms(doc.subjects));
   field(dl, 'types', terms(doc.resource_types));
   field(dl, 'audience', terms(doc.audience));
@@ -395,7 +399,7 @@ async function render() {
   $('detail').hidden = !s.open;
   try {
     if (s.open) {
-      await drawDetail(s.open);
+      await drawDetail(s.open, s.system);
       return;
     }
     $('status').textContent = t('loading');

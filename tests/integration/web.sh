@@ -41,7 +41,7 @@ cat >"$work/fractions.json" <<'EOF'
  "licence":"CC-BY-SA-4.0",
  "levels":[{"source":"http://purl.org/oernode/vocab/be-vl","value":"lager-5"}]}
 EOF
-add --json "$work/fractions.json"
+fractions=$("$OERNODE" -q add --json "$work/fractions.json")
 for i in $(seq 21); do
     add --title "en:Exercise $i" --language en --licence "CC0 1.0" \
         --level secondary
@@ -70,6 +70,18 @@ for bad in /web/../config /web/%2e%2e/config /web/..%2fconfig \
     check "$bad refused" test "$(head_of "$bad")" = 404
 done
 check "API still served" test "$(head_of /api/status)" = 200
+
+# a resource's levels as the page shows them: in lang and system
+check "resource 200" test "$(head_of "/api/resources/$fractions?lang=en&system=nl")" = 200
+contains "$work/body" '"levels_shown":[{"source":"http://purl.org/oernode/vocab/be-vl","value":"lager-5","label":"primary education, year 5","system":"be-vl","equivalent":{"system":"nl","id":"po_groep7","label":"primary school, group 7","match":"broader"}}]'
+check "resource unknown parameter 400" test \
+    "$(head_of "/api/resources/$fractions?q=x")" = 400
+contains "$work/body" '"code":"unknown_parameter"'
+check "resource unknown system 400" test \
+    "$(head_of "/api/resources/$fractions?system=xx")" = 400
+contains "$work/body" "no education system 'xx' here"
+check "resource system twice 400" test \
+    "$(head_of "/api/resources/$fractions?system=nl&system=nl")" = 400
 
 # the page, in the browser
 shot=$work/web.png

@@ -3,8 +3,8 @@
 // count must match, a file downloaded from a result and offered in the
 // opened result, a result opened, the language switch, paging, the
 // licence linked to its canonical URL, the education system selector
-// (levels shown in the chosen system beside the origin's term, the
-// choice kept in the URL), and a hostile title that must show as text
+// (levels shown in the chosen system beside the origin's term, in the
+// results and in the opened result, the choice kept in the URL), and a hostile title that must show as text
 // without running anything.
 //
 //   node page_test.mjs BASEURL [SCREENSHOT.png [peer]]
@@ -40,7 +40,8 @@ async function waitTotal(page, want) {
 
 // The system selector: a Flemish level shown as is, then in the Dutch
 // system with the Flemish term beside it; the choice in the URL and kept
-// on reload; back to each origin's terms.
+// on reload, and followed by the opened result; back to each origin's
+// terms.
 async function systemSelector(page) {
   await page.fill('#q', 'fractions');
   await page.press('#q', 'Enter');
@@ -61,6 +62,14 @@ async function systemSelector(page) {
     ?.textContent.includes('group 7'));
   check(await page.inputValue('#system') === 'nl',
         'the system is kept on reload');
+  await page.locator('#hits > li .title a').click();
+  const levels = page.locator('#detail dd', { hasText: 'group 7' });
+  await levels.waitFor();
+  check(await levels.textContent() ===
+          'primary school, group 7 (primary education, year 5)',
+        'the opened result shows its level in the chosen system too');
+  await page.click('#back');
+  await waitTotal(page, 1);
   await page.selectOption('#system', '');
   await page.waitForFunction(() => !document.querySelector('#hits .level')
     ?.textContent.includes('group 7'));
