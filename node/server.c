@@ -299,7 +299,9 @@ static void get_resource(struct http_response *res,
                    : NULL;
     if (url != NULL) /* beside the record, for the page's link */
         json_object_set_new(doc, "licence_url", json_string(url));
-    if (err == 0 && shown_levels(res, ctx, doc, origin, &q) != 0) {
+    /* only when asked: the index may be busy with a rebuild */
+    if (err == 0 && (q.lang != NULL || q.system != NULL) &&
+        shown_levels(res, ctx, doc, origin, &q) != 0) {
         json_decref(doc);
         store_free(s);
         return;
