@@ -137,6 +137,10 @@ int api_search_open(struct index **out, const char *path,
     return err;
 }
 
+/* How long a request waits for another worker's catch-up before it
+ * reads the index as it is. */
+#define CATCH_UP_WAIT_MS 500
+
 int api_search_take(struct index **out, const char *repo_path,
                     const char *vocab_dir)
 {
@@ -155,7 +159,14 @@ int api_search_take(struct index **out, const char *repo_path,
     if (err == 0 && !index_holds(*out, heads)) {
         err = store_open(&s, repo_path);
         if (err == 0)
-            err = index_catch_up(*out, s, &st);
+            err = index_catch_up_within(*out, s, &st, CATCH_UP_WAIT_MS);
+        /* another worker is writing the index (a catch-up, or a rebuild
+         * after a change of the vocabularies): read it as it is */
+        if (err == OER_ETIMEOUT) {
+            log_debug("index", "another catch-up is writing: searching the"
+                      " index as it is", "path", path, NULL);
+            err = 0;
+        }
     }
     if (err == 0 && st.documents > 0) {
         char n[24];

@@ -49,6 +49,7 @@
 #define POOL_MAX 16 /* idle connections index_pool_give keeps */
 #define KEPT_MAX 16 /* statements a connection keeps prepared */
 #define VOCAB_CHECK_MS 1000 /* a pooled connection's look at vocab/ */
+#define REBUILT_ALREADY 1   /* rebuild: another connection did it */
 
 /* A statement a connection keeps prepared between searches (take). */
 struct kept {
@@ -67,6 +68,7 @@ struct index {
      * sizes when last looked at (vocab_stamp), and when that was */
     uint64_t vocab_stamp;
     int64_t vocab_checked_ms;
+    int short_wait; /* in index_catch_up_within: busy is no surprise */
 };
 
 static const char *const facet_names[INDEX_FACETS] = {
@@ -135,6 +137,15 @@ static int from_sqlite(struct index *ix, int rc, const char *what)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
+    /* another connection writes: expected by index_catch_up_within */
+    if ((rc & 0xff) == SQLITE_BUSY && ix->short_wait)
+        return OER_ETIMEOUT;
+    if ((rc & 0xff) == SQLITE_BUSY) {
+        log_warn("index", what, "path", ix->path, "err",
+                 "another writer has held the index's write lock for"
+                 " 10 s", NULL);
+        return OER_ETIMEOUT;
+    }
     log_warn("index", what, "path", ix->path, "err",
              ix->db != NULL ? sqlite3_errmsg(ix->db) : sqlite3_errstr(rc),
              NULL);
@@ -1167,34 +1178,30 @@ static int record_vocab(struct index *ix)
                " VALUES ('vocab', ?)", ix->vocab_hash, NULL, NULL);
 }
 
-/* Empty the index when it was built with other vocabularies than ix
- * uses (or none), so that the catch-up rebuilds every origin. */
-static int vocab_current(struct index *ix)
+/*
+ * Whether the index was built with the vocabularies ix uses, into *same
+ * (0 as well for an index built with none recorded).  A pooled
+ * connection that has not looked at the files since they changed loads
+ * them first: it may be the one behind, and must not rebuild the index
+ * back to its old ones.
+ */
+static int vocab_matches(struct index *ix, int *same)
 {
     sqlite3_stmt *st = NULL;
-    const char *was = NULL;
-    int same = 0, err = begin(ix);
+    const char *was;
+    int err = prepare(&st, ix, "SELECT value FROM meta WHERE key = 'vocab'");
 
-    if (err != 0)
-        return err;
-    err = prepare(&st, ix, "SELECT value FROM meta WHERE key = 'vocab'");
+    *same = 0;
     if (err == 0 && sqlite3_step(st) == SQLITE_ROW) {
         was = (const char *)sqlite3_column_text(st, 0);
-        same = was != NULL && strcmp(was, ix->vocab_hash) == 0;
-        if (!same && was != NULL) {
+        *same = was != NULL && strcmp(was, ix->vocab_hash) == 0;
+        if (!*same && was != NULL) {
             vocab_refresh(ix, 1);
-            same = strcmp(was, ix->vocab_hash) == 0;
+            *same = strcmp(was, ix->vocab_hash) == 0;
         }
     }
-    if (err == 0 && !same && was != NULL)
-        log_info("index", "vocabularies changed: rebuilding", "path",
-                 ix->path, "was", was, "now", ix->vocab_hash, NULL);
     sqlite3_finalize(st);
-    if (err == 0 && !same)
-        err = exec(ix, empty_sql, "cannot empty the index");
-    if (err == 0 && !same)
-        err = record_vocab(ix);
-    return end(ix, err);
+    return err;
 }
 
 static int on_origin(const char *origin, const char *head, void *arg)
@@ -1291,13 +1298,51 @@ int index_holds(struct index *ix, const json_t *heads)
     return up_to_date(ix, heads);
 }
 
+/*
+ * Empty the index and index every origin of heads again, in one
+ * transaction (searches read the old index until it ends).  With
+ * recheck (a catch-up that found other vocabularies), once the write
+ * lock is held: when another connection has rebuilt meanwhile, nothing
+ * is done and the answer is REBUILT_ALREADY.
+ */
+static int rebuild(struct index *ix, struct store *s, const json_t *heads,
+                   struct index_stats *stats, int recheck)
+{
+    const char *origin;
+    json_t *head;
+    int same = 0, err = begin(ix);
+
+    if (err != 0)
+        return err;
+    if (recheck)
+        err = vocab_matches(ix, &same);
+    if (err == 0 && same)
+        return end(ix, 0) == 0 ? REBUILT_ALREADY : OER_EIO;
+    if (err == 0 && recheck)
+        log_info("index", "vocabularies changed: rebuilding", "path",
+                 ix->path, "now", ix->vocab_hash, NULL);
+    if (err == 0)
+        err = exec(ix, empty_sql, "cannot empty the index");
+    if (err == 0)
+        err = record_vocab(ix);
+    json_object_foreach((json_t *)heads, origin, head) {
+        struct walk w = { ix, s, origin, json_string_value(head), NULL, 0 };
+
+        if (err == 0)
+            err = origin_catch_up(&w, stats);
+        stats->documents += w.docs;
+    }
+    err = end(ix, err);
+    return err == 0 ? merge_text(ix, stats->documents) : err;
+}
+
 int index_catch_up(struct index *ix, struct store *s,
                    struct index_stats *stats)
 {
     struct index_stats local = { 0 };
     json_t *heads = json_object(), *head;
     const char *origin;
-    int err;
+    int err, same = 1;
 
     if (stats == NULL)
         stats = &local;
@@ -1308,7 +1353,17 @@ int index_catch_up(struct index *ix, struct store *s,
         return 0;
     }
     if (err == 0)
-        err = vocab_current(ix);
+        err = vocab_matches(ix, &same);
+    /* other vocabularies: every origin again, in one transaction, so
+     * that searches read the old index meanwhile */
+    if (err == 0 && !same)
+        err = rebuild(ix, s, heads, stats, 1);
+    if (err == 0 && !same) {
+        json_decref(heads);
+        return 0;
+    }
+    if (err == REBUILT_ALREADY)
+        err = 0;
     json_object_foreach(heads, origin, head) {
         struct walk w = { ix, s, origin, json_string_value(head), NULL, 0 };
 
@@ -1326,12 +1381,24 @@ int index_catch_up(struct index *ix, struct store *s,
     return err;
 }
 
+int index_catch_up_within(struct index *ix, struct store *s,
+                          struct index_stats *stats, int wait_ms)
+{
+    int err;
+
+    sqlite3_busy_timeout(ix->db, wait_ms);
+    ix->short_wait = 1;
+    err = index_catch_up(ix, s, stats);
+    ix->short_wait = 0;
+    sqlite3_busy_timeout(ix->db, BUSY_MS);
+    return err;
+}
+
 int index_rebuild(struct index *ix, struct store *s,
                   struct index_stats *stats)
 {
     struct index_stats local = { 0 };
-    json_t *heads = json_object(), *head;
-    const char *origin;
+    json_t *heads = json_object();
     int err;
 
     if (stats == NULL)
@@ -1339,24 +1406,9 @@ int index_rebuild(struct index *ix, struct store *s,
     memset(stats, 0, sizeof(*stats));
     err = heads != NULL ? store_origins(s, on_origin, heads) : OER_ENOMEM;
     if (err == 0)
-        err = begin(ix);
-    if (err != 0) {
-        json_decref(heads);
-        return err;
-    }
-    err = exec(ix, empty_sql, "cannot empty the index");
-    if (err == 0)
-        err = record_vocab(ix);
-    json_object_foreach(heads, origin, head) {
-        struct walk w = { ix, s, origin, json_string_value(head), NULL, 0 };
-
-        if (err == 0)
-            err = origin_catch_up(&w, stats);
-        stats->documents += w.docs;
-    }
+        err = rebuild(ix, s, heads, stats, 0);
     json_decref(heads);
-    err = end(ix, err);
-    return err == 0 ? merge_text(ix, stats->documents) : err;
+    return err;
 }
 
 /* ---- the user's words ---- */

@@ -125,10 +125,22 @@ struct index_stats {
  * the head descends from it; otherwise (unknown, or history rewritten) the
  * origin's rows are rebuilt from the head.  A tombstone removes a record.
  * Each origin is one transaction that also moves its recorded commit, so
- * a crash leaves the previous consistent state.  stats may be NULL.
+ * a crash leaves the previous consistent state.  When the vocabularies
+ * differ from those the index was built with, every origin is indexed
+ * again in one transaction (searches read the old index meanwhile).
+ * stats may be NULL.
  */
 int index_catch_up(struct index *ix, struct store *s,
                    struct index_stats *stats);
+
+/*
+ * index_catch_up, waiting at most wait_ms for another connection that is
+ * writing (catching up or rebuilding): OER_ETIMEOUT when it still is,
+ * with the index as that writer left it so far, for a search to read as
+ * it is.
+ */
+int index_catch_up_within(struct index *ix, struct store *s,
+                          struct index_stats *stats, int wait_ms);
 
 /* Whether ix holds exactly heads (origin -> commit hex, as store_heads
  * gives them), built with the vocabularies it uses: then index_catch_up

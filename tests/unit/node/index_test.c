@@ -1078,6 +1078,35 @@ static void test_pool_vocab_change(void **state)
     free(dir);
 }
 
+/*
+ * A catch-up that finds another connection writing waits at most its
+ * wait and leaves the index as it was, for a search to read; once the
+ * writer is done it catches up.
+ */
+static void test_catch_up_within(void **state)
+{
+    struct fixture *fx = *state;
+    struct index_stats st;
+    sqlite3 *writer = NULL;
+
+    publish_range(fx, 0, 2);
+    assert_int_equal(index_catch_up(fx->ix, fx->s, NULL), 0);
+    publish_range(fx, 2, 4);
+    assert_int_equal(sqlite3_open(fx->path, &writer), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(writer, "BEGIN IMMEDIATE", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    assert_int_equal(index_catch_up_within(fx->ix, fx->s, &st, 50),
+                     OER_ETIMEOUT);
+    assert_int_equal(count_text(fx->ix, NULL), 2);
+    assert_int_equal(sqlite3_exec(writer, "COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(writer);
+    assert_int_equal(index_catch_up_within(fx->ix, fx->s, &st, 50), 0);
+    assert_int_equal(st.documents, 2);
+    assert_int_equal(count_text(fx->ix, NULL), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1098,6 +1127,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vocab_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_vocab_change, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up_within, setup,
                                         teardown),
     };
 
