@@ -46,8 +46,13 @@ int api_search_system_check(const struct index *ix,
         if (strcmp(id, q->system) == 0)
             return 0;
     }
-    n = (size_t)snprintf(msg, cap, "system: no education system '%.64s'"
-                         " here; there are", q->system);
+    /* at most 64 bytes of it, cut between characters */
+    n = strlen(q->system) < 64 ? strlen(q->system) : 64;
+    while (n > 0 && n < strlen(q->system) &&
+           ((unsigned char)q->system[n] & 0xc0) == 0x80)
+        n--;
+    n = (size_t)snprintf(msg, cap, "system: no education system '%.*s'"
+                         " here; there are", (int)n, q->system);
     for (size_t i = 0; n < cap && (id = vocab_system_at(v, i)) != NULL; i++)
         n += (size_t)snprintf(msg + n, cap - n, "%s %s", i > 0 ? "," : "",
                               id);

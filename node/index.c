@@ -50,6 +50,7 @@
 #define KEPT_MAX 16 /* statements a connection keeps prepared */
 #define VOCAB_CHECK_MS 1000 /* a pooled connection's look at vocab/ */
 #define REBUILT_ALREADY 1   /* rebuild: another connection did it */
+#define VOCAB_KEPT 2        /* vocab_matches: files unreadable, no writing */
 
 /* A statement a connection keeps prepared between searches (take). */
 struct kept {
@@ -69,6 +70,10 @@ struct index {
     uint64_t vocab_stamp;
     int64_t vocab_checked_ms;
     int short_wait; /* in index_catch_up_within: busy is no surprise */
+    /* the last load of the vocabularies: 0, OER_EINVAL for files that
+     * do not read as vocabularies, else (no folder) another error */
+    int vocab_err;
+    int vocab_warned; /* that the index keeps its vocabularies, once */
 };
 
 static const char *const facet_names[INDEX_FACETS] = {
@@ -271,6 +276,16 @@ static int schema(struct index *ix)
     sqlite3_stmt *st = NULL;
     int version = -1, err;
 
+    /* the usual case reads only: a connection opened while another
+     * writes (a long rebuild) does not wait for its lock */
+    if (prepare(&st, ix, "PRAGMA user_version") == 0 &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version == INDEX_SCHEMA)
+        return 0;
+    version = -1;
     err = exec(ix, "BEGIN IMMEDIATE", "cannot begin");
     if (err == 0)
         err = prepare(&st, ix, "PRAGMA user_version");
@@ -515,6 +530,7 @@ int index_use_vocab(struct index *ix, const char *dir)
 
     if (err == 0)
         err = vocab_load(&v, dir);
+    ix->vocab_err = err;
     if (err != 0)
         return err;
     vocab_free(ix->vocab);
@@ -588,12 +604,17 @@ static void vocab_refresh(struct index *ix, int now)
     if (stamp == ix->vocab_stamp)
         return;
     ix->vocab_stamp = stamp;
-    if (index_use_vocab(ix, ix->pool_vocab) == 0)
+    if (index_use_vocab(ix, ix->pool_vocab) == 0) {
         log_info("index", "vocabularies reloaded", "dir", ix->pool_vocab,
                  "hash", ix->vocab_hash, NULL);
-    else
-        log_warn("index", "vocabularies changed but cannot be loaded:"
-                 " keeping the loaded ones", "dir", ix->pool_vocab, NULL);
+    } else if (ix->vocab_err != OER_EINVAL) {
+        /* the folder is gone: as a connection opened now would be */
+        log_warn("index", "vocabularies gone: plain values from now on",
+                 "dir", ix->pool_vocab, NULL);
+        vocab_free(ix->vocab);
+        ix->vocab = NULL;
+        strcpy(ix->vocab_hash, NO_VOCAB);
+    }
 }
 
 const struct vocab *index_vocab(const struct index *ix)
@@ -1179,8 +1200,9 @@ static int record_vocab(struct index *ix)
 }
 
 /*
- * Whether the index was built with the vocabularies ix uses, into *same
- * (0 as well for an index built with none recorded).  A pooled
+ * Whether the index was built with the vocabularies ix uses, into *same:
+ * 1, 0 (also for an index built with none recorded), or VOCAB_KEPT when
+ * ix could not load the files and the index is to stay as it is.  A pooled
  * connection that has not looked at the files since they changed loads
  * them first: it may be the one behind, and must not rebuild the index
  * back to its old ones.
@@ -1198,6 +1220,18 @@ static int vocab_matches(struct index *ix, int *same)
         if (!*same && was != NULL) {
             vocab_refresh(ix, 1);
             *same = strcmp(was, ix->vocab_hash) == 0;
+        }
+        /* files that do not read as vocabularies (being edited, say):
+         * the index stays as it was built, neither rebuilt nor caught
+         * up by a connection without its vocabularies, until they read
+         * again */
+        if (!*same && was != NULL && ix->vocab_err == OER_EINVAL) {
+            if (!ix->vocab_warned)
+                log_warn("index", "the vocabulary files cannot be read:"
+                         " the index is not updated until they can", "path",
+                         ix->path, NULL);
+            ix->vocab_warned = 1;
+            *same = VOCAB_KEPT;
         }
     }
     sqlite3_finalize(st);
@@ -1316,7 +1350,7 @@ static int rebuild(struct index *ix, struct store *s, const json_t *heads,
         return err;
     if (recheck)
         err = vocab_matches(ix, &same);
-    if (err == 0 && same)
+    if (err == 0 && same != 0)
         return end(ix, 0) == 0 ? REBUILT_ALREADY : OER_EIO;
     if (err == 0 && recheck)
         log_info("index", "vocabularies changed: rebuilding", "path",
@@ -1354,6 +1388,10 @@ int index_catch_up(struct index *ix, struct store *s,
     }
     if (err == 0)
         err = vocab_matches(ix, &same);
+    if (err == 0 && same == VOCAB_KEPT) {
+        json_decref(heads);
+        return 0;
+    }
     /* other vocabularies: every origin again, in one transaction, so
      * that searches read the old index meanwhile */
     if (err == 0 && !same)

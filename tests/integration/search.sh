@@ -112,6 +112,10 @@ check "unknown system 400" test "$(get '/api/search?system=xx&level=a')" = 400
 contains "$work/body" '"code":"bad_parameter"'
 contains "$work/body" "no education system 'xx' here; there are be-vl, isced-2011, nl"
 check "known system 200" test "$(get '/api/search?system=be-vl')" = 200
+# 81 bytes, the 64th inside a character: cut before it
+long=a$(printf 'é%.0s' $(seq 40))
+check "long unknown system 400" test "$(get "/api/search?system=$long")" = 400
+contains "$work/body" "no education system 'a$(printf 'é%.0s' $(seq 31))' here"
 
 kill -TERM $pid
 wait $pid || fail "serve exited $? after SIGTERM"

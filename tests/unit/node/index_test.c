@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1079,6 +1080,58 @@ static void test_pool_vocab_change(void **state)
 }
 
 /*
+ * Vocabulary files that do not read (a file half edited) leave the
+ * index as it was built: a connection that could not load them neither
+ * rebuilds nor catches up, one that holds the loaded ones goes on; once
+ * the files read again as before, nothing is rebuilt.
+ */
+static void test_pool_vocab_broken(void **state)
+{
+    struct fixture *fx = *state;
+    struct index *a = NULL, *b = NULL;
+    char *dir = vocab_copy(fx);
+    struct index_stats st;
+
+    publish(fx, level_record("vl5", VL_SRC, "lager-5"));
+    assert_int_equal(index_pool_take(&a, fx->path, dir), 0);
+    assert_int_equal(index_catch_up(a, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+    assert_int_equal(testutil_run(NULL, 1, "echo '{' > '%s/nl.json'", dir),
+                     0);
+
+    /* a new connection cannot load them: the index stays */
+    assert_int_equal(index_pool_take(&b, fx->path, dir), 0);
+    assert_null(index_vocab(b));
+    assert_int_equal(index_catch_up(b, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt + st.origins_updated, 0);
+    assert_int_equal(count_text(b, NULL), 1);
+    publish(fx, level_record("vl6", VL_SRC, "lager-6"));
+    assert_int_equal(index_catch_up(b, fx->s, &st), 0);
+    assert_int_equal(st.documents, 0);
+    assert_int_equal(count_text(b, NULL), 1);
+
+    /* the connection that loaded them catches up */
+    assert_int_equal(index_catch_up(a, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 0);
+    assert_int_equal(st.documents, 1);
+    assert_int_equal(count_text(a, NULL), 2);
+
+    /* the files as they were: b loads them and rebuilds nothing */
+    assert_int_equal(testutil_run(NULL, 1, "cp '%s/vocab/nl.json' '%s'",
+                                  testutil_srcdir(), dir),
+                     0);
+    usleep(1100 * 1000);
+    index_pool_give(b);
+    assert_int_equal(index_pool_take(&b, fx->path, dir), 0);
+    assert_non_null(index_vocab(b));
+    assert_int_equal(index_catch_up(b, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt + st.documents, 0);
+    index_pool_give(a);
+    index_pool_give(b);
+    free(dir);
+}
+
+/*
  * A catch-up that finds another connection writing waits at most its
  * wait and leaves the index as it was, for a search to read; once the
  * writer is done it catches up.
@@ -1099,6 +1152,16 @@ static void test_catch_up_within(void **state)
     assert_int_equal(index_catch_up_within(fx->ix, fx->s, &st, 50),
                      OER_ETIMEOUT);
     assert_int_equal(count_text(fx->ix, NULL), 2);
+    /* and a connection opened meanwhile does not wait for the lock */
+    {
+        struct index *other = NULL;
+        time_t t0 = time(NULL);
+
+        assert_int_equal(index_open(&other, fx->path), 0);
+        assert_true(time(NULL) - t0 < 5);
+        assert_int_equal(count_text(other, NULL), 2);
+        index_free(other);
+    }
     assert_int_equal(sqlite3_exec(writer, "COMMIT", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(writer);
@@ -1127,6 +1190,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vocab_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_vocab_change, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pool_vocab_broken, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_catch_up_within, setup,
                                         teardown),
