@@ -375,22 +375,9 @@ static void cache_put(const char *origin, const char *head, long long n)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-/* The index of repo_path, caught up with s. */
-static int open_index(struct index **out, struct store *s,
-                      const char *repo_path, const char *vocab_dir)
-{
-    char *path = api_search_index_path(repo_path);
-    int err = path != NULL ? api_search_open(out, path, vocab_dir) : OER_ENOMEM;
-
-    if (err == 0)
-        err = index_catch_up(*out, s, NULL);
-    free(path);
-    return err;
-}
-
 /* Count what the cache does not know; the index is opened when needed. */
-static void count_resources(struct tally *t, struct store *s,
-                            const char *repo_path, const char *vocab_dir)
+static void count_resources(struct tally *t, const char *repo_path,
+                            const char *vocab_dir)
 {
     struct index *ix = NULL;
     int err = 0;
@@ -400,14 +387,18 @@ static void count_resources(struct tally *t, struct store *s,
 
         if (cache_get(&c->resources, c->origin, t->heads[i]))
             continue;
+        /* a pooled connection, caught up as a search's is */
         if (ix == NULL)
-            err = open_index(&ix, s, repo_path, vocab_dir);
+            err = api_search_take(&ix, repo_path, vocab_dir);
         if (err == 0)
             err = index_count(&c->resources, ix, INDEX_ORIGIN, c->origin);
         if (err == 0)
             cache_put(c->origin, t->heads[i], c->resources);
     }
-    index_free(ix);
+    if (err == 0)
+        index_pool_give(ix);
+    else
+        index_free(ix);
     t->counted = err == 0;
     if (err != 0)
         log_warn("metrics", "resources cannot be counted", "err",
@@ -424,7 +415,7 @@ void metrics_serve(struct http_response *res, const char *repo_path,
 
     if (store_open(&s, repo_path) == 0 &&
         store_origins(s, on_catalogue, &t) == 0)
-        count_resources(&t, s, repo_path, vocab_dir);
+        count_resources(&t, repo_path, vocab_dir);
     store_free(s);
 
     if (metrics_render(&text, &len, node_id, t.cats, t.counted ? t.n : 0) !=
