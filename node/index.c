@@ -533,6 +533,7 @@ int index_use_vocab(struct index *ix, const char *dir)
     ix->vocab_err = err;
     if (err != 0)
         return err;
+    ix->vocab_warned = 0;
     vocab_free(ix->vocab);
     ix->vocab = v;
     memcpy(ix->vocab_hash, hash, sizeof(hash));
@@ -1337,7 +1338,8 @@ int index_holds(struct index *ix, const json_t *heads)
  * transaction (searches read the old index until it ends).  With
  * recheck (a catch-up that found other vocabularies), once the write
  * lock is held: when another connection has rebuilt meanwhile, nothing
- * is done and the answer is REBUILT_ALREADY.
+ * is done and the answer is REBUILT_ALREADY (VOCAB_KEPT when the files
+ * stopped reading meanwhile).
  */
 static int rebuild(struct index *ix, struct store *s, const json_t *heads,
                    struct index_stats *stats, int recheck)
@@ -1351,7 +1353,9 @@ static int rebuild(struct index *ix, struct store *s, const json_t *heads,
     if (recheck)
         err = vocab_matches(ix, &same);
     if (err == 0 && same != 0)
-        return end(ix, 0) == 0 ? REBUILT_ALREADY : OER_EIO;
+        return end(ix, 0) != 0       ? OER_EIO
+               : same == VOCAB_KEPT ? VOCAB_KEPT
+                                    : REBUILT_ALREADY;
     if (err == 0 && recheck)
         log_info("index", "vocabularies changed: rebuilding", "path",
                  ix->path, "now", ix->vocab_hash, NULL);
@@ -1388,17 +1392,13 @@ int index_catch_up(struct index *ix, struct store *s,
     }
     if (err == 0)
         err = vocab_matches(ix, &same);
-    if (err == 0 && same == VOCAB_KEPT) {
-        json_decref(heads);
-        return 0;
-    }
     /* other vocabularies: every origin again, in one transaction, so
      * that searches read the old index meanwhile */
     if (err == 0 && !same)
         err = rebuild(ix, s, heads, stats, 1);
-    if (err == 0 && !same) {
+    if ((err == 0 && !same) || err == VOCAB_KEPT || same == VOCAB_KEPT) {
         json_decref(heads);
-        return 0;
+        return err == VOCAB_KEPT ? 0 : err;
     }
     if (err == REBUILT_ALREADY)
         err = 0;
