@@ -149,9 +149,15 @@ static void print_peer(const json_t *p)
         printf("\n  address: %s\n", str(p, "address"));
         printf("  declared use: unknown until connected\n");
     }
+    /* an error before the connection now up is history, not a fault;
+     * both times are UTC in one format, so they compare as text */
     if (*str(p, "last_error") != '\0')
-        printf("  last error: %s (%s)\n", str(p, "last_error"),
-               str(p, "last_error_at"));
+        printf("  last error: %s (%s%s)\n", str(p, "last_error"),
+               str(p, "last_error_at"),
+               strcmp(state, "connected") == 0 &&
+                       strcmp(str(p, "last_error_at"), str(p, "since")) < 0
+                   ? ", before this connection"
+                   : "");
     else
         printf("  last error: none\n");
 }
