@@ -22,7 +22,8 @@ build: deps
 
 build-test: deps
 	cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug \
-	    -DOERNODE_SANITIZE=ON -DOERNODE_WERROR=ON >/dev/null
+	    -DOERNODE_SANITIZE=ON -DOERNODE_WERROR=ON -DOERNODE_TEST_HOOKS=ON \
+	    >/dev/null
 	cmake --build build-test -j $(JOBS)
 
 build-fuzz: deps

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "node/error.h"
+#include "node/fault.h"
 #include "node/log.h"
 #include "node/metadata.h"
 #include "node/packfile.h"
@@ -190,12 +191,11 @@ static int empty_tree(git_tree **out, struct store *s)
     return 0;
 }
 
-/* The crash test's only hook: OERNODE_FAULT=name kills the process. */
+/* The crash test's only hook: OERNODE_FAULT=name kills the process
+ * (node/fault.h: in the test build only). */
 static void fault_point(const char *name)
 {
-    const char *fault = getenv("OERNODE_FAULT");
-
-    if (fault != NULL && strcmp(fault, name) == 0)
+    if (fault_is(name))
         raise(SIGKILL);
 }
 

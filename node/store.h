@@ -15,8 +15,9 @@
  * goes on; a fresher lock is a live writer's and the update returns
  * OER_ECONFLICT, with a line naming the lock file.
  *
- * Test hook (the only one): when the environment variable OERNODE_FAULT
- * is "store-before-ref", store_batch_commit raises SIGKILL after the
+ * Test hook (the only one; built with OERNODE_TEST_HOOKS only,
+ * node/fault.h): when the environment variable OERNODE_FAULT is
+ * "store-before-ref", store_batch_commit raises SIGKILL after the
  * commit's objects are written and before the ref moves.
  *
  * All functions run on the calling thread; a struct store is not shared

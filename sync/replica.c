@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "node/error.h"
+#include "node/fault.h"
 #include "node/licence.h"
 #include "node/log.h"
 #include "node/metadata.h"
@@ -423,12 +424,11 @@ int replica_rx_new(struct replica_rx **out, struct store *s, const char *origin)
 
 /* The resume test's hook: OERNODE_FAULT=replica-rx-half kills the
  * process once half of a piece is in the temporary pack, as a receiver
- * killed in the middle of a pack. */
+ * killed in the middle of a pack (node/fault.h: in the test build
+ * only). */
 static void fault_half(struct replica_rx *rx, const void *data, size_t len)
 {
-    const char *fault = getenv("OERNODE_FAULT");
-
-    if (fault == NULL || strcmp(fault, "replica-rx-half") != 0 || len < 2)
+    if (!fault_is("replica-rx-half") || len < 2)
         return;
     git_indexer_append(rx->idx, data, len / 2, &rx->stats);
     raise(SIGKILL);

@@ -108,8 +108,8 @@ void replica_rx_own(struct replica_rx *rx);
  * when the bytes are not a packfile or the pack grows past
  * REPLICA_RECEIVE_MAX; then the receiver is spent (free it).
  *
- * Test hook: when the environment variable OERNODE_FAULT is
- * "replica-rx-half", the process raises SIGKILL after writing half of
+ * Test hook (built with OERNODE_TEST_HOOKS only, node/fault.h): when
+ * the environment variable OERNODE_FAULT is "replica-rx-half", the process raises SIGKILL after writing half of
  * the piece to the temporary pack (tests/integration/sync_resume.sh).
  */
 int replica_rx_write(struct replica_rx *rx, const void *data, size_t len);

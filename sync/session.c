@@ -13,6 +13,7 @@
 
 #include "node/api_search.h"
 #include "node/error.h"
+#include "node/fault.h"
 #include "node/log.h"
 #include "node/metrics.h"
 #include "node/store.h"
@@ -1566,12 +1567,11 @@ static int on_policy(const char *origin, const json_t *doc, void *arg)
 }
 
 /* The pipelining test's hook: OERNODE_FAULT=files-slow makes each file
- * answer take four seconds, as a slow link would. */
+ * answer take four seconds, as a slow link would (node/fault.h: in the
+ * test build only). */
 static void fault_slow_files(void)
 {
-    const char *fault = getenv("OERNODE_FAULT");
-
-    if (fault != NULL && strcmp(fault, "files-slow") == 0)
+    if (fault_is("files-slow"))
         uv_sleep(4000);
 }
 

@@ -7,6 +7,10 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
+[ "${OERNODE_TEST_HOOKS:-0}" = 1 ] || {
+    echo "skipped: needs the OERNODE_FAULT hooks (cmake -DOERNODE_TEST_HOOKS=ON, as make test builds)"
+    exit 77
+}
 export OERNODE_DATA=$work/data
 repo=$work/data/repo.git
 "$OERNODE" -q init --id be-crash >/dev/null

@@ -8,6 +8,10 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
+[ "${OERNODE_TEST_HOOKS:-0}" = 1 ] || {
+    echo "skipped: needs the OERNODE_FAULT hooks (cmake -DOERNODE_TEST_HOOKS=ON, as make test builds)"
+    exit 77
+}
 . "$(dirname "$0")/nodes.bash"
 
 for n in aa bb; do

@@ -14,6 +14,10 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.bash"
+[ "${OERNODE_TEST_HOOKS:-0}" = 1 ] || {
+    echo "skipped: needs the OERNODE_FAULT hooks (cmake -DOERNODE_TEST_HOOKS=ON, as make test builds)"
+    exit 77
+}
 . "$(dirname "$0")/nodes.bash"
 # a new catalogue is indexed before serve listens; packs take a while
 start_tenths=600
