@@ -149,15 +149,13 @@ static void print_peer(const json_t *p)
         printf("\n  address: %s\n", str(p, "address"));
         printf("  declared use: unknown until connected\n");
     }
-    /* an error before the connection now up is history, not a fault;
-     * both times are UTC in one format, so they compare as text */
+    /* errors are of connections that ended or never came up, so while
+     * one is up its peer's last error is history, not a fault */
     if (*str(p, "last_error") != '\0')
         printf("  last error: %s (%s%s)\n", str(p, "last_error"),
                str(p, "last_error_at"),
-               strcmp(state, "connected") == 0 &&
-                       strcmp(str(p, "last_error_at"), str(p, "since")) < 0
-                   ? ", before this connection"
-                   : "");
+               strcmp(state, "connected") == 0 ? ", not of this connection"
+                                               : "");
     else
         printf("  last error: none\n");
 }
