@@ -43,7 +43,18 @@ struct server {
     char *web_root; /* the search page's folder, or NULL */
     char *vocab_dir; /* the vocabularies' folder (api_search_vocab_dir) */
     uv_timer_t expiry; /* deletes idle accounts, at start and daily */
+    uv_work_t expiry_work;
+    int expiring; /* expiry_work is queued or running */
+    /* the index catches up within a second of a catalogue moving (a
+     * sync, a publish), on a worker, one catch-up at a time */
+    uv_timer_t indexing;
+    uv_work_t index_work;
+    int catching_up; /* index_work is queued or running */
+    int index_err;   /* its last result, logged when it changes */
 };
+
+/* How often the index looks whether a catalogue moved. */
+#define INDEXING_MS 1000
 
 /* The store is opened per request: a repository handle is not shared
  * between worker threads. */
@@ -435,11 +446,68 @@ static void moderate(struct http_response *res,
     api_moderation_serve(res, req, &m);
 }
 
+static void expiry_run(uv_work_t *w)
+{
+    struct server *srv = w->data;
+
+    api_moderation_expire(srv->opt->repo_path, expire_days(srv));
+}
+
+static void expiry_done(uv_work_t *w, int status)
+{
+    struct server *srv = w->data;
+
+    srv->expiring = 0;
+}
+
+/* Idle accounts go on a worker (SQLite), not on the loop. */
 static void on_expiry(uv_timer_t *timer)
 {
     struct server *srv = timer->data;
 
-    api_moderation_expire(srv->opt->repo_path, expire_days(srv));
+    if (srv->expiring)
+        return;
+    srv->expiring = 1;
+    srv->expiry_work.data = srv;
+    if (uv_queue_work(&srv->loop, &srv->expiry_work, expiry_run,
+                      expiry_done) != 0)
+        srv->expiring = 0;
+}
+
+/* A worker: the index up to the catalogues' heads (cheap when nothing
+ * moved: the heads are kept in memory, node/store.h). */
+static void index_run(uv_work_t *w)
+{
+    struct server *srv = w->data;
+    struct index *ix = NULL;
+    int err = api_search_take(&ix, srv->opt->repo_path, srv->vocab_dir);
+
+    if (err == 0)
+        index_pool_give(ix);
+    if (err != 0 && err != srv->index_err)
+        log_warn("index", "cannot catch up; searches try again", "err",
+                 error_name(err), NULL);
+    srv->index_err = err;
+}
+
+static void index_done(uv_work_t *w, int status)
+{
+    struct server *srv = w->data;
+
+    srv->catching_up = 0;
+}
+
+static void on_indexing(uv_timer_t *timer)
+{
+    struct server *srv = timer->data;
+
+    if (srv->catching_up)
+        return;
+    srv->catching_up = 1;
+    srv->index_work.data = srv;
+    if (uv_queue_work(&srv->loop, &srv->index_work, index_run,
+                      index_done) != 0)
+        srv->catching_up = 0;
 }
 
 static const struct http_route routes[] = {
@@ -481,6 +549,7 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->expiry, NULL);
+    uv_close((uv_handle_t *)&srv->indexing, NULL);
 }
 
 static int write_port(const char *path, unsigned int port)
@@ -636,6 +705,9 @@ int server_run(const struct server_options *opt)
     uv_timer_init(&srv.loop, &srv.expiry);
     srv.expiry.data = &srv;
     uv_timer_start(&srv.expiry, on_expiry, 0, 24 * 3600 * 1000);
+    uv_timer_init(&srv.loop, &srv.indexing);
+    srv.indexing.data = &srv;
+    uv_timer_start(&srv.indexing, on_indexing, INDEXING_MS, INDEXING_MS);
     log_info("server", "serving", "node", opt->node_id, "http",
              opt->http_listen, "port", log_num(port, http_port(srv.http)),
              NULL);
