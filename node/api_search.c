@@ -89,6 +89,15 @@ int api_search_arg(struct index_query *q, const char *key, const char *value,
         q->lang = value;
         return 0;
     }
+    if (strcmp(key, "sort") == 0 && (strcmp(value, "relevance") == 0 ||
+                                     strcmp(value, "newest") == 0)) {
+        q->sort = strcmp(value, "newest") == 0 ? INDEX_SORT_NEWEST : 0;
+        return 0;
+    }
+    if (strcmp(key, "sort") == 0) {
+        *msg = "sort: relevance or newest";
+        return OER_EINVAL;
+    }
     if (strcmp(key, "system") == 0) {
         q->system = value;
         return 0;
@@ -231,8 +240,9 @@ json_t *api_search_licence_urls(json_t *answer)
  * NULL. */
 static const char *given_twice(const struct http_request *req)
 {
-    static const char *const once[] = {"q", "lang", "system", "limit",
-                                       "offset", "peers", "wait_ms"};
+    static const char *const once[] = {"q",      "lang",  "system",
+                                       "sort",   "limit", "offset",
+                                       "peers",  "wait_ms"};
 
     for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++) {
         size_t seen = 0;

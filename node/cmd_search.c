@@ -180,6 +180,7 @@ static int run_search(struct cli *cli, int argc, char **argv)
         { "system", required_argument, NULL, 'S' },
         { "limit", required_argument, NULL, 'n' },
         { "offset", required_argument, NULL, 'f' },
+        { "sort", required_argument, NULL, 'r' },
         { "json", no_argument, NULL, 'j' },
         CLI_COMMON_OPTIONS,
         { 0 } };
@@ -193,7 +194,7 @@ static int run_search(struct cli *cli, int argc, char **argv)
             json = 1;
             continue;
         }
-        if (strchr("lsgctaoLSnf", opt) == NULL || opt == 0) {
+        if (strchr("lsgctaoLSnfr", opt) == NULL || opt == 0) {
             code = cli_option(cli, opt, optarg);
             if (code >= 0)
                 return code;
@@ -217,8 +218,8 @@ static int run_search(struct cli *cli, int argc, char **argv)
 
 const struct cli_command cmd_search_commands[] = {
     { "search", run_search,
-      "search [FILTERS] [--lang L] [--system S] [--limit N] [--offset N] [--json] "
-      "[WORDS...]",
+      "search [FILTERS] [--lang L] [--system S] [--sort ORDER] [--limit N] "
+      "[--offset N] [--json] [WORDS...]",
       "search the node's index: hits and facet counts",
       "Bring the index (DATA/index.sqlite) up to the catalogues, then print\n"
       "the number of hits, one hit a line (id, licence, title; tabs between)\n"
@@ -235,6 +236,8 @@ const struct cli_command cmd_search_commands[] = {
       "  --system S      level and subject filters are terms of the\n"
       "                  education system S (be-vl, nl), and the JSON\n"
       "                  answer shows each hit's levels in it\n"
+      "  --sort ORDER    relevance (the default: ranked when the words\n"
+      "                  match few records) or newest (always by date)\n"
       "  --limit N       at most N hits, 0 to 100 (default 20)\n"
       "  --offset N      skip the first N hits (up to 100000)\n"
       "  --json          print the answer of GET /api/search instead\n" },

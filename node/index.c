@@ -2255,7 +2255,7 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
     sqlite3_int64 few = 0;
     int err = sc != NULL ? 0 : OER_ENOMEM;
 
-    if (err == 0 && sr->words != NULL)
+    if (err == 0 && sr->words != NULL && sr->q->sort != INDEX_SORT_NEWEST)
         err = count_of(&few, sr->ix, probe_sql, INDEX_RANK_MAX + 1, sr->text);
     sr->rankable = few != 0;
     if (err == 0)

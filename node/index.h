@@ -165,7 +165,13 @@ struct index_query {
     long limit;       /* 0 to INDEX_LIMIT_MAX */
     long offset;      /* 0 to INDEX_OFFSET_MAX */
     long sample;      /* hits counted exactly; 0 for INDEX_SAMPLE */
+    /* 0 (relevance): ranked where the words are selective (see
+     * index_search), else newest first; INDEX_SORT_NEWEST: newest first
+     * always */
+    int sort;
 };
+
+#define INDEX_SORT_NEWEST 1
 
 /*
  * Translate a user's text into a safe FTS5 query: each word (a run

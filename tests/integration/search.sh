@@ -55,6 +55,13 @@ contains "$work/body" '"title":"Breuken oefenen"'
 contains "$work/body" '"level":[{"value":"primair","count":1,"label":"primair"}]'
 check "words 200" test "$(get '/api/search?q=vulkanen')" = 200
 contains "$work/body" '"order":"rank"'
+check "sort newest 200" test "$(get '/api/search?q=vulkanen&sort=newest')" = 200
+contains "$work/body" '"order":"updated"'
+check "sort relevance 200" test \
+    "$(get '/api/search?q=vulkanen&sort=relevance')" = 200
+contains "$work/body" '"order":"rank"'
+check "bad sort 400" test "$(get '/api/search?sort=title')" = 400
+contains "$work/body" '"message":"sort: relevance or newest"'
 check "hostile 200" test \
     "$(get '/api/search?q=%22AND%20(%20title:x%20NEAR%20*')" = 200
 contains "$work/body" '"total":0'
@@ -104,7 +111,7 @@ for p in language licence level system lang; do
     contains "$work/body" '"message":"a value that is not UTF-8 text"'
 done
 check "twice 400" test "$(get '/api/search?q=a&q=b')" = 400
-for p in lang system limit offset peers wait_ms; do
+for p in lang system sort limit offset peers wait_ms; do
     check "$p twice 400" test "$(get "/api/search?$p=1&$p=0")" = 400
     contains "$work/body" "\"message\":\"$p: given twice\""
 done

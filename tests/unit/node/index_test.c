@@ -375,6 +375,14 @@ static void test_rank_words(void **state)
         assert_string_equal(hit_id(a, 0), ORIGIN "/many0007");
         json_decref(a);
     }
+    /* sorted newest first when asked: record 7, the oldest, comes last */
+    q.sort = INDEX_SORT_NEWEST;
+    assert_int_equal(index_search(&a, fx->ix, &q), 0);
+    assert_int_equal(total(a), 10);
+    assert_string_equal(json_string_value(json_object_get(a, "order")),
+                        "updated");
+    assert_string_equal(hit_id(a, 9), ORIGIN "/many0007");
+    json_decref(a);
 }
 
 /*
