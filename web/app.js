@@ -37,6 +37,9 @@ const TEXT = {
     updated: 'Updated', created: 'Created', id: 'Id', files: 'Files',
     ages: 'Age range', system: 'Levels in',
     download: n => 'Download ' + n,
+    rating: 'Rating', unrated: 'not rated yet', downloads: 'Downloads',
+    stars: (avg, n) => avg.toFixed(1) + ' of 5 (' + n +
+                       (n === 1 ? ' rating)' : ' ratings)'),
     systemNone: 'each origin\'s terms', systemBeVl: 'Flanders',
     systemNl: 'the Netherlands',
   },
@@ -65,6 +68,10 @@ const TEXT = {
     updated: 'Bijgewerkt', created: 'Gemaakt', id: 'Id', files: 'Bestanden',
     ages: 'Leeftijd', system: 'Niveaus in',
     download: n => n + ' downloaden',
+    rating: 'Waardering', unrated: 'nog niet gewaardeerd',
+    downloads: 'Downloads',
+    stars: (avg, n) => avg.toFixed(1).replace('.', ',') + ' van 5 (' + n +
+                       (n === 1 ? ' waardering)' : ' waarderingen)'),
     systemNone: 'de termen van elke herkomst', systemBeVl: 'Vlaanderen',
     systemNl: 'Nederland',
   },
@@ -298,6 +305,13 @@ function fillMeta(meta, hit, doc) {
   add('licence', 'licence', licenceNode(hit.licence,
       hit.licence_url || (doc && doc.licence_url)));
   add('origin', 'origin', el('span', null, hit.id.split('/')[0]));
+  /* paradata, counted on this node */
+  const r = hit.rating && typeof hit.rating === 'object' ? hit.rating : {};
+  const count = Number(r.count) || 0;
+  add('rating', 'rating', el('span', null, count > 0
+      ? t('stars', Number(r.average) || 0, count) : t('unrated')));
+  add('downloads', 'downloads',
+      el('span', null, String(Number(hit.downloads) || 0)));
   /* download the first file, or open the resource where it lives */
   const files = fileNames(doc);
   if (files.length) meta.append(fileLink(t('download', files[0]), hit.id,

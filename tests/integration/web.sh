@@ -28,9 +28,10 @@ add --title 'nl:Breuken <script>alert(1)</script> <img src=x onerror=window.__pw
     --licence "CC BY 4.0" --level primair --subject '<i>rekenen</i>' \
     --url https://example.org/breuken
 printf '1/2 is groter dan 1/3\n' >"$work/vergelijk breuken.txt"
-add --title "nl:Breuken vergelijken" --description "nl:Welke is groter?" \
-    --language nl --licence "CC0 1.0" --level primair --subject rekenen \
-    --url https://example.org/vergelijken "$work/vergelijk breuken.txt"
+sheet=$("$OERNODE" -q add --title "nl:Breuken vergelijken" \
+    --description "nl:Welke is groter?" --language nl --licence "CC0 1.0" \
+    --level primair --subject rekenen --url https://example.org/vergelijken \
+    "$work/vergelijk breuken.txt")
 add --title "nl:Breuken in de brugklas" --language nl \
     --licence "CC BY-SA 4.0" --level secundair --subject wiskunde
 add --title "en:Volcanoes" --description "en:How a volcano erupts" \
@@ -70,6 +71,12 @@ for bad in /web/../config /web/%2e%2e/config /web/..%2fconfig \
     check "$bad refused" test "$(head_of "$bad")" = 404
 done
 check "API still served" test "$(head_of /api/status)" = 200
+
+# a rating for the page to show (paradata, counted here)
+rater=$("$OERNODE" -q token create --role contributor --name rater)
+check "rated" test "$(curl -s -o "$work/body" -w '%{http_code}' \
+    -H "Authorization: Bearer $rater" -d '{"rating": 4}' \
+    "$base/api/resources/$sheet/rating")" = 200
 
 # a resource's levels as the page shows them: in lang and system
 check "resource 200" test "$(head_of "/api/resources/$fractions?lang=en&system=nl")" = 200

@@ -1,7 +1,7 @@
 // The search page in a real headless Chromium, against a running node
 // (tests/integration/web.sh sets it up): search, a facet filter whose
 // count must match, a file downloaded from a result and offered in the
-// opened result, a result opened, the language switch, paging, the
+// opened result, a result's rating and downloads, a result opened, the language switch, paging, the
 // licence linked to its canonical URL, the education system selector
 // (levels shown in the chosen system beside the origin's term, in the
 // results and in the opened result, the choice kept in the URL), and a hostile title that must show as text
@@ -84,6 +84,10 @@ async function download(page, count) {
   await link.waitFor();
   check(await link.textContent() === 'Download ' + SHEET,
         'a result with a file offers it for download');
+  check(await sheet.locator('.rating').textContent() ===
+          'Rating: 4.0 of 5 (1 rating)', 'its rating is shown');
+  check(await sheet.locator('.downloads').textContent() === 'Downloads: 0',
+        'its downloads are shown');
   const [file] = await Promise.all([page.waitForEvent('download'),
                                     link.click()]);
   check(file.suggestedFilename() === SHEET,
@@ -106,6 +110,14 @@ async function download(page, count) {
         'the opened result links its file');
   await page.click('#back');
   await waitTotal(page, count);
+  /* the results drawn again: the browser's download and the media type
+   * check counted */
+  await page.waitForFunction(() => [...document.querySelectorAll('#hits > li')]
+    .some(li => li.textContent.includes('Welke is groter?') &&
+                li.querySelector('.downloads')?.textContent !==
+                  'Downloads: 0'));
+  check(await sheet.locator('.downloads').textContent() === 'Downloads: 2',
+        'the downloads count the file\'s two downloads');
 }
 
 async function run(page, events) {
