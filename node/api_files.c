@@ -236,12 +236,15 @@ void api_files_serve(struct http_response *res,
     store_free(s);
 }
 
-/* The rating of the body {"rating": N}, or 0 when it is not one. */
+/* The rating of the body {"rating": N} (that key alone), or 0 when it
+ * is not one. */
 static int body_rating(const struct http_request *req)
 {
     json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
     json_t *r = json_object_get(body, "rating");
-    json_int_t n = json_is_integer(r) ? json_integer_value(r) : 0;
+    json_int_t n = json_is_integer(r) && json_object_size(body) == 1
+                       ? json_integer_value(r)
+                       : 0;
 
     json_decref(body);
     return n >= 1 && n <= 5 ? (int)n : 0;

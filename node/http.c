@@ -72,6 +72,26 @@ struct http_call {
 };
 
 static void run_mhd(struct http_server *srv);
+int http_refuse_args(struct http_response *res,
+                     const struct http_request *req)
+{
+    char key[65], text[128];
+    size_t n;
+
+    if (req->nargs == 0)
+        return 0;
+    /* printable ASCII only: it goes into the message */
+    for (n = 0; n < sizeof(key) - 1 && req->keys[0][n] != '\0'; n++)
+        key[n] = req->keys[0][n] > ' ' && req->keys[0][n] < 127
+                     ? req->keys[0][n]
+                     : '?';
+    key[n] = '\0';
+    snprintf(text, sizeof(text), "unknown parameter '%s': this path takes"
+             " none", key);
+    http_response_error(res, 400, "unknown_parameter", text);
+    return 1;
+}
+
 static const struct http_route *find_route(const struct http_server *srv,
                                            const char *method,
                                            const char *url, int *path_known);

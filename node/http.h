@@ -124,6 +124,11 @@ const char *http_request_arg(const struct http_request *req, const char *key);
 void http_response_json(struct http_response *res, unsigned int status,
                         json_t *doc);
 
+/* For a path that takes no query parameters: when req has one, answer
+ * 400 unknown_parameter naming it and return 1; else 0. */
+int http_refuse_args(struct http_response *res,
+                     const struct http_request *req);
+
 /* Answer with a JSON error body {"error": {"code": code, "message": msg}}:
  * code is stable, for programs; message is for people. */
 void http_response_error(struct http_response *res, unsigned int status,

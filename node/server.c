@@ -101,10 +101,9 @@ static int on_origin_key(const struct keyring_entry *e, void *arg)
                        e->introduced_by, "introduced_at", e->introduced_at));
 }
 
-static void get_status(struct http_response *res,
-                       const struct http_request *req, void *ctx)
+static void answer_status(struct http_response *res,
+                          const struct server *srv)
 {
-    const struct server *srv = ctx;
     const struct config *c = srv->opt->peer.config;
     struct store *s = open_store(res, srv);
     json_t *catalogs = json_array(), *frozen = json_array();
@@ -130,6 +129,13 @@ out:
     json_decref(frozen);
     json_decref(keys);
     store_free(s);
+}
+
+static void get_status(struct http_response *res,
+                       const struct http_request *req, void *ctx)
+{
+    if (!http_refuse_args(res, req))
+        answer_status(res, ctx);
 }
 
 struct page {
@@ -284,7 +290,8 @@ static void get_resource(struct http_response *res,
     if (api_files_is_file(req->rest)) {
         const struct server *srv = ctx;
 
-        api_files_serve(res, req, srv->opt->repo_path);
+        if (!http_refuse_args(res, req))
+            api_files_serve(res, req, srv->opt->repo_path);
         return;
     }
     if (olen == 0 || olen >= sizeof(origin)) {
@@ -331,8 +338,11 @@ static void get_peers(struct http_response *res,
                       const struct http_request *req, void *ctx)
 {
     const struct server *srv = ctx;
-    json_t *doc = srv->peers ? peer_table_json(srv->peers) : NULL;
+    json_t *doc;
 
+    if (http_refuse_args(res, req))
+        return;
+    doc = srv->peers ? peer_table_json(srv->peers) : NULL;
     if (srv->peers == NULL)
         http_response_error(res, 503, "stopping", "the node is stopping");
     else if (doc == NULL)
@@ -394,7 +404,8 @@ static void post_resource(struct http_response *res,
         http_response_error(res, 404, "not_found", "no such path");
         return;
     }
-    if (api_moderation_account(&who, res, req, &m) != 0)
+    if (http_refuse_args(res, req) ||
+        api_moderation_account(&who, res, req, &m) != 0)
         return;
     snprintf(rater, sizeof(rater), "account:%s", who.name);
     api_files_rate(res, req, srv->opt->repo_path, rater);
@@ -416,8 +427,9 @@ static void get_metrics(struct http_response *res,
 {
     const struct server *srv = ctx;
 
-    metrics_serve(res, srv->opt->repo_path, srv->vocab_dir,
-                  srv->opt->node_id);
+    if (!http_refuse_args(res, req))
+        metrics_serve(res, srv->opt->repo_path, srv->vocab_dir,
+                      srv->opt->node_id);
 }
 
 /* The search page at / and its files at /web/ (node/web.h). */

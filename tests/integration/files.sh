@@ -55,6 +55,13 @@ contains "$work/head" "Content-Type: text/plain"
 contains "$work/head" \
     "Content-Disposition: attachment; filename=\"w__rk _sheet__1.txt\"; filename*=UTF-8''$enc"
 
+check "download with a parameter 400" \
+    test "$(fetch "/api/resources/$id/files/$enc?y=1")" = 400
+contains "$work/body" "\"message\":\"unknown parameter 'y': this path takes none\""
+for p in /api/status /api/peers /metrics; do
+    check "$p with a parameter 400" test "$(fetch "$p?x=1")" = 400
+    contains "$work/body" '"code":"unknown_parameter"'
+done
 check "dot-dot 400" test "$(fetch "/api/resources/$id/files/..")" = 400
 contains "$work/body" '"code":"bad_name"'
 check "slash 400" test \
@@ -88,6 +95,13 @@ check "back to one rating" test "$(rate "$id" '{"rating": 2}' "$bob")" = 200
 check "rating 9" test "$(rate "$id" '{"rating": 9}')" = 400
 contains "$work/body" '"code":"bad_rating"'
 check "rating text" test "$(rate "$id" 'four')" = 400
+check "rating with another key 400" \
+    test "$(rate "$id" '{"rating": 3, "stars": 3}')" = 400
+contains "$work/body" '"code":"bad_rating"'
+check "rating with a parameter 400" test "$(curl -s -o "$work/body" \
+    -w '%{http_code}' -H "Authorization: Bearer $ann" -d '{"rating": 3}' \
+    "$base/api/resources/$id/rating?x=1")" = 400
+contains "$work/body" '"code":"unknown_parameter"'
 check "rate unknown" test "$(rate nl-test/nosuch '{"rating": 3}')" = 404
 check "search 200" test "$(fetch "/api/search?q=sheet")" = 200
 contains "$work/body" '"rating":{"average":2.0,"count":2},"downloads":1'
