@@ -47,6 +47,7 @@ struct cached_count {
 static struct {
     long peers;
     uint64_t sync[SYNC_N];
+    uint64_t rounds; /* HEADS received */
     struct http_series http[METRICS_HTTP_SERIES];
     size_t nhttp;
     struct error_series errors[METRICS_ERROR_SERIES];
@@ -120,6 +121,13 @@ void metrics_sync_pack(int err, int moved)
 
     pthread_mutex_lock(&metrics_lock);
     metrics.sync[r]++;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+void metrics_sync_round(void)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics.rounds++;
     pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -250,6 +258,12 @@ static void put_counters(FILE *f)
     for (int r = 0; r < SYNC_N; r++)
         fprintf(f, "oernode_sync_packs_total{result=\"%s\"} %llu\n",
                 sync_names[r], (unsigned long long)metrics.sync[r]);
+
+    put_family(f, "oernode_sync_rounds_total", "counter",
+               "Sync rounds: HEADS received from peers and compared with "
+               "this node's catalogues.");
+    fprintf(f, "oernode_sync_rounds_total %llu\n",
+            (unsigned long long)metrics.rounds);
 
     put_family(f, "oernode_errors_total", "counter",
                "Warn and error log events, by module (kind) and level.");

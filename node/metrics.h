@@ -53,6 +53,9 @@ void metrics_request(const char *method, const char *route, unsigned status,
  * result (0 or an OER_E* code), moved whether the ref moved. */
 void metrics_sync_pack(int err, int moved);
 
+/* One sync round: a peer's HEADS received and compared with ours. */
+void metrics_sync_round(void);
+
 /* One log event of module mod (borrowed, copied) at level: warn and
  * error events are counted, others ignored.  Never logs. */
 void metrics_log_event(enum log_level level, const char *mod);

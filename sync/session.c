@@ -733,6 +733,7 @@ static void on_heads(struct speer *p, const struct message *m)
 {
     char n[24];
 
+    metrics_sync_round();
     for (size_t i = 0; i < m->u.heads.nheads; i++) {
         const struct message_head *h = &m->u.heads.heads[i];
         struct offer *o = offer_of(p, h->origin), *grown;

@@ -86,6 +86,7 @@ check "packs applied" test "$(metric "$b" oernode_sync_packs_total \
     result=applied)" -ge 1
 check "no pack rejected" test "$(metric "$b" oernode_sync_packs_total \
     result=rejected)" = 0
+check "sync rounds" test "$(metric "$b" oernode_sync_rounds_total)" -ge 1
 
 # Requests by route pattern and status class, counted as they come.
 req() { metric "$b" oernode_http_request_duration_seconds_count "$@"; }

@@ -252,6 +252,8 @@ static void test_grammar_and_families(void **state)
     assert_string_equal(family_type(e, "oernode_resources"), "gauge");
     assert_string_equal(family_type(e, "oernode_peers_connected"), "gauge");
     assert_string_equal(family_type(e, "oernode_sync_packs_total"), "counter");
+    assert_string_equal(family_type(e, "oernode_sync_rounds_total"),
+                        "counter");
     assert_string_equal(family_type(e, "oernode_errors_total"), "counter");
     assert_string_equal(family_type(e, "oernode_http_request_duration_seconds"),
                         "histogram");
@@ -354,6 +356,9 @@ static void test_counters(void **state)
     metrics_sync_pack(0, 1);
     metrics_sync_pack(0, 1);
     metrics_sync_pack(0, 0);
+    metrics_sync_round();
+    metrics_sync_round();
+    metrics_sync_round();
     metrics_sync_pack(OER_ECRYPTO, 0);
     log_set_stream(sink);
     log_set_level(LOG_LEVEL_ERROR);
@@ -373,6 +378,7 @@ static void test_counters(void **state)
         find(e, "oernode_sync_packs_total", "result", "unchanged", NULL) == 1);
     assert_true(
         find(e, "oernode_sync_packs_total", "result", "rejected", NULL) == 1);
+    assert_true(find(e, "oernode_sync_rounds_total", NULL) == 3);
     assert_true(find(e, "oernode_errors_total", "kind", "sync", "level", "warn",
                      NULL) == 2);
     assert_true(find(e, "oernode_errors_total", "kind", "store", "level",
