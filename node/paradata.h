@@ -31,10 +31,10 @@ void paradata_free(struct paradata *pd);
 
 /*
  * Record rating (1 to 5) of the resource id by rater, replacing the
- * rater's earlier rating of it.  rater is an opaque key of who rates: the
- * HTTP API passes the client's address today and is meant to pass the
- * account id once requests carry one.  OER_EINVAL for a rating out of
- * range or an empty or overlong rater; OER_EIO.
+ * rater's earlier rating of it.  rater is an opaque key of who rates.
+ * OER_EINVAL for a rating out of
+ * range or an empty or overlong rater; OER_EIO.  The HTTP API passes
+ * "account:NAME" (one rating per account).
  */
 int paradata_rate(struct paradata *pd, const char *id, const char *rater,
                   int rating);

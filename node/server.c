@@ -20,6 +20,7 @@
 #include "node/metrics.h"
 #include "node/metadata.h"
 #include "node/oai.h"
+#include "node/paradata.h"
 #include "node/store.h"
 #include "sync/fedsearch.h"
 #include "sync/keyring.h"
@@ -274,6 +275,33 @@ static int shown_levels(struct http_response *res, const struct server *srv,
     return 0;
 }
 
+/* Give doc the paradata of id as a search hit carries them, rating
+ * (average, count) and downloads; without them (logged), doc goes
+ * without. */
+static void add_paradata(json_t *doc, const struct server *srv,
+                         const char *id)
+{
+    char *path = paradata_path(srv->opt->repo_path);
+    struct paradata *pd = NULL;
+    long long n = 0, dl = 0;
+    double avg = 0;
+    int err = path != NULL ? paradata_open(&pd, path) : OER_ENOMEM;
+
+    if (err == 0)
+        err = paradata_get(pd, id, &avg, &n, &dl);
+    if (err == 0)
+        json_object_set_new(doc, "rating",
+                            json_pack("{s:f,s:I}", "average", avg, "count",
+                                      (json_int_t)n));
+    if (err == 0)
+        json_object_set_new(doc, "downloads", json_integer(dl));
+    else
+        log_warn("api", "a resource without its paradata", "id", id, "err",
+                 error_name(err), NULL);
+    paradata_free(pd);
+    free(path);
+}
+
 static void get_resource(struct http_response *res,
                          const struct http_request *req, void *ctx)
 {
@@ -317,6 +345,8 @@ static void get_resource(struct http_response *res,
                    : NULL;
     if (url != NULL) /* beside the record, for the page's link */
         json_object_set_new(doc, "licence_url", json_string(url));
+    if (err == 0)
+        add_paradata(doc, ctx, req->rest);
     /* only when asked: the index may be busy with a rebuild */
     if (err == 0 && (q.lang != NULL || q.system != NULL) &&
         shown_levels(res, ctx, doc, origin, &q) != 0) {

@@ -396,6 +396,13 @@ async function drawDetail(id, system) {
     files.append(fileLink(name, id, name));
   }
   field(dl, 'files', files.childNodes.length ? files : null);
+  if (doc.rating && typeof doc.rating === 'object') {
+    const n = Number(doc.rating.count) || 0;
+    field(dl, 'rating', n > 0 ? t('stars', Number(doc.rating.average) || 0, n)
+                              : t('unrated'));
+  }
+  if (doc.downloads !== undefined)
+    field(dl, 'downloads', String(Number(doc.downloads) || 0));
   field(dl, 'created', doc.created);
   field(dl, 'updated', doc.updated);
   field(dl, 'origin', id.split('/')[0]);

@@ -105,3 +105,5 @@ contains "$work/body" '"code":"unknown_parameter"'
 check "rate unknown" test "$(rate nl-test/nosuch '{"rating": 3}')" = 404
 check "search 200" test "$(fetch "/api/search?q=sheet")" = 200
 contains "$work/body" '"rating":{"average":2.0,"count":2},"downloads":1'
+check "resource 200" test "$(fetch "/api/resources/$id")" = 200
+contains "$work/body" '"rating":{"average":2.0,"count":2},"downloads":1'

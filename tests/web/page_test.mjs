@@ -108,6 +108,8 @@ async function download(page, count) {
           (await inDetail.getAttribute('href')).endsWith(
             '/files/' + encodeURIComponent(SHEET)),
         'the opened result links its file');
+  check(await page.locator('#detail dd', { hasText: '4.0 of 5' }).count() === 1,
+        'the opened result shows its rating');
   await page.click('#back');
   await waitTotal(page, count);
   /* the results drawn again: the browser's download and the media type
