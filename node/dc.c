@@ -402,30 +402,18 @@ static void put_identifier(struct conv *c, const xmlNode *n)
     free(text);
 }
 
-static int digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    }
-    return 1;
-}
-
 /* created from a date "YYYY-MM-DD" (anything after it ignored) when the
- * document has none yet; years and months alone are not dates. */
+ * document has none yet; years and months alone are not dates, nor is a
+ * day the calendar lacks (2019-09-31, 2019-02-29). */
 static void put_date(struct conv *c, const xmlNode *n)
 {
     char *text = text_of(n, 64), day[11];
-    int m, d;
 
-    if (text != NULL && strlen(text) >= 10 && digits(text, 4) &&
-        text[4] == '-' && digits(text + 5, 2) && text[7] == '-' &&
-        digits(text + 8, 2) && json_object_get(c->doc, "created") == NULL) {
-        m = atoi(text + 5);
-        d = atoi(text + 8);
+    if (text != NULL && strlen(text) >= 10 &&
+        json_object_get(c->doc, "created") == NULL) {
         memcpy(day, text, 10);
         day[10] = '\0';
-        if (m >= 1 && m <= 12 && d >= 1 && d <= 31)
+        if (metadata_valid_timestamp(day))
             set_new(c, c->doc, "created", json_string(day));
     }
     free(text);

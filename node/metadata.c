@@ -782,6 +782,11 @@ static int valid_timestamp(const char *s, size_t len)
     return d <= days[mo - 1] + (mo == 2 && leap_year(y));
 }
 
+int metadata_valid_timestamp(const char *s)
+{
+    return s != NULL && valid_timestamp(s, strlen(s));
+}
+
 static int check_timestamp(struct vctx *c, json_t *v, const char *path)
 {
     int rc = check_text(c, v, path);

@@ -87,6 +87,10 @@ int metadata_is_tombstone(const json_t *doc);
  * a host, and no white space or control character.  1 or 0. */
 int metadata_valid_url(const char *s);
 
+/* Whether s is a date "YYYY-MM-DD" or a timestamp "YYYY-MM-DDThh:mm:ssZ"
+ * of a real day and time, as "created" and "updated" take: 1 or 0. */
+int metadata_valid_timestamp(const char *s);
+
 /* Validate an origin (node id) or a local id as docs/METADATA.md says:
  * 1 when valid, 0 when not (NULL is not). */
 int metadata_valid_origin(const char *origin);
