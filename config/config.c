@@ -35,6 +35,7 @@ enum key_kind {
     KEY_EMAIL,
     KEY_PAGE,
     KEY_DAYS,
+    KEY_RATE,
     KEY_URL
 };
 
@@ -52,6 +53,7 @@ static const struct key keys[] = {
     {"oai.base-url", KEY_URL, offsetof(struct config, oai_base_url)},
     {"accounts.expire-days", KEY_DAYS,
      offsetof(struct config, accounts_expire_days)},
+    {"search.peer-rate", KEY_RATE, offsetof(struct config, search_peer_rate)},
     {"listen.peer", KEY_ADDRESS, offsetof(struct config, listen_peer)},
     {"listen.http", KEY_ADDRESS, offsetof(struct config, listen_http)},
     {"web.root", KEY_PATH, offsetof(struct config, web_root)},
@@ -293,32 +295,17 @@ static int valid_base_url(const char *value)
                         "0123456789.-:[]") >= len;
 }
 
-static int set_page(struct load *l, const struct key *k, unsigned *field,
-                    const char *value)
+/* A whole number from 1 to max, as key k's value. */
+static int set_count(struct load *l, const struct key *k, unsigned *field,
+                     const char *value, unsigned long max)
 {
     unsigned long n;
     char *end;
 
     n = strtoul(value, &end, 10);
-    if (*value < '0' || *value > '9' || *end != '\0' || n < 1 ||
-        n > CONFIG_OAI_PAGE_MAX)
-        return fail(l, k->name, "bad value '%.80s': expected 1 to %d",
-                    value, CONFIG_OAI_PAGE_MAX);
-    *field = (unsigned)n;
-    return 0;
-}
-
-static int set_days(struct load *l, const struct key *k, unsigned *field,
-                    const char *value)
-{
-    unsigned long n;
-    char *end;
-
-    n = strtoul(value, &end, 10);
-    if (*value < '0' || *value > '9' || *end != '\0' || n < 1 ||
-        n > CONFIG_EXPIRE_DAYS_MAX)
-        return fail(l, k->name, "bad value '%.80s': expected 1 to %d",
-                    value, CONFIG_EXPIRE_DAYS_MAX);
+    if (*value < '0' || *value > '9' || *end != '\0' || n < 1 || n > max)
+        return fail(l, k->name, "bad value '%.80s': expected 1 to %lu",
+                    value, max);
     *field = (unsigned)n;
     return 0;
 }
@@ -376,9 +363,14 @@ static int set_key(struct load *l, const struct key *k, const char *value)
                         value);
         return set_string((char **)field, value);
     case KEY_PAGE:
-        return set_page(l, k, (unsigned *)(void *)field, value);
+        return set_count(l, k, (unsigned *)(void *)field, value,
+                         CONFIG_OAI_PAGE_MAX);
     case KEY_DAYS:
-        return set_days(l, k, (unsigned *)(void *)field, value);
+        return set_count(l, k, (unsigned *)(void *)field, value,
+                         CONFIG_EXPIRE_DAYS_MAX);
+    case KEY_RATE:
+        return set_count(l, k, (unsigned *)(void *)field, value,
+                         CONFIG_PEER_RATE_MAX);
     case KEY_URL:
         if (!valid_base_url(value))
             return fail(l, k->name,
@@ -698,6 +690,7 @@ static struct config *config_new(const char *path)
     c->log_level = LOG_LEVEL_INFO;
     c->oai_page_size = CONFIG_OAI_PAGE;
     c->accounts_expire_days = CONFIG_EXPIRE_DAYS;
+    c->search_peer_rate = CONFIG_PEER_RATE;
     c->policy.relay = 1;
     return c;
 }
@@ -839,6 +832,7 @@ void config_print(FILE *f, const struct config *c)
     if (c->oai_base_url != NULL)
         fprintf(f, "\tbase-url = %s\n", c->oai_base_url);
     fprintf(f, "[accounts]\n\texpire-days = %u\n", c->accounts_expire_days);
+    fprintf(f, "[search]\n\tpeer-rate = %u\n", c->search_peer_rate);
     fprintf(f, "[policy]\n");
     print_origins(f, "accept", &c->policy.accept);
     print_origins(f, "offer", &c->policy.offer);

@@ -26,6 +26,10 @@
 /* accounts.expire-days: an API account idle this long is deleted */
 #define CONFIG_EXPIRE_DAYS 365
 #define CONFIG_EXPIRE_DAYS_MAX 36500
+/* search.peer-rate: federated searches a second asked of one peer, and
+ * answered for one */
+#define CONFIG_PEER_RATE 50
+#define CONFIG_PEER_RATE_MAX 10000
 
 /* A list of names: node ids, "*" for any origin or "none" (alone) for
  * no origin; also the values of the level and subject filters. */
@@ -86,6 +90,8 @@ struct config {
     char *oai_base_url;
     /* accounts.expire-days, 1 to CONFIG_EXPIRE_DAYS_MAX */
     unsigned accounts_expire_days;
+    /* search.peer-rate, 1 to CONFIG_PEER_RATE_MAX */
+    unsigned search_peer_rate;
     enum log_level log_level;
     struct config_peer *peers;
     size_t peer_count;

@@ -42,10 +42,18 @@ struct fpeer {
     unsigned gen; /* bumped on every up and down: older answers dropped */
     int up;
     int busy; /* its SEARCHes being answered */
+    struct fedsearch_rate in, out; /* its SEARCHes; this node's to it */
+    int quiet; /* a refusal for its rate logged, none answered since */
     struct fpeer *next;
 };
 
-enum ask_state { ASK_WAITING, ASK_ANSWERED, ASK_REFUSED, ASK_DOWN };
+enum ask_state {
+    ASK_WAITING,
+    ASK_ANSWERED,
+    ASK_REFUSED,
+    ASK_DOWN,
+    ASK_SKIPPED /* not asked: over its rate, or too many unanswered */
+};
 
 /* One peer asked, and what it answered. */
 struct ask_peer {
@@ -106,6 +114,31 @@ struct answer_job {
 };
 
 /* ---- pure parts ---- */
+
+int fedsearch_rate_take(struct fedsearch_rate *r, unsigned rate,
+                        uint64_t now_ms)
+{
+    uint64_t full = (uint64_t)rate * FEDSEARCH_BURST_S * 1000;
+
+    if (!r->started) {
+        r->started = 1;
+        r->credit = full;
+        r->at = now_ms;
+    }
+    if (now_ms > r->at) {
+        /* rate a second is rate thousandths a millisecond: the burst's
+         * seconds fill it whatever was left */
+        uint64_t ms = now_ms - r->at;
+        uint64_t add = ms < FEDSEARCH_BURST_S * 1000ull ? ms * rate : full;
+
+        r->credit = add >= full - r->credit ? full : r->credit + add;
+        r->at = now_ms;
+    }
+    if (r->credit < 1000)
+        return 0;
+    r->credit -= 1000;
+    return 1;
+}
 
 static int is_facet(const char *key)
 {
@@ -466,6 +499,13 @@ static int send_msg(struct fedsearch *f, const char *id,
     return r;
 }
 
+/* search.peer-rate */
+static unsigned rate_of(const struct fedsearch *f)
+{
+    return f->opt.config != NULL ? f->opt.config->search_peer_rate
+                                 : CONFIG_PEER_RATE;
+}
+
 /* ---- answering a peer's SEARCH ---- */
 
 static void reply(struct fedsearch *f, struct fpeer *p, uint64_t id,
@@ -484,6 +524,20 @@ static void refuse(struct fedsearch *f, struct fpeer *p, uint64_t id,
     struct message_results res = {.error = why};
 
     log_info(MOD, "search refused", "peer", p->id, "reason", why, NULL);
+    reply(f, p, id, &res);
+}
+
+/* A SEARCH over the peer's rate is refused; logged once until one is
+ * answered again, so that a flood does not flood the log. */
+static void over_rate(struct fedsearch *f, struct fpeer *p, uint64_t id)
+{
+    struct message_results res = {.error = "rate"};
+    char n[24];
+
+    if (!p->quiet)
+        log_warn(MOD, "searches refused: over search.peer-rate", "peer",
+                 p->id, "rate", log_num(n, rate_of(f)), NULL);
+    p->quiet = 1;
     reply(f, p, id, &res);
 }
 
@@ -545,6 +599,11 @@ static void on_search(struct fedsearch *f, struct fpeer *p,
         refuse(f, p, m->id, "busy");
         return;
     }
+    if (!fedsearch_rate_take(&p->in, rate_of(f), uv_now(f->loop))) {
+        over_rate(f, p, m->id);
+        return;
+    }
+    p->quiet = 0;
     if (fedsearch_query(&q, m, &why) != 0) {
         refuse(f, p, m->id, why);
         return;
@@ -636,13 +695,47 @@ static void search_of(struct message *m, struct message_filter *mf,
 static void await_check(struct fedsearch_ask *a, int force);
 static void await_all(struct fedsearch *f, int force);
 
+/* This node's questions that peer id has still to answer; under f->lock. */
+static int unanswered(const struct fedsearch *f, const char *id)
+{
+    int n = 0;
+
+    for (const struct fedsearch_ask *a = f->asks; a != NULL; a = a->next) {
+        for (size_t i = 0; !a->abandoned && i < a->npeers; i++)
+            n += a->peers[i].state == ASK_WAITING &&
+                 strcmp(a->peers[i].id, id) == 0;
+    }
+    return n;
+}
+
+/* Whether p may be asked one more question; else why not in *why. */
+static int may_ask(struct fedsearch *f, struct fpeer *p, const char **why)
+{
+    int waiting;
+
+    uv_mutex_lock(&f->lock);
+    waiting = unanswered(f, p->id);
+    uv_mutex_unlock(&f->lock);
+    /* it would refuse it as busy */
+    if (waiting >= FEDSEARCH_BUSY) {
+        *why = "busy: as many searches unanswered as it answers at once";
+        return 0;
+    }
+    if (!fedsearch_rate_take(&p->out, rate_of(f), uv_now(f->loop))) {
+        *why = "rate: over search.peer-rate searches a second asked";
+        return 0;
+    }
+    return 1;
+}
+
 static void send_ask(struct fedsearch *f, struct fedsearch_ask *a)
 {
     struct message m;
     struct message_filter mf[INDEX_FACETS];
     uint64_t spent = (uv_hrtime() - a->start) / NS_PER_MS;
     struct ask_peer *list = NULL;
-    size_t n = 0, k = 0;
+    size_t n = 0, k = 0, waiting = 0;
+    const char *why;
 
     for (struct fpeer *p = f->list; p != NULL; p = p->next)
         n += p->up;
@@ -650,14 +743,26 @@ static void send_ask(struct fedsearch *f, struct fedsearch_ask *a)
         list = calloc(n, sizeof(*list));
     search_of(&m, mf, a, a->wait_ms - (spent < a->wait_ms ? spent : 0));
     for (struct fpeer *p = f->list; list != NULL && p != NULL; p = p->next) {
-        if (!p->up || send_msg(f, p->id, &m) < 0)
+        if (!p->up)
             continue;
+        if (!may_ask(f, p, &why)) {
+            log_debug(MOD, "peer not asked", "peer", p->id, "reason", why,
+                      NULL);
+            list[k].error = strdup(why);
+            list[k].state = ASK_SKIPPED;
+        } else if (send_msg(f, p->id, &m) >= 0) {
+            list[k].state = ASK_WAITING;
+            waiting++;
+        } else {
+            continue;
+        }
         snprintf(list[k].id, sizeof(list[k].id), "%s", p->id);
-        list[k++].state = ASK_WAITING;
+        k++;
     }
     uv_mutex_lock(&f->lock);
     a->peers = list;
-    a->npeers = a->nwaiting = k;
+    a->npeers = k;
+    a->nwaiting = waiting;
     a->sent = 1;
     uv_cond_broadcast(&f->cond);
     uv_mutex_unlock(&f->lock);
@@ -919,7 +1024,7 @@ int fedsearch_ask_start(struct fedsearch_ask **out, struct fedsearch *f,
 static const char *state_name(enum ask_state s, int stopping)
 {
     static const char *const names[] = {"timeout", "answered", "refused",
-                                        "down"};
+                                        "down", "skipped"};
 
     return s == ASK_WAITING && stopping ? "stopped" : names[s];
 }
@@ -935,7 +1040,7 @@ static int report_peer(json_t *doc, const struct fedsearch_ask *a,
     char origin[NAME_CAP];
     int err = p == NULL ? OER_ENOMEM : 0;
 
-    if (err == 0 && ap->state != ASK_WAITING)
+    if (err == 0 && ap->state != ASK_WAITING && ap->state != ASK_SKIPPED)
         json_object_set_new(p, "ms", json_integer((json_int_t)ap->ms));
     if (err == 0 && ap->error != NULL)
         json_object_set_new(p, "error", json_string(ap->error));

@@ -11,6 +11,8 @@
 #ifndef OERNODE_FEDSEARCH_H
 #define OERNODE_FEDSEARCH_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 #include <uv.h>
 
@@ -25,6 +27,23 @@
 #define FEDSEARCH_SCAN 1000        /* local hits looked at for one answer */
 #define FEDSEARCH_TITLE_MAX 256    /* bytes of a title in RESULTS */
 #define FEDSEARCH_BUSY 4           /* SEARCHes of one peer answered at once */
+#define FEDSEARCH_BURST_S 2 /* seconds of search.peer-rate spent at once */
+
+/*
+ * The searches a second of one peer, asked or answered: a bucket that
+ * holds FEDSEARCH_BURST_S seconds' worth and fills at rate a second.
+ * Zeroed, it starts full.
+ */
+struct fedsearch_rate {
+    uint64_t credit; /* thousandths of a search */
+    uint64_t at;     /* ms of the last fill */
+    int started;
+};
+
+/* Whether one more search fits r at now_ms (a monotonic clock), taking
+ * it when so. */
+int fedsearch_rate_take(struct fedsearch_rate *r, unsigned rate,
+                        uint64_t now_ms);
 
 /* What the module needs; borrowed for its life. */
 struct fedsearch_options {

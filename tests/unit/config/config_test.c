@@ -72,6 +72,7 @@ static void test_defaults(void **state)
     assert_non_null(strstr(printed, "\tpeer = 127.0.0.1:7440\n"));
     assert_non_null(strstr(printed, "\tcommercial = no\n"));
     assert_non_null(strstr(printed, "\tlevel = info\n"));
+    assert_non_null(strstr(printed, "[search]\n\tpeer-rate = 50\n"));
     free(printed);
     config_free(c);
 }
@@ -81,7 +82,7 @@ static const char full[] =
     "\tadmin-email = oai@school.example.org\n[oai]\n\tpage-size = 7\n"
     "\tbase-url = https://oer.school.example.org:8443/repo/oai\n"
     "[listen]\n\tpeer = [::1]:7441\n\thttp = 0.0.0.0:0\n"
-    "[log]\n\tlevel = debug\n"
+    "[log]\n\tlevel = debug\n[search]\n\tpeer-rate = 5\n"
     "[policy]\n\taccept = be-vl\n\taccept = nl-edurep\n\trelay = no\n"
     "\tcommercial = yes\n\tadapts\n"
     "[peer \"nl-edurep\"]\n\taddress = edurep.example.org:7440\n"
@@ -102,6 +103,7 @@ static void test_everything_set(void **state)
     assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
     assert_string_equal(c->admin_email, "oai@school.example.org");
     assert_int_equal(c->oai_page_size, 7);
+    assert_int_equal(c->search_peer_rate, 5);
     assert_string_equal(c->oai_base_url,
                         "https://oer.school.example.org:8443/repo/oai");
     assert_int_equal(c->policy.accept.count, 2);
@@ -127,6 +129,10 @@ static void test_errors_name_file_and_key(void **state)
             "node.admin-email", "bad address");
     refused("[node]\n\tid = be-vl\n[oai]\n\tpage-size = 0\n",
             "oai.page-size", "expected 1 to 1000");
+    refused("[node]\n\tid = be-vl\n[search]\n\tpeer-rate = 20000\n",
+            "search.peer-rate", "expected 1 to 10000");
+    refused("[node]\n\tid = be-vl\n[search]\n\tpeer-rate = -1\n",
+            "search.peer-rate", "bad value '-1'");
     refused("[node]\n\tid = be-vl\n[oai]\n\tbase-url = oer.example.org/oai\n",
             "oai.base-url", "bad URL 'oer.example.org/oai'");
     refused("[node]\n\tid = be-vl\n[oai]\n\tbase-url = ftp://oer.example.org\n",

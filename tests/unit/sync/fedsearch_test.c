@@ -380,6 +380,46 @@ static void test_held_fits_smallest_frame(void **state)
     assert_int_equal(encode_search(held, LIMIT_HELD, text), 0);
 }
 
+/* Takes from r at now_ms until it refuses; how many it took. */
+static int take_all(struct fedsearch_rate *r, unsigned rate, uint64_t now)
+{
+    int n = 0;
+
+    while (fedsearch_rate_take(r, rate, now))
+        n++;
+    return n;
+}
+
+static void test_rate(void **state)
+{
+    struct fedsearch_rate r = {0};
+    uint64_t t = 5000000; /* a monotonic clock is far from 0 */
+
+    (void)state;
+    /* starts full: two seconds' worth at once, then nothing */
+    assert_int_equal(take_all(&r, 50, t), 50 * FEDSEARCH_BURST_S);
+    assert_false(fedsearch_rate_take(&r, 50, t));
+    /* 50 a second: one every 20 ms, and nothing in between */
+    assert_false(fedsearch_rate_take(&r, 50, t + 19));
+    assert_true(fedsearch_rate_take(&r, 50, t + 20));
+    assert_false(fedsearch_rate_take(&r, 50, t + 20));
+    assert_int_equal(take_all(&r, 50, t + 1020), 50);
+    /* a long pause fills it to its brim, never beyond */
+    assert_int_equal(take_all(&r, 50, t + 3600000), 50 * FEDSEARCH_BURST_S);
+    /* a clock that goes back adds nothing */
+    assert_false(fedsearch_rate_take(&r, 50, t));
+    /* one a second: two at once, then one a second */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(take_all(&r, 1, t), FEDSEARCH_BURST_S);
+    assert_false(fedsearch_rate_take(&r, 1, t + 999));
+    assert_true(fedsearch_rate_take(&r, 1, t + 1000));
+    /* the largest rate over the longest pause does not wrap */
+    memset(&r, 0, sizeof(r));
+    assert_true(fedsearch_rate_take(&r, CONFIG_PEER_RATE_MAX, 1));
+    assert_int_equal(take_all(&r, CONFIG_PEER_RATE_MAX, UINT64_MAX / 2),
+                     CONFIG_PEER_RATE_MAX * FEDSEARCH_BURST_S);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +431,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_held_fits_smallest_frame),
+        cmocka_unit_test(test_rate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
