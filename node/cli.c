@@ -344,6 +344,7 @@ int cli_main(int argc, char **argv)
 {
     struct cli cli = {.command = NULL};
     const struct cli_command *c;
+    char name[CLI_NAME_CAP];
     int i = 0, code;
 
     code = global_options(&i, &cli, argc, argv);
@@ -362,6 +363,9 @@ int cli_main(int argc, char **argv)
 
     cli.command = c->name;
     cli_log_level(&cli, NULL);
+    /* getopt_long's own messages begin with argv[0] */
+    snprintf(name, sizeof(name), "oernode %s", c->name);
+    argv[i] = name;
     optind = 0;
     return c->run(&cli, argc - i, argv + i);
 }

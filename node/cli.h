@@ -23,6 +23,9 @@ enum cli_exit {
     CLI_PROBLEMS = 4 /* fsck found problems */
 };
 
+/* "oernode peer remove": the name getopt_long's messages begin with */
+#define CLI_NAME_CAP 64
+
 /* One run of the program: the options every command takes. */
 struct cli {
     const char *command;  /* name of the running command */

@@ -382,6 +382,7 @@ static int run_peer(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS, {0}};
     const struct peer_command *s;
+    char name[CLI_NAME_CAP];
     int opt, code;
 
     /* options before the subcommand; "+" stops at its name */
@@ -405,6 +406,9 @@ static int run_peer(struct cli *cli, int argc, char **argv)
 
     argc -= optind;
     argv += optind;
+    /* getopt_long's own messages begin with argv[0] */
+    snprintf(name, sizeof(name), "oernode peer %s", s->name);
+    argv[0] = name;
     code = sub_options(cli, s, argc, argv);
     if (code >= 0)
         return code;

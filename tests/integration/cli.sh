@@ -211,6 +211,13 @@ for cmd in init id config add show list withdraw log import fsck help; do
 done
 expect_exit 2 "$OERNODE" nosuchcommand
 expect_exit 2 "$OERNODE" list --bogus
+# getopt's own message names the command as it was typed
+contains "$work/err" "oernode list: unrecognized option '--bogus'"
+contains "$work/err" "see: oernode list --help"
+expect_exit 2 "$OERNODE" search --limit
+contains "$work/err" "oernode search: option '--limit' requires an argument"
+expect_exit 2 "$OERNODE" peer remove --x
+contains "$work/err" "oernode peer remove: unrecognized option '--x'"
 expect_exit 2 "$OERNODE"
 
 rm -rf "$work"
