@@ -155,8 +155,10 @@ int api_search_open(struct index **out, const char *path,
  * reads the index as it is. */
 #define CATCH_UP_WAIT_MS 500
 
-int api_search_take(struct index **out, const char *repo_path,
-                    const char *vocab_dir)
+/* api_search_take, or with writer the indexer's catch-up that also
+ * rebuilds for changed vocabularies. */
+static int take(struct index **out, const char *repo_path,
+                const char *vocab_dir, int writer)
 {
     char *path = api_search_index_path(repo_path);
     struct store *s = NULL;
@@ -173,10 +175,13 @@ int api_search_take(struct index **out, const char *repo_path,
     if (err == 0 && !index_holds(*out, heads)) {
         err = store_open(&s, repo_path);
         if (err == 0)
-            err = index_catch_up_within(*out, s, &st, CATCH_UP_WAIT_MS);
+            err = writer ? index_catch_up(*out, s, &st)
+                         : index_catch_up_within(*out, s, &st,
+                                                 CATCH_UP_WAIT_MS);
         /* another worker is writing the index (a catch-up, or a rebuild
-         * after a change of the vocabularies): read it as it is */
-        if (err == OER_ETIMEOUT) {
+         * after a change of the vocabularies), or the vocabularies
+         * changed and the indexer rebuilds: read it as it is */
+        if (err == OER_ETIMEOUT && !writer) {
             log_debug("index", "another catch-up is writing: searching the"
                       " index as it is", "path", path, NULL);
             err = 0;
@@ -198,14 +203,17 @@ int api_search_take(struct index **out, const char *repo_path,
     return err;
 }
 
+int api_search_take(struct index **out, const char *repo_path,
+                    const char *vocab_dir)
+{
+    return take(out, repo_path, vocab_dir, 0);
+}
+
 int api_search_catch_up(const char *repo_path, const char *vocab_dir)
 {
     struct index *ix = NULL;
-    int err = api_search_take(&ix, repo_path, vocab_dir);
+    int err = take(&ix, repo_path, vocab_dir, 1);
 
-    if (err != 0)
-        log_error("index", "cannot catch up", "repo", repo_path, "err",
-                  error_name(err), NULL);
     index_pool_give(ix);
     return err;
 }

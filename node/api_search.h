@@ -54,18 +54,23 @@ char *api_search_index_path(const char *repo_path);
 
 /*
  * An index of repo_path's data folder from the pool (index_pool_take),
- * caught up with the store: the store is opened only when its catalogue
- * heads (store_heads, kept in memory while the refs do not change) are
- * not the ones the index holds.  Give *out back with index_pool_give.
- * On an error *out is NULL.
+ * caught up with the store for a search: the store is opened only when
+ * its catalogue heads (store_heads, kept in memory while the refs do not
+ * change) are not the ones the index holds.  It waits at most 500 ms for
+ * another writer and never rebuilds for changed vocabularies
+ * (index_catch_up_within): then the index is read as it is, and the
+ * daemon's indexer (api_search_catch_up) rebuilds it.  Give *out back
+ * with index_pool_give.  On an error *out is NULL.
  */
 int api_search_take(struct index **out, const char *repo_path,
                     const char *vocab_dir);
 
 /*
- * Bring the index of repo_path's data folder up to the store's heads, on
- * the calling thread (the daemon does it at start).  Logs and returns an
- * error when the store or the index cannot be opened or written.
+ * Bring the index of repo_path's data folder up to the store's heads and
+ * the vocabularies, rebuilding it when they changed, on the calling
+ * thread (the daemon does it at start and then once a second on a
+ * worker).  Returns an error when the store or the index cannot be
+ * opened or written; logs nothing of its own.
  */
 int api_search_catch_up(const char *repo_path, const char *vocab_dir);
 

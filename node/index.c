@@ -69,7 +69,8 @@ struct index {
      * sizes when last looked at (vocab_stamp), and when that was */
     uint64_t vocab_stamp;
     int64_t vocab_checked_ms;
-    int short_wait; /* in index_catch_up_within: busy is no surprise */
+    int short_wait; /* in index_catch_up_within: busy is no surprise,
+                     * and a rebuild is left to a writer */
     /* the last load of the vocabularies: 0, OER_EINVAL for files that
      * do not read as vocabularies, else (no folder) another error */
     int vocab_err;
@@ -1392,6 +1393,14 @@ int index_catch_up(struct index *ix, struct store *s,
     }
     if (err == 0)
         err = vocab_matches(ix, &same);
+    /* a search does not rebuild: it reads the index as it is until a
+     * writer (the daemon's indexer) has */
+    if (err == 0 && !same && ix->short_wait) {
+        log_debug("index", "vocabularies changed: searching the index as"
+                  " it is until it is rebuilt", "path", ix->path, NULL);
+        json_decref(heads);
+        return OER_ETIMEOUT;
+    }
     /* other vocabularies: every origin again, in one transaction, so
      * that searches read the old index meanwhile */
     if (err == 0 && !same)

@@ -134,10 +134,12 @@ int index_catch_up(struct index *ix, struct store *s,
                    struct index_stats *stats);
 
 /*
- * index_catch_up, waiting at most wait_ms for another connection that is
- * writing (catching up or rebuilding): OER_ETIMEOUT when it still is,
- * with the index as that writer left it so far, for a search to read as
- * it is.
+ * index_catch_up for a search: waiting at most wait_ms for another
+ * connection that is writing (catching up or rebuilding), and never
+ * rebuilding for vocabularies other than the index was built with.
+ * OER_ETIMEOUT when the writer still writes, or when the index is to be
+ * rebuilt (by index_catch_up, the daemon's indexer): the index stays as
+ * it is, for the search to read.
  */
 int index_catch_up_within(struct index *ix, struct store *s,
                           struct index_stats *stats, int wait_ms);

@@ -517,17 +517,16 @@ static void on_expiry(uv_timer_t *timer)
 }
 
 /* A worker: the index up to the catalogues' heads (cheap when nothing
- * moved: the heads are kept in memory, node/store.h). */
+ * moved: the heads are kept in memory, node/store.h) and to the
+ * vocabularies: a change of those is rebuilt here, while searches read
+ * the index as it was. */
 static void index_run(uv_work_t *w)
 {
     struct server *srv = w->data;
-    struct index *ix = NULL;
-    int err = api_search_take(&ix, srv->opt->repo_path, srv->vocab_dir);
+    int err = api_search_catch_up(srv->opt->repo_path, srv->vocab_dir);
 
-    if (err == 0)
-        index_pool_give(ix);
     if (err != 0 && err != srv->index_err)
-        log_warn("index", "cannot catch up; searches try again", "err",
+        log_warn("index", "cannot catch up; trying again each second", "err",
                  error_name(err), NULL);
     srv->index_err = err;
 }
@@ -704,13 +703,17 @@ int server_run(const struct server_options *opt)
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&srv.loop);
     /* The search index catches up before serving, on this thread: nothing
-     * else runs yet.  A failure is logged; searches retry it. */
+     * else runs yet.  A failure is logged; the indexer retries it. */
     srv.vocab_dir = api_search_vocab_dir(c);
     if (srv.vocab_dir == NULL) {
         uv_loop_close(&srv.loop);
         return OER_ENOMEM;
     }
-    api_search_catch_up(opt->repo_path, srv.vocab_dir);
+    srv.index_err = api_search_catch_up(opt->repo_path, srv.vocab_dir);
+    if (srv.index_err != 0)
+        log_error("index", "cannot catch up; the indexer tries again",
+                  "repo", opt->repo_path, "err", error_name(srv.index_err),
+                  NULL);
     /* Without its folder the node serves the API alone (logged). */
     if (web_root_find(&srv.web_root, c != NULL ? c->web_root : NULL,
                       c != NULL ? c->data_dir : NULL) == OER_ENOMEM) {

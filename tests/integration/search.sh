@@ -139,6 +139,33 @@ echo >>"$OERNODE_DATA/myvocab/nl.json"
 expect_exit 0 "$OERNODE" search --system nl --level po_groep5
 contains "$work/err" "vocabularies changed: rebuilding"
 contains "$work/out" "2 hits"
+
+# A served node rebuilds for changed vocabularies on its indexer, while
+# searches are answered from the index as it was, without waiting.
+start_serve "$work/port2" "$work/serve2.log"
+pid=$serve_pid
+trap 'kill $pid 2>/dev/null || true' EXIT
+base=http://127.0.0.1:$(cat "$work/port2")
+check "served nl level 200" \
+    test "$(get '/api/search?system=nl&level=po_groep5')" = 200
+contains "$work/body" '"total":2'
+echo >>"$OERNODE_DATA/myvocab/nl.json"
+rebuilt() { grep -q "vocabularies changed: rebuilding" "$work/serve2.log"; }
+for _ in $(seq 50); do
+    t0=$(date +%s%N)
+    check "search during the change 200" \
+        test "$(get '/api/search?system=nl&level=po_groep5')" = 200
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    contains "$work/body" '"total":2'
+    [ "$ms" -lt 400 ] || fail "a search during the change took $ms ms"
+    rebuilt && break
+    sleep 0.1
+done
+rebuilt || fail "the indexer did not rebuild: $(cat "$work/serve2.log")"
+kill -TERM $pid
+wait $pid || fail "serve exited $? after SIGTERM"
+trap - EXIT
+
 git config -f "$OERNODE_DATA/config" vocab.root /nonexistent
 expect_exit 0 "$OERNODE" search --level primair
 contains "$work/err" "searching without vocabularies"

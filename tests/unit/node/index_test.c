@@ -1178,6 +1178,51 @@ static void test_catch_up_within(void **state)
     assert_int_equal(count_text(fx->ix, NULL), 4);
 }
 
+/*
+ * A search's catch-up does not rebuild for changed vocabularies: it
+ * reads the index as it is (OER_ETIMEOUT) until a writer's catch-up (the
+ * daemon's indexer) has rebuilt it, and then goes on as before.
+ */
+static void test_search_leaves_rebuild(void **state)
+{
+    struct fixture *fx = *state;
+    struct index *a = NULL;
+    char *dir = vocab_copy(fx);
+    struct index_stats st;
+
+    publish(fx, level_record("vl5", VL_SRC, "lager-5"));
+    assert_int_equal(index_pool_take(&a, fx->path, dir), 0);
+    /* a new index is built by the writer too */
+    assert_int_equal(index_catch_up_within(a, fx->s, &st, 50), OER_ETIMEOUT);
+    assert_int_equal(count_text(a, NULL), 0);
+    assert_int_equal(index_catch_up(a, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+    index_pool_give(a);
+    assert_int_equal(testutil_run(NULL, 1, "echo >> '%s/nl.json'", dir), 0);
+    usleep(1100 * 1000);
+    assert_int_equal(index_pool_take(&a, fx->path, dir), 0);
+
+    assert_int_equal(index_catch_up_within(a, fx->s, &st, 50), OER_ETIMEOUT);
+    assert_int_equal(st.origins_rebuilt + st.documents, 0);
+    assert_int_equal(count_text(a, NULL), 1);
+    /* nor does it catch up what moved meanwhile with the other files */
+    publish(fx, level_record("vl6", VL_SRC, "lager-6"));
+    assert_int_equal(index_catch_up_within(a, fx->s, &st, 50), OER_ETIMEOUT);
+    assert_int_equal(count_text(a, NULL), 1);
+
+    /* the writer rebuilds; then searches catch up as before */
+    assert_int_equal(index_catch_up(a, fx->s, &st), 0);
+    assert_int_equal(st.origins_rebuilt, 1);
+    assert_int_equal(count_text(a, NULL), 2);
+    publish(fx, level_record("vl4", VL_SRC, "lager-4"));
+    assert_int_equal(index_catch_up_within(a, fx->s, &st, 50), 0);
+    assert_int_equal(st.origins_rebuilt, 0);
+    assert_int_equal(st.documents, 1);
+    assert_int_equal(count_text(a, NULL), 3);
+    index_pool_give(a);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1200,6 +1245,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_vocab_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pool_vocab_broken, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_search_leaves_rebuild, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_catch_up_within, setup,
                                         teardown),
