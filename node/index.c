@@ -75,6 +75,7 @@ struct index {
      * do not read as vocabularies, else (no folder) another error */
     int vocab_err;
     int vocab_warned; /* that the index keeps its vocabularies, once */
+    int unbuilt; /* vocab_matches found no vocabularies recorded */
 };
 
 static const char *const facet_names[INDEX_FACETS] = {
@@ -1216,7 +1217,9 @@ static int vocab_matches(struct index *ix, int *same)
     int err = prepare(&st, ix, "SELECT value FROM meta WHERE key = 'vocab'");
 
     *same = 0;
+    ix->unbuilt = 1;
     if (err == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        ix->unbuilt = 0;
         was = (const char *)sqlite3_column_text(st, 0);
         *same = was != NULL && strcmp(was, ix->vocab_hash) == 0;
         if (!*same && was != NULL) {
@@ -1357,7 +1360,10 @@ static int rebuild(struct index *ix, struct store *s, const json_t *heads,
         return end(ix, 0) != 0       ? OER_EIO
                : same == VOCAB_KEPT ? VOCAB_KEPT
                                     : REBUILT_ALREADY;
-    if (err == 0 && recheck)
+    if (err == 0 && recheck && ix->unbuilt)
+        log_info("index", "building the index", "path", ix->path,
+                 "vocab", ix->vocab_hash, NULL);
+    else if (err == 0 && recheck)
         log_info("index", "vocabularies changed: rebuilding", "path",
                  ix->path, "now", ix->vocab_hash, NULL);
     if (err == 0)
