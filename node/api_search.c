@@ -380,7 +380,7 @@ void api_search_serve(struct http_response *res,
     }
     if (err == 0 && index_query_fts(&match, q.text) != 0) {
         err = OER_EINVAL;
-        msg = "q: at most 1000 bytes of UTF-8 text";
+        msg = "q: at most 1000 bytes of UTF-8 text, and 32 words";
     }
     free(match);
     if (err == OER_ENOTFOUND)

@@ -208,7 +208,8 @@ static int run_search(struct cli *cli, int argc, char **argv)
     q.text = text;
     if (index_query_fts(&match, text) != 0)
         code = cli_fail(cli, CLI_USAGE, "the query must be UTF-8 text of at "
-                        "most %d bytes", INDEX_QUERY_MAX);
+                        "most %d bytes and %d words", INDEX_QUERY_MAX,
+                        INDEX_QUERY_WORDS);
     else
         code = run_query(cli, &q, json);
     free(match);

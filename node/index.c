@@ -37,7 +37,6 @@
  * it) rather than copy each page into every connection's cache: a
  * search touches thousands of pages, and the workers share one map. */
 #define MMAP_SIZE "17179869184"
-#define QUERY_WORDS 32
 #define FACET_VALUES 50
 /* doc_rowid: seconds from year 0 to 1970; the last second of 9999 */
 #define SECONDS_0000_TO_1970 62167219200LL
@@ -1533,11 +1532,11 @@ int index_query_fts(char **out, const char *text)
     if (len > INDEX_QUERY_MAX || (len > 0 && has_alnum(text, len) < 0))
         return OER_EINVAL;
     /* at worst every byte a quote, doubled, plus quotes and a star */
-    buf = malloc(len * 2 + 4 * QUERY_WORDS + 1);
+    buf = malloc(len * 2 + 4 * INDEX_QUERY_WORDS + 1);
     if (buf == NULL)
         return OER_ENOMEM;
     d = buf;
-    while (len > 0 && *p != '\0' && words < QUERY_WORDS) {
+    while (len > 0 && *p != '\0') {
         size_t n = 0, stem;
 
         while (is_space(*p))
@@ -1546,10 +1545,13 @@ int index_query_fts(char **out, const char *text)
             n++;
         for (stem = n; stem > 0 && p[stem - 1] == '*'; stem--)
             ;
-        if (n > 0 && has_alnum(p, stem) == 1) {
-            quote_word(&d, p, stem, stem < n);
-            words++;
+        if (n > 0 && has_alnum(p, stem) == 1 &&
+            ++words > INDEX_QUERY_WORDS) {
+            free(buf);
+            return OER_EINVAL;
         }
+        if (n > 0 && has_alnum(p, stem) == 1)
+            quote_word(&d, p, stem, stem < n);
         p += n;
     }
     if (d > buf)

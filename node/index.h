@@ -28,6 +28,7 @@
 #define INDEX_LIMIT_MAX 100
 #define INDEX_OFFSET_MAX 100000
 #define INDEX_QUERY_MAX 1000   /* bytes of a user's query */
+#define INDEX_QUERY_WORDS 32   /* its words */
 #define INDEX_FILTER_VALUES 8  /* values of one facet in one query */
 /* A search counts its hits and their facet values up to this many (the
  * newest), unless the query says otherwise (see index_search). */
@@ -180,9 +181,9 @@ struct index_query {
  * without white space) holding a letter or digit becomes a quoted phrase
  * (quotes doubled), so that no operator, column filter or bracket the
  * user typed means anything to FTS5; a word ending in '*' matches as a
- * prefix.  At most 32 words are kept.  *out is malloc'd (the caller's):
- * "" when no word is left.  OER_EINVAL when text is longer than
- * INDEX_QUERY_MAX or not valid UTF-8; OER_ENOMEM.
+ * prefix.  *out is malloc'd (the caller's): "" when no word is left.
+ * OER_EINVAL when text is longer than INDEX_QUERY_MAX, has more than
+ * INDEX_QUERY_WORDS such words or is not valid UTF-8; OER_ENOMEM.
  */
 int index_query_fts(char **out, const char *text);
 

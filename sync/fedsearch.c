@@ -163,7 +163,8 @@ int fedsearch_query(struct index_query *q, const struct message_search *m,
     free(fts);
     if (err != 0) {
         *why = err == OER_ENOMEM ? "out of memory"
-                                 : "query: at most 1000 bytes of UTF-8 text";
+                                 : "query: at most 1000 bytes of UTF-8 text"
+                                   ", and 32 words";
         return err == OER_ENOMEM ? OER_ENOMEM : OER_EINVAL;
     }
     q->text = text;

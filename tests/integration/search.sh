@@ -25,6 +25,8 @@ contains "$work/out" "2 hits"
 contains "$work/out" "language: fr (1), nl (1)"
 expect_exit 0 "$OERNODE" search 'AND (' '"' 'title:x' '*' NEAR
 contains "$work/out" "0 hits"
+expect_exit 2 "$OERNODE" search $(printf 'ecole %.0s' $(seq 33))
+contains "$work/err" "at most 1000 bytes and 32 words"
 expect_exit 2 "$OERNODE" search --limit 101
 contains "$work/err" "limit: a whole number from 0 to 100"
 expect_exit 2 "$OERNODE" search --system xx --level foo
@@ -55,6 +57,12 @@ contains "$work/body" '"title":"Breuken oefenen"'
 # the level facet, filtered itself, counts the other levels there are
 contains "$work/body" '"level":[{"value":"primair","count":1,"label":"primair"},{"value":"secundair","count":1,"label":"secundair"}]'
 contains "$work/body" '"licence":[{"value":"CC0-1.0","count":1}]'
+words=$(printf 'breuken+%.0s' $(seq 32))
+check "32 words 200" test "$(get "/api/search?q=${words%+}")" = 200
+contains "$work/body" '"total":1'
+check "33 words 400" test "$(get "/api/search?q=${words}vulkanen")" = 400
+contains "$work/body" '"code":"bad_parameter"'
+contains "$work/body" 'and 32 words'
 check "words 200" test "$(get '/api/search?q=vulkanen')" = 200
 contains "$work/body" '"order":"rank"'
 check "sort newest 200" test "$(get '/api/search?q=vulkanen&sort=newest')" = 200

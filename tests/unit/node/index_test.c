@@ -768,6 +768,19 @@ static void test_hostile(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     assert_int_equal(index_query_fts(&out, big), OER_EINVAL);
+
+    /* 32 words, and signs between them that are no words */
+    big[0] = '\0';
+    for (int i = 0; i < INDEX_QUERY_WORDS; i++)
+        strcat(big, "ab * ");
+    assert_int_equal(index_query_fts(&out, big), 0);
+    assert_int_equal(strlen(out), INDEX_QUERY_WORDS * 5 - 1);
+    free(out);
+    /* a 33rd is refused, not dropped */
+    strcat(big, "zz");
+    out = NULL;
+    assert_int_equal(index_query_fts(&out, big), OER_EINVAL);
+    assert_null(out);
 }
 
 static void test_diacritics(void **state)
