@@ -4,7 +4,13 @@
  */
 #include "node/cmd_serve.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "node/error.h"
 #include "node/server.h"
@@ -58,6 +64,50 @@ static int peer_option(struct server_options *so, int opt, const char *arg)
     return parse_ms(ms, arg) == 0 ? 1 : -1;
 }
 
+/*
+ * Hold DIR/serve.lock for the daemon's life (flock: the kernel lets go
+ * when the process ends, however it ends), holding its pid; *fd is -1
+ * when it could not.  A second daemon on the same folder would fight the
+ * first for its peers and clear its transfers under it.
+ */
+static int lock_folder(int *fd, struct cli *cli, const char *dir)
+{
+    char *path = cli_path(dir, "serve.lock");
+    char pid[24] = "";
+    ssize_t n;
+    int code = CLI_OK, e = 0;
+
+    *fd = path != NULL ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+    if (path == NULL)
+        return cli_fail(cli, CLI_FAILURE, "out of memory");
+    if (*fd < 0 || flock(*fd, LOCK_EX | LOCK_NB) != 0)
+        e = errno;
+    if (e == EWOULDBLOCK) {
+        n = pread(*fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        code = cli_fail(cli, CLI_FAILURE,
+                        "another oernode serve runs on %s (pid %s): one "
+                        "daemon a data folder; stop it, or give this one "
+                        "another --data",
+                        dir, pid[0] != '\0' ? pid : "unknown");
+    } else if (e != 0) {
+        code = cli_fail(cli, CLI_FAILURE, "cannot lock %s: %s", path,
+                        strerror(e));
+    } else {
+        n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)n, 0) != n)
+            code = cli_fail(cli, CLI_FAILURE, "cannot write %s: %s", path,
+                            strerror(errno));
+    }
+    if (code != CLI_OK && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    free(path);
+    return code;
+}
+
 static int run_serve(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -77,7 +127,7 @@ static int run_serve(struct cli *cli, int argc, char **argv)
     char *repo = NULL;
     char fingerprint[64];
     struct identity_pub pub;
-    int opt, code, err;
+    int opt, code, err, lock = -1;
 
     while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
         if (opt == 'H' || opt == 'P') {
@@ -100,6 +150,8 @@ static int run_serve(struct cli *cli, int argc, char **argv)
                         "[--port-file FILE] [--peer ADDR] [...]");
 
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
+    if (code == CLI_OK)
+        code = lock_folder(&lock, cli, node.dir);
     if (code != CLI_OK)
         goto out;
     /* No transfer of this process runs yet: clear what killed ones left
@@ -134,6 +186,8 @@ static int run_serve(struct cli *cli, int argc, char **argv)
 out:
     free(repo);
     cli_node_close(&node);
+    if (lock >= 0)
+        close(lock);
     return code;
 }
 

@@ -18,6 +18,11 @@ base=http://127.0.0.1:$(cat "$work/port")
 
 get() { http_get "$base$1"; }
 
+# One daemon a data folder: a second is refused, naming the first's pid
+expect_exit 1 "$OERNODE" serve --http 127.0.0.1:0 --peer 127.0.0.1:0
+contains "$work/err" "another oernode serve runs on $work/data (pid $pid)"
+kill -0 "$pid" || fail "the first serve died"
+
 check "status 200" test "$(get /api/status)" = 200
 contains "$work/body" '"node":"nl-test"'
 contains "$work/body" "\"fingerprint\":\"$("$OERNODE" id |
