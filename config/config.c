@@ -584,16 +584,25 @@ static char *join_dir(const char *dir, const char *name)
     return path;
 }
 
-/* The folder holding path: "." when it has no slash. */
+/* The folder holding path, absolute where it can be resolved, so that
+ * the data folder printed (oernode config) means the same read from any
+ * working directory. */
 static char *folder_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
+    char *dir, *abs;
 
     if (slash == NULL)
-        return strdup(".");
-    if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    abs = dir != NULL ? realpath(dir, NULL) : NULL;
+    if (abs == NULL)
+        return dir;
+    free(dir);
+    return abs;
 }
 
 static int set_data_dir(struct config *c)

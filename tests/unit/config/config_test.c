@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -89,6 +90,28 @@ static const char full[] =
     "\tfingerprint = SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s\n"
     "[peer \"be-vl\"]\n\taddress = 192.0.2.7:7440\n"
     "\tfingerprint = SHA256:4bH3TzU2Dz0bJ4kI6Wq0eDqy2v1yRjTQnHkHzZ8k0wA\n";
+
+/* A configuration read by a relative path: its data folder is absolute,
+ * so that what oernode config prints means the same from anywhere. */
+static void test_relative_path(void **state)
+{
+    struct config *c = NULL;
+    char cwd[600], want[700];
+    const char *base = strrchr(dir, '/') + 1;
+    static const char text[] = "[node]\n\tid = be-vl\n\tdata = store\n";
+
+    (void)state;
+    testutil_write(path, text, strlen(text));
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(chdir(".."), 0);
+    snprintf(want, sizeof(want), "%s/config", base);
+    assert_int_equal(config_load(&c, want, NULL), 0);
+    assert_int_equal(chdir(cwd), 0);
+    snprintf(want, sizeof(want), "%s/store", dir);
+    assert_string_equal(c->data_dir, want);
+    config_free(c);
+}
 
 static void test_everything_set(void **state)
 {
@@ -352,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_everything_set),
+        cmocka_unit_test(test_relative_path),
         cmocka_unit_test(test_errors_name_file_and_key),
         cmocka_unit_test(test_policy_and_overrides),
         cmocka_unit_test(test_policy_errors),
