@@ -298,10 +298,19 @@ static int set_licence(struct cli *cli, json_t *doc, const char *text)
 static int from_flags(json_t **out, struct cli *cli, const struct add_args *a)
 {
     const char *deflang = a->language.n > 0 ? a->language.v[0] : "und";
-    json_t *doc = json_pack("{s:i}", "schema", METADATA_SCHEMA);
-    json_t *langs = json_array();
+    json_t *doc, *langs;
     int code = -1;
 
+    /* named here: the first is also the key of a title without LANG: */
+    for (size_t i = 0; i < a->language.n; i++) {
+        if (!metadata_valid_language(a->language.v[i]))
+            return cli_fail(cli, CLI_INVALID,
+                            "--language '%s': not a language tag (2 or 3 "
+                            "letters, then subtags: en, nl, nl-BE)",
+                            a->language.v[i]);
+    }
+    doc = json_pack("{s:i}", "schema", METADATA_SCHEMA);
+    langs = json_array();
     for (size_t i = 0; langs != NULL && i < a->language.n; i++)
         json_array_append_new(langs, json_string(a->language.v[i]));
     if (a->language.n == 0)

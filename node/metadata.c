@@ -782,6 +782,13 @@ static int valid_timestamp(const char *s, size_t len)
     return d <= days[mo - 1] + (mo == 2 && leap_year(y));
 }
 
+int metadata_valid_language(const char *s)
+{
+    char tag[TAG_MAX + 1];
+
+    return s != NULL && lang_norm(tag, s, strlen(s));
+}
+
 int metadata_valid_timestamp(const char *s)
 {
     return s != NULL && valid_timestamp(s, strlen(s));

@@ -91,6 +91,10 @@ int metadata_valid_url(const char *s);
  * of a real day and time, as "created" and "updated" take: 1 or 0. */
 int metadata_valid_timestamp(const char *s);
 
+/* Whether s is a language tag as "languages" and text keys take (2 or 3
+ * letters, then subtags of 1 to 8 letters or digits; any case): 1 or 0. */
+int metadata_valid_language(const char *s);
+
 /* Validate an origin (node id) or a local id as docs/METADATA.md says:
  * 1 when valid, 0 when not (NULL is not). */
 int metadata_valid_origin(const char *origin);

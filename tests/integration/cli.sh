@@ -192,6 +192,12 @@ expect_exit 1 "$OERNODE" add --json "$work/nosuch.json"
 contains "$work/err" "cannot read"
 expect_exit 3 "$OERNODE" add --title x --language en --licence ""
 contains "$work/err" "--licence is empty"
+# a language that is no tag is named, not the title keyed with it
+expect_exit 3 "$OERNODE" add --title x --language english --licence "CC0 1.0"
+contains "$work/err" "--language 'english': not a language tag"
+expect_exit 3 "$OERNODE" add --title x --language nl --language nederlands \
+    --licence "CC0 1.0"
+contains "$work/err" "--language 'nederlands'"
 
 # import: a folder with nothing to import and a path that does not exist
 # are reported, not passed over as a success

@@ -868,6 +868,22 @@ static void test_problem_names(void **state)
                         "unknown");
 }
 
+static void test_valid_language(void **state)
+{
+    (void)state;
+    assert_true(metadata_valid_language("en"));
+    assert_true(metadata_valid_language("nl-BE"));
+    assert_true(metadata_valid_language("gsw"));
+    assert_true(metadata_valid_language("zh-Hant-TW"));
+    assert_false(metadata_valid_language("english"));
+    assert_false(metadata_valid_language("e"));
+    assert_false(metadata_valid_language("en-"));
+    assert_false(metadata_valid_language("en-toolongsubtag"));
+    assert_false(metadata_valid_language("1e"));
+    assert_false(metadata_valid_language(""));
+    assert_false(metadata_valid_language(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -899,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_local_id),
         cmocka_unit_test(test_now),
         cmocka_unit_test(test_problem_names),
+        cmocka_unit_test(test_valid_language),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
