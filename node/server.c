@@ -188,7 +188,7 @@ static void get_resources(struct http_response *res,
     else if (parse_count(&p.skip, http_request_arg(req, "offset"), 1L << 40))
         bad = "offset: a whole number, 0 or more";
     if (bad != NULL) {
-        http_response_error(res, 400, "bad_argument", bad);
+        http_response_error(res, 400, "bad_parameter", bad);
         return;
     }
     p.deleted = http_request_arg(req, "deleted") != NULL;
@@ -320,6 +320,12 @@ static void get_resource(struct http_response *res,
 
         if (!http_refuse_args(res, req))
             api_files_serve(res, req, srv->opt->repo_path);
+        return;
+    }
+    if (api_files_is_rating(req->rest)) {
+        http_response_error(res, 405, "method_not_allowed",
+                            "a rating is POSTed, with a token: {\"rating\":"
+                            " 1 to 5}; the record shows its ratings");
         return;
     }
     if (olen == 0 || olen >= sizeof(origin)) {

@@ -92,6 +92,10 @@ contains "$work/body" '"rating":{"average":3.5,"count":2}'
 check "bob again 200" test "$(rate "$id" '{"rating": 4}' "$bob")" = 200
 contains "$work/body" '"rating":{"average":3.0,"count":2}'
 check "back to one rating" test "$(rate "$id" '{"rating": 2}' "$bob")" = 200
+check "a rating read with GET 405" \
+    test "$(http_get "$base/api/resources/$id/rating")" = 405
+contains "$work/body" '"code":"method_not_allowed"'
+contains "$work/body" 'a rating is POSTed'
 check "rating 9" test "$(rate "$id" '{"rating": 9}')" = 400
 contains "$work/body" '"code":"bad_rating"'
 check "rating text" test "$(rate "$id" 'four')" = 400

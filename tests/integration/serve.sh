@@ -44,6 +44,7 @@ check "bad id 400" test "$(get /api/resources/NL/..)" = 400
 contains "$work/body" '"code":"bad_id"'
 check "bad limit 400" test "$(get '/api/resources?limit=-1')" = 400
 contains "$work/body" '"message":"limit: a whole number from 0 to 1000"'
+contains "$work/body" '"code":"bad_parameter"'
 check "unknown origin 404" test "$(get '/api/resources?origin=nl-other')" = 404
 contains "$work/body" '"code":"not_found"'
 
