@@ -671,6 +671,7 @@ static int is_spdx_shaped(const char *s)
 
 static int check_licence(struct vctx *c, json_t *v, const char *path)
 {
+    struct licence lic;
     const char *s;
     int rc = check_text(c, v, path);
 
@@ -684,6 +685,11 @@ static int check_licence(struct vctx *c, json_t *v, const char *path)
      * knows nothing of it). */
     if (!(c->flags & METADATA_STRICT) && is_spdx_shaped(s))
         return 0;
+    /* a licence written as people write it: name the id to use */
+    if (licence_normalise(&lic, s) == 0 &&
+        strcmp(lic.id, LICENCE_UNKNOWN) != 0)
+        return fail(c, METADATA_BAD_VALUE, path,
+                    "not a known licence id; write \"%s\"", lic.id);
     return fail(c, METADATA_BAD_VALUE, path, "not a known licence id");
 }
 

@@ -114,6 +114,13 @@ want 400 '"malformed_json"' "$mod" PUT /api/moderation/submissions/3 '[1]'
 want 422 '"field":"licence"' "$ann" POST /api/submissions \
     '{"schema":1,"title":{"nl":"x"},"languages":["nl"]}'
 contains "$work/body" '"code":"invalid_metadata"'
+# a licence as people write it: the id to write is named
+want 422 '"field":"licence"' "$ann" POST /api/submissions \
+    '{"schema":1,"title":{"nl":"x"},"languages":["nl"],"licence":"CC BY 4.0"}'
+contains "$work/body" 'not a known licence id; write \"CC-BY-4.0\"'
+want 422 '"field":"licence"' "$ann" POST /api/submissions \
+    '{"schema":1,"title":{"nl":"x"},"languages":["nl"],"licence":"mine"}'
+contains "$work/body" '"message":"not a known licence id","field"'
 want 422 '"field":"colour"' "$mod" PUT /api/moderation/submissions/3 \
     '{"schema":1,"title":{"nl":"x"},"languages":["nl"],"licence":"CC0-1.0","colour":"red"}'
 want 404 '"not_found"' "$mod" POST /api/moderation/submissions/99/publish
