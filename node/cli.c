@@ -63,6 +63,17 @@ static const struct cli_command *find_command(const char *name)
     return NULL;
 }
 
+int cli_usage(const struct cli *cli)
+{
+    const struct cli_command *c =
+        cli->command != NULL ? find_command(cli->command) : NULL;
+
+    return c != NULL ? cli_fail(cli, CLI_USAGE, "usage: oernode %s; see "
+                                "oernode %s --help",
+                                c->usage, c->name)
+                     : cli_fail(cli, CLI_USAGE, "see oernode --help");
+}
+
 static void print_overview(FILE *f)
 {
     fprintf(f,

@@ -53,6 +53,10 @@ struct cli_command {
     { "help", no_argument, NULL, 'h' }
 /* clang-format on */
 
+/* Report the running command's usage line (its table's) as a usage
+ * error; returns CLI_USAGE. */
+int cli_usage(const struct cli *cli);
+
 /* Run the program; returns the exit code. */
 int cli_main(int argc, char **argv);
 

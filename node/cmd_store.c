@@ -104,8 +104,7 @@ static int command_line(struct args *a, struct cli *cli, int argc, char **argv,
                                !strchr(allowed, 'S'),
                       a->set ? "--set" : a->from ? "--from" : "--prefix");
     if (code < 0 && operands >= 0 && argc - optind != operands)
-        code = cli_fail(cli, CLI_USAGE, "usage: oernode %s %s", cli->command,
-                        operands ? "ID" : "(no operands)");
+        code = cli_usage(cli);
     return code;
 }
 
@@ -301,9 +300,7 @@ static int run_withdraw(struct cli *cli, int argc, char **argv)
     if (code >= 0)
         return code;
     if (a.reason == NULL || a.reason[0] == '\0')
-        return cli_fail(cli, CLI_USAGE,
-                        "usage: oernode withdraw ID "
-                        "--reason TEXT");
+        return cli_usage(cli);
     code = cli_node_open(&node, cli, CLI_NODE_KEY | CLI_NODE_STORE);
     if (code == CLI_OK)
         code = withdraw(cli, &node, argv[optind], a.reason);

@@ -216,6 +216,11 @@ for cmd in init id config add show list withdraw log import fsck help; do
     contains "$work/out" "usage: oernode $cmd"
 done
 expect_exit 2 "$OERNODE" nosuchcommand
+# a missing operand or option: the command's whole usage line
+expect_exit 2 "$OERNODE" withdraw
+contains "$work/err" "usage: oernode withdraw ID --reason TEXT; see oernode withdraw --help"
+expect_exit 2 "$OERNODE" show
+contains "$work/err" "usage: oernode show [--raw] ID"
 expect_exit 2 "$OERNODE" list --bogus
 # getopt's own message names the command as it was typed
 contains "$work/err" "oernode list: unrecognized option '--bogus'"
