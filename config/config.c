@@ -333,7 +333,8 @@ static int set_key(struct load *l, const struct key *k, const char *value)
         if (config_address_parse(host, sizeof(host), &port, value) != 0)
             return fail(l, k->name,
                         "bad address '%.80s': expected "
-                        "host:port or [ipv6]:port",
+                        "host:port or [ipv6]:port, port 0 to 65535 (0: "
+                        "any free port)",
                         value);
         return set_string((char **)field, value);
     case KEY_LEVEL:
@@ -467,7 +468,7 @@ static int set_peer_key(struct load *l, const char *key, const char *value)
             port == 0)
             return fail(l, key,
                         "bad address '%.80s': expected "
-                        "host:port or [ipv6]:port",
+                        "host:port or [ipv6]:port, port 1 to 65535",
                         value);
         return set_string(&p->address, value);
     }

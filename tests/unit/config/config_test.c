@@ -180,6 +180,8 @@ static void test_errors_name_file_and_key(void **state)
             "policy.accept", "bad origin");
     refused("[node]\n\tid = be-vl\n[listen]\n\thttp = localhost\n",
             "listen.http", "bad address");
+    refused("[node]\n\tid = be-vl\n[listen]\n\thttp = localhost:99999\n",
+            "listen.http", "port 0 to 65535");
     refused("[node]\n\tid = be-vl\n[listen]\n\tpeer = 10.0.0.300:80\n",
             "listen.peer", "bad address");
     refused("[node]\n\tid = be-vl\n[listen]\n\tpeer = ::1:80\n", "listen.peer",
