@@ -73,8 +73,17 @@ static void print_text(const json_t *answer)
     int exact = !json_is_false(json_object_get(answer, "exact"));
     size_t i, j;
 
-    printf("%s%lld hits\n", exact ? "" : "at least ",
-           (long long)json_integer_value(json_object_get(answer, "total")));
+    long long total = json_integer_value(json_object_get(answer, "total"));
+    long long offset = json_integer_value(json_object_get(answer, "offset"));
+    long long shown = (long long)json_array_size(hits);
+
+    printf("%s%lld hits\n", exact ? "" : "at least ", total);
+    /* a page of them: say which, and how to see the others */
+    if (shown > 0 && (offset > 0 || shown < total || !exact))
+        printf("showing %lld-%lld; --offset and --limit page through them\n",
+               offset + 1, offset + shown);
+    else if (shown == 0 && total > 0)
+        printf("none shown at --offset %lld\n", offset);
     if (!exact)
         printf("facets count the newest %lld\n",
                (long long)json_integer_value(

@@ -23,6 +23,9 @@ contains "$work/out" "$ecole	CC-BY-4.0	L'école des fractions"
 expect_exit 0 "$OERNODE" search --licence CC-BY-4.0
 contains "$work/out" "2 hits"
 contains "$work/out" "language: fr (1), nl (1)"
+expect_exit 0 "$OERNODE" search --licence CC-BY-4.0 --limit 1 --offset 1
+contains "$work/out" "2 hits"
+contains "$work/out" "showing 2-2; --offset and --limit page through them"
 expect_exit 0 "$OERNODE" search 'AND (' '"' 'title:x' '*' NEAR
 contains "$work/out" "0 hits"
 expect_exit 2 "$OERNODE" search $(printf 'ecole %.0s' $(seq 33))
