@@ -11,6 +11,7 @@
 #include "node/error.h"
 #include "node/licence.h"
 #include "node/log.h"
+#include "node/metadata.h"
 #include "node/store.h"
 #include "sync/fedsearch.h"
 
@@ -84,6 +85,11 @@ int api_search_arg(struct index_query *q, const char *key, const char *value,
     if (strcmp(key, "q") == 0) {
         q->text = value;
         return 0;
+    }
+    if (strcmp(key, "lang") == 0 && value[0] != '\0' &&
+        !metadata_valid_language(value)) {
+        *msg = "lang: a language tag (en, nl, nl-BE)";
+        return OER_EINVAL;
     }
     if (strcmp(key, "lang") == 0) {
         q->lang = value;

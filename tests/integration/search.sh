@@ -66,6 +66,9 @@ contains "$work/body" '"total":1'
 check "33 words 400" test "$(get "/api/search?q=${words}vulkanen")" = 400
 contains "$work/body" '"code":"bad_parameter"'
 contains "$work/body" 'and 32 words'
+check "lang not a tag 400" test "$(get '/api/search?lang=english')" = 400
+contains "$work/body" 'lang: a language tag'
+check "empty lang 200" test "$(get '/api/search?lang=')" = 200
 check "words 200" test "$(get '/api/search?q=vulkanen')" = 200
 contains "$work/body" '"order":"rank"'
 check "sort newest 200" test "$(get '/api/search?q=vulkanen&sort=newest')" = 200
