@@ -448,6 +448,27 @@ static void on_mine(struct call *c)
     list(c, ROW_COLUMNS "WHERE account = ?1 ORDER BY id", c->who.name);
 }
 
+/* GET /api/submissions/ID: one of the caller's own, or any for a
+ * moderator */
+static void on_one(struct call *c)
+{
+    json_t *row = NULL;
+    const char *owner;
+
+    if (get_row(&row, c) != 0)
+        return;
+    owner = json_string_value(json_object_get(row, "account"));
+    if (c->who.role >= ACCOUNT_MODERATOR ||
+        (owner != NULL && strcmp(owner, c->who.name) == 0)) {
+        http_response_json(c->res, 200, row);
+        return;
+    }
+    json_decref(row);
+    http_response_error(c->res, 403, "forbidden",
+                        "a submission is shown to its contributor and to "
+                        "moderators");
+}
+
 /* GET /api/moderation/queue */
 static void on_queue(struct call *c)
 {
@@ -976,6 +997,7 @@ struct route {
 static const struct route routes[] = {
     {"POST", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_submit},
     {"GET", "/api/submissions", NULL, ACCOUNT_CONTRIBUTOR, on_mine},
+    {"GET", "/api/submissions/", "", ACCOUNT_CONTRIBUTOR, on_one},
     {"GET", "/api/moderation/queue", NULL, ACCOUNT_MODERATOR, on_queue},
     {"PUT", "/api/moderation/submissions/", "", ACCOUNT_MODERATOR, on_edit},
     {"POST", "/api/moderation/submissions/", "publish", ACCOUNT_MODERATOR,

@@ -571,6 +571,7 @@ static const struct http_route routes[] = {
     { "POST", "/oai", serve_oai, 0, 0 },
     { "POST", "/api/submissions", moderate, 0, 0 },
     { "GET", "/api/submissions", moderate, 0, 0 },
+    { "GET", "/api/submissions/", moderate, 0, 0 },
     { "GET", "/api/moderation/queue", moderate, 0, 0 },
     { "PUT", "/api/moderation/submissions/", moderate, 0, 0 },
     { "POST", "/api/moderation/submissions/", moderate, 0, 0 },

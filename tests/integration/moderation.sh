@@ -82,6 +82,15 @@ want 200 '"state":"rejected"' "$mod" POST /api/moderation/submissions/2/reject \
     '{"reason":"already in the catalogue"}'
 want 200 '"reason":"already in the catalogue"' "$ann" GET /api/submissions
 contains "$work/body" '"resource":"nl-test/'
+# one submission: its contributor reads it, a moderator too, another
+# contributor may not
+want 200 '"reason":"already in the catalogue"' "$ann" GET /api/submissions/2
+contains "$work/body" '"id":2,'
+contains "$work/body" '"state":"rejected"'
+want 200 '"state":"rejected"' "$mod" GET /api/submissions/2
+bea=$("$OERNODE" -q token create --role contributor --name bea)
+want 403 '"forbidden"' "$bea" GET /api/submissions/2
+want 404 '"not_found"' "$ann" GET /api/submissions/99
 want 200 '"items":[]' "$mod" GET /api/moderation/queue
 adm=$("$OERNODE" -q token create --role admin --name root)
 want 200 '"items":[]' "$adm" GET /api/moderation/queue
