@@ -364,6 +364,12 @@ static int read_metadata(char **out, struct call *c)
     int err;
 
     *out = NULL;
+    if (c->req->body_len == 0) {
+        http_response_error(c->res, 400, "malformed_json",
+                            "the body is empty: a JSON metadata document "
+                            "is expected (Content-Type: application/json)");
+        return OER_EINVAL;
+    }
     err = metadata_parse(&doc, c->req->body, c->req->body_len, &e);
     if (err != 0) {
         http_response_error(c->res, 400, "malformed_json", e.detail);

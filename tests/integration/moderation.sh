@@ -119,6 +119,8 @@ want 400 '"unknown_parameter"' "$mod" POST /api/moderation/submissions/3/reject 
     '{"reason":"x","ban":true}'
 want 400 '"bad_parameter"' "$mod" POST /api/moderation/submissions/3/reject '{}'
 want 400 '"malformed_json"' "$ann" POST /api/submissions '{"schema":1,'
+want 400 '"malformed_json"' "$ann" POST /api/submissions ''
+contains "$work/body" "the body is empty"
 want 400 '"malformed_json"' "$mod" PUT /api/moderation/submissions/3 '[1]'
 want 422 '"field":"licence"' "$ann" POST /api/submissions \
     '{"schema":1,"title":{"nl":"x"},"languages":["nl"]}'
