@@ -77,8 +77,7 @@ def direct(db, qs):
     """The statements index_search runs for the query string qs: for
     words, whether they match at most RANK_MAX records; the FTS5 query's
     hits newest first (to the sample and one more), the facet counts of
-    the sample (grouped in SQL here, in a hash table there), those of each
-    filtered facet over the words and the other filters, for words few
+    the sample (grouped in SQL here, in a hash table there), for words few
     enough the bm25 of their records and the hits' paradata (sorted here
     as there), and the page."""
     args = urllib.parse.parse_qs(qs)
@@ -96,15 +95,6 @@ def direct(db, qs):
     rows = [r[0] for r in db.execute(STREAM, (match_of(words, keys),
                                               SAMPLE + 1))]
     db.execute(SAMPLE_FACETS, (json.dumps(rows[:SAMPLE]),)).fetchall()
-    # a filtered facet: counted over the words and the other filters
-    for k, _ in keys:
-        rest = [(j, v) for j, v in keys if j != k]
-        if not words and not rest:
-            db.execute(WHOLE_FACETS).fetchall()
-            continue
-        beside = [r[0] for r in db.execute(STREAM, (match_of(words, rest),
-                                                    SAMPLE))]
-        db.execute(SAMPLE_FACETS, (json.dumps(beside),)).fetchall()
     if few and len(rows) <= min(SAMPLE, RANK_MAX):
         # the node's ranking: bm25 scaled by paradata, then id
         ranked, hit = [], set(rows)
