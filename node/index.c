@@ -1651,30 +1651,28 @@ static int has_filters(const struct search *sr)
     return 0;
 }
 
-/*
- * The FTS5 query of the words in the text columns and, for each filter
- * but facet skip's (-1: every one), one of its values' tokens in the
- * tags column, into *out (sqlite3_free; NULL when there is neither);
- * *none when a filter in it accepts no value (no hits).
- */
-static int match_of(char **out, int *none, struct search *sr, int skip)
+/* sr->match: the words in the text columns, and for each filter one of
+ * its values' tokens in the tags column. */
+static int search_match(struct search *sr)
 {
     sqlite3_str *s = sqlite3_str_new(sr->ix->db);
     const char *and = "";
 
-    *out = NULL;
-    *none = 0;
-    if (sr->text != NULL) {
+    if (sr->words != NULL) {
+        sr->text = sqlite3_mprintf("{title description keywords} : (%s)",
+                                   sr->words);
+        if (sr->text == NULL)
+            return OER_ENOMEM;
         sqlite3_str_appendall(s, sr->text);
         and = " AND ";
     }
     for (int k = 0; k < INDEX_FACETS; k++) {
         size_t n = json_array_size(sr->keys[k]);
 
-        if (sr->q->nfilters[k] == 0 || k == skip)
+        if (sr->q->nfilters[k] == 0)
             continue;
         if (n == 0) {
-            *none = 1;
+            sr->none = 1;
             continue;
         }
         sqlite3_str_appendf(s, "%stags : (", and);
@@ -1690,21 +1688,8 @@ static int match_of(char **out, int *none, struct search *sr, int skip)
         sqlite3_free(sqlite3_str_finish(s));
         return OER_ENOMEM;
     }
-    *out = sqlite3_str_finish(s); /* NULL when empty */
+    sr->match = sqlite3_str_finish(s); /* NULL when empty */
     return 0;
-}
-
-/* sr->text, the words in the text columns, and sr->match, the words and
- * every filter. */
-static int search_match(struct search *sr)
-{
-    if (sr->words != NULL) {
-        sr->text = sqlite3_mprintf("{title description keywords} : (%s)",
-                                   sr->words);
-        if (sr->text == NULL)
-            return OER_ENOMEM;
-    }
-    return match_of(&sr->match, &sr->none, sr, -1);
 }
 
 /* The hits, newest first. */
@@ -2269,52 +2254,6 @@ static int whole_facets(json_t *facets, struct search *sr)
     return err;
 }
 
-/*
- * The counts of facet k, which a filter of the search restricts: those of
- * the hits of the words and the other filters, so that each of its
- * values says what ticking it beside those ticked would find (counted
- * under its own filter, the facet would hold only the ticked values).
- * Of the newest sample of those hits, as the other facets; of the whole
- * index when nothing else restricts it.
- */
-static int facet_beside(json_t *facets, struct search *sr, int k,
-                        long sample)
-{
-    struct tally t = { NULL, 0, 0, NULL, NULL };
-    json_t *part = empty_facets();
-    sqlite3_stmt *st = NULL;
-    char *match = NULL;
-    int none = 0, rc = SQLITE_DONE;
-    long n = 0;
-    int err = part != NULL ? match_of(&match, &none, sr, k) : OER_ENOMEM;
-
-    if (err == 0 && match == NULL && !none) {
-        err = whole_facets(part, sr);
-    } else if (err == 0 && !none) {
-        err = take(&st, sr->ix, stream_sql);
-        if (err == 0)
-            sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-        while (err == 0 && n < sample &&
-               (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            err = tally_doc(&t, sr->ix, sqlite3_column_int64(st, 0));
-            n++;
-        }
-        if (err == 0)
-            err = from_sqlite(sr->ix, rc, "cannot count facets");
-        give(sr->ix, st);
-        if (err == 0)
-            err = tally_json(part, &t, sr);
-    }
-    if (err == 0 &&
-        json_object_set(facets, facet_names[k],
-                        json_object_get(part, facet_names[k])) != 0)
-        err = OER_ENOMEM;
-    tally_free(&t);
-    json_decref(part);
-    sqlite3_free(match);
-    return err;
-}
-
 /* What a search found, besides its hits and facets. */
 struct found {
     json_int_t total;   /* hits, or (not exact) hits read */
@@ -2354,10 +2293,6 @@ static int search_scan(struct found *f, json_t *hits, json_t *facets,
         err = tally_json(facets, &t, sr);
     tally_free(&t);
     free(sc);
-    for (int k = 0; k < INDEX_FACETS && err == 0; k++) {
-        if (sr->q->nfilters[k] > 0)
-            err = facet_beside(facets, sr, k, sample);
-    }
     return err;
 }
 
