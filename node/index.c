@@ -1538,6 +1538,7 @@ int index_query_fts(char **out, const char *text)
     d = buf;
     while (len > 0 && *p != '\0') {
         size_t n = 0, stem;
+        int word;
 
         while (is_space(*p))
             p++;
@@ -1545,12 +1546,12 @@ int index_query_fts(char **out, const char *text)
             n++;
         for (stem = n; stem > 0 && p[stem - 1] == '*'; stem--)
             ;
-        if (n > 0 && has_alnum(p, stem) == 1 &&
-            ++words > INDEX_QUERY_WORDS) {
+        word = n > 0 && has_alnum(p, stem) == 1;
+        if (word && ++words > INDEX_QUERY_WORDS) {
             free(buf);
             return OER_EINVAL;
         }
-        if (n > 0 && has_alnum(p, stem) == 1)
+        if (word)
             quote_word(&d, p, stem, stem < n);
         p += n;
     }
