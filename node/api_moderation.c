@@ -454,18 +454,24 @@ static void on_mine(struct call *c)
     list(c, ROW_COLUMNS "WHERE account = ?1 ORDER BY id", c->who.name);
 }
 
+/* Whether the caller submitted row or moderates. */
+static int submitter_or_moderator(const struct call *c, const json_t *row)
+{
+    const char *owner = json_string_value(json_object_get(row, "account"));
+
+    return c->who.role >= ACCOUNT_MODERATOR ||
+           (owner != NULL && strcmp(owner, c->who.name) == 0);
+}
+
 /* GET /api/submissions/ID: one of the caller's own, or any for a
  * moderator */
 static void on_one(struct call *c)
 {
     json_t *row = NULL;
-    const char *owner;
 
     if (get_row(&row, c) != 0)
         return;
-    owner = json_string_value(json_object_get(row, "account"));
-    if (c->who.role >= ACCOUNT_MODERATOR ||
-        (owner != NULL && strcmp(owner, c->who.name) == 0)) {
+    if (submitter_or_moderator(c, row)) {
         http_response_json(c->res, 200, row);
         return;
     }
@@ -552,10 +558,7 @@ static void drop_unused(struct call *c, const char *sha)
  * files to it. */
 static int may_upload(struct call *c, const json_t *row)
 {
-    const char *owner = json_string_value(json_object_get(row, "account"));
-
-    if (c->who.role >= ACCOUNT_MODERATOR ||
-        (owner != NULL && strcmp(owner, c->who.name) == 0))
+    if (submitter_or_moderator(c, row))
         return 0;
     http_response_error(c->res, 403, "forbidden",
                         "only its contributor or a moderator may add files "
